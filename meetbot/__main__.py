@@ -1,0 +1,3 @@
+from meetbot.cli import main
+
+raise SystemExit(main())

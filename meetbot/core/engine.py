@@ -1,0 +1,203 @@
+"""The meeting engine: feed it one event, get back the effects.
+
+``handle`` is pure: it reads the event, the room's state and its settings, updates the state
+in place and returns what should happen. Storage, Matrix and timers live in the shells.
+Replaying a room's stored events through ``handle`` rebuilds the same state, which is how the
+bot resumes after a restart and how minutes are regenerated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from meetbot.core import hooks
+from meetbot.core.commands import Call, Role, Scope, UsageError, registry, split_command
+from meetbot.core.effects import Effect, Notice, Translate
+from meetbot.core.events import Edit, Event, Membership, Message, Reaction, Redaction, Tick
+from meetbot.core.meeting_commands import apply_item_edit
+from meetbot.core.model import LogEntry, Meeting, RoomSettings, RoomState
+from meetbot.i18n import Msg, _
+
+
+@dataclass
+class Outcome:
+    effects: list[Effect] = field(default_factory=list)
+    # The meeting this event belongs to (it is stored with it), or None outside meetings.
+    meeting_id: str | None = None
+
+
+def handle(state: RoomState, settings: RoomSettings, event: Event) -> Outcome:
+    before = state.meeting
+    if isinstance(event, Message):
+        effects = _on_message(state, settings, event)
+    elif isinstance(event, Edit):
+        effects = _on_edit(state, settings, event)
+    elif isinstance(event, Redaction):
+        effects = _on_redaction(state, settings, event)
+    elif isinstance(event, Reaction):
+        effects = _run_hooks(hooks.reaction, state, settings, event)
+    elif isinstance(event, Membership):
+        effects = _on_membership(state, settings, event)
+    elif isinstance(event, Tick):
+        effects = _run_hooks(hooks.tick, state, settings, event)
+    else:  # pragma: no cover - the union is closed
+        effects = []
+    meeting = before or state.meeting
+    if not event.live:
+        effects = [e for e in effects if not (isinstance(e, Notice) and e.kind == "reply")]
+        effects = [e for e in effects if not isinstance(e, Translate)]
+    return Outcome(effects, meeting.id if meeting else None)
+
+
+def _run_hooks(
+    handlers: list[Callable[..., list[Effect]]],
+    state: RoomState,
+    settings: RoomSettings,
+    event: Event,
+) -> list[Effect]:
+    effects: list[Effect] = []
+    for handler in handlers:
+        effects.extend(handler(state, settings, event))
+    return effects
+
+
+def is_facilitator(settings: RoomSettings, meeting: Meeting | None, event: Message) -> bool:
+    return (
+        event.sender in settings.facilitators
+        or event.sender_power >= settings.facilitator_power
+        or (meeting is not None and event.sender in meeting.chairs)
+    )
+
+
+def _on_message(state: RoomState, settings: RoomSettings, event: Message) -> list[Effect]:
+    if event.sender == settings.bot_user_id:
+        return []
+    meeting = state.meeting
+    parsed = split_command(event.body, settings.command_prefix)
+    if meeting is not None:
+        meeting.names[event.sender] = event.display_name or meeting.names.get(event.sender, "")
+        meeting.add_log(
+            LogEntry(
+                event_id=event.event_id,
+                sender=event.sender,
+                at=event.at,
+                body=event.body,
+                msgtype=event.msgtype,
+                is_command=parsed is not None,
+            )
+        )
+    effects: list[Effect] = []
+    if parsed is None:
+        if meeting is not None and event.msgtype != "m.notice":
+            effects.append(
+                Translate(
+                    room_id=event.room_id,
+                    event_id=event.event_id,
+                    meeting_id=meeting.id,
+                    text=event.body,
+                    sender=event.sender,
+                    languages=settings.languages,
+                )
+            )
+        effects.extend(_run_hooks(hooks.message, state, settings, event))
+        return effects
+    name, raw_args = parsed
+    effects.extend(dispatch(state, settings, event, name, raw_args))
+    effects.extend(_run_hooks(hooks.message, state, settings, event))
+    return effects
+
+
+def dispatch(
+    state: RoomState, settings: RoomSettings, event: Message, name: str, raw_args: str
+) -> list[Effect]:
+    prefix = settings.command_prefix
+    command = registry.lookup(name)
+    if command is None:
+        call = Call(registry.lookup("help") or _missing(), event, state, settings)  # for reply()
+        call.reply(
+            _(
+                "Unknown command {command}. Type {help} for the list.",
+                command=f"{prefix}{name}",
+                help=f"{prefix}help",
+            )
+        )
+        return call.effects
+    call = Call(command, event, state, settings)
+    in_coordinator_room = settings.coordinator_room == event.room_id
+    if command.scope is Scope.COORDINATOR and not in_coordinator_room:
+        call.reply(_("{command} works only in the coordinator room.", command=prefix + name))
+        return call.effects
+    if command.scope is Scope.MEETING and state.meeting is None:
+        call.reply(
+            _(
+                "No meeting is running here. A facilitator can start one with {start}.",
+                start=f"{prefix}startmeeting",
+            )
+        )
+        return call.effects
+    if command.role is Role.FACILITATOR and not is_facilitator(settings, state.meeting, event):
+        call.reply(
+            _(
+                "Only a facilitator or chair can use {command}.",
+                command=f"{prefix}{command.name}",
+            )
+        )
+        return call.effects
+    try:
+        value = command.args(raw_args, event) if command.args else None
+    except UsageError as err:
+        reason: Msg | str = err.reason or ""
+        call.reply(_("{reason} Usage: {usage}", reason=reason, usage=command.usage_line(prefix)))
+        return call.effects
+    try:
+        if command.args is None:
+            command.handler(call)
+        else:
+            command.handler(call, value)
+    except UsageError as err:
+        reason = err.reason or ""
+        call.reply(_("{reason} Usage: {usage}", reason=reason, usage=command.usage_line(prefix)))
+    return call.effects
+
+
+def _missing() -> object:  # pragma: no cover - help is always registered
+    raise RuntimeError("the help command is not registered")
+
+
+def _on_edit(state: RoomState, settings: RoomSettings, event: Edit) -> list[Effect]:
+    meeting = state.meeting
+    if meeting is None:
+        return []
+    entry = meeting.log_entry(event.target)
+    # Only the author's own edits count (Matrix clients enforce this, a raw event may not).
+    if entry is None or entry.sender != event.sender or entry.redacted:
+        return []
+    entry.edits.append((event.at, event.body))
+    item = meeting.item_for_event(event.target)
+    if item is not None and not item.struck:
+        apply_item_edit(settings, item, event)
+    effects = _run_hooks(hooks.edit, state, settings, event)
+    return effects
+
+
+def _on_redaction(state: RoomState, settings: RoomSettings, event: Redaction) -> list[Effect]:
+    meeting = state.meeting
+    effects: list[Effect] = []
+    if meeting is not None:
+        entry = meeting.log_entry(event.target)
+        if entry is not None:
+            entry.redacted = True
+            entry.edits.clear()
+        item = meeting.item_for_event(event.target)
+        if item is not None:
+            item.struck = True
+    effects.extend(_run_hooks(hooks.redaction, state, settings, event))
+    return effects
+
+
+def _on_membership(state: RoomState, settings: RoomSettings, event: Membership) -> list[Effect]:
+    meeting = state.meeting
+    if meeting is not None and event.display_name:
+        meeting.names[event.sender] = event.display_name
+    return _run_hooks(hooks.membership, state, settings, event)
