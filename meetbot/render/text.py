@@ -1,0 +1,81 @@
+"""Turning user text, links and times into safe, readable pieces of the minutes.
+
+Everything a person typed is hostile until escaped: the minutes are opened in browsers and
+their Markdown is pasted into chat clients and wikis that render it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo
+
+from meetbot.i18n import md_escape
+
+# Schemes a recorded link may use; anything else (javascript:, data:) is shown as text only.
+# The core checks this when a link is recorded, but an edit can replace the address.
+SAFE_SCHEMES = frozenset({"http", "https", "mailto", "matrix"})
+
+# Kept as they are in a URL; everything else is percent-encoded, which also keeps the URL from
+# closing a Markdown link or an HTML attribute early.
+_URL_SAFE = "/:?#@!$&+,;=%~"
+
+
+def md_text(text: str, indent: str = "  ") -> str:
+    """Escape user text for Markdown, keeping its line breaks inside a list item.
+
+    Blank lines and leading spaces would end the list item or open a code block, so they go;
+    the JSON keeps the text exactly as typed.
+    """
+    lines = [line.strip() for line in text.splitlines()]
+    return ("  \n" + indent).join(md_escape(line) for line in lines if line)
+
+
+def safe_url(url: str | None) -> str | None:
+    """The address, percent-encoded, if its scheme may be linked; otherwise ``None``."""
+    if not url:
+        return None
+    try:
+        scheme = urlsplit(url.strip()).scheme.lower()
+    except ValueError:
+        return None
+    if scheme not in SAFE_SCHEMES:
+        return None
+    return quote(url.strip(), safe=_URL_SAFE)
+
+
+def permalink(room_id: str, event_id: str, via: str | None = None) -> str:
+    """A matrix.to link to one event; ``via`` helps clients that are not in the room yet."""
+    link = f"https://matrix.to/#/{quote(room_id, safe='')}/{quote(event_id, safe='')}"
+    if via:
+        link += f"?via={quote(via, safe='')}"
+    return link
+
+
+def as_utc(at: datetime) -> datetime:
+    """Events carry aware times; a naive one is taken as UTC rather than the server's zone."""
+    if at.tzinfo is None:
+        return at.replace(tzinfo=timezone.utc)
+    return at.astimezone(timezone.utc)
+
+
+def zone(name: str) -> ZoneInfo:
+    """The region's zone; an unknown name falls back to UTC so minutes are never lost."""
+    try:
+        return ZoneInfo(name)
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_iso(at: datetime, tz: ZoneInfo) -> str:
+    return as_utc(at).astimezone(tz).isoformat(timespec="seconds")
+
+
+def utc_iso(at: datetime) -> str:
+    return as_utc(at).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def truncate(text: str, limit: int) -> str:
+    """Shorten text for a chat summary; the minutes themselves always keep all of it."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
