@@ -179,8 +179,9 @@ def _owners(data: Mapping[str, Any], item: Mapping[str, Any]) -> Msg | str:
 
 def room_summary(data: Mapping[str, Any], language: str) -> str:
     """A short Markdown notice for the meeting room: counts, decisions, actions and owners."""
-    counts = {kind: sum(1 for i in data["items"] if i["kind"] == kind) for kind in
-              ("decision", "action")}
+    counts = {
+        kind: sum(1 for i in data["items"] if i["kind"] == kind) for kind in ("decision", "action")
+    }
     lines: list[Msg | str] = [
         label(
             "room_summary_head",
@@ -196,17 +197,14 @@ def room_summary(data: Mapping[str, Any], language: str) -> str:
     if actions:
         lines += ["", label("actions_heading"), ""]
         lines += [
-            label("action_line", n=a["n"], text=_short(a), owners=_owners(data, a))
-            for a in actions
+            label("action_line", n=a["n"], text=_short(a), owners=_owners(data, a)) for a in actions
         ]
     return render_lines(lines, language, escape=True)
 
 
 def coordinator_summary(data: Mapping[str, Any], language: str) -> str:
     """Markdown for the coordinator: where, what, how long, who, decisions and actions."""
-    people = ", ".join(
-        f"{p['display_name']} ({p['messages']})" for p in data["participants"]
-    )
+    people = ", ".join(f"{p['display_name']} ({p['messages']})" for p in data["participants"])
     lines: list[Msg | str] = [
         label("coordinator_head", region=data["region_name"], title=data["title"]),
         "",
@@ -240,4 +238,3 @@ def _actions_by_person_lines(data: Mapping[str, Any]) -> list[Msg | str]:
             for item in _items_of(data, group["items"])
         ]
     return lines
-
