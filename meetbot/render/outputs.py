@@ -36,6 +36,11 @@ def _md_finalize(value: object) -> object:
     return Markup(md_text(str(value)))
 
 
+def _md_inline(text: str) -> str:
+    """Escape text that sits inside one line (a heading, a label): line breaks become spaces."""
+    return md_escape(" ".join(text.split()))
+
+
 _LOADER = PackageLoader("meetbot.render", "templates")
 _HTML_ENV = Environment(
     loader=_LOADER,
@@ -70,7 +75,7 @@ class _Helpers:
     def t(self, key: str, **params: object) -> str:
         """A label in the reader's language, its parameters escaped for this format."""
         if self.markdown:
-            return Markup(label(key, **params).render(self.language, md_escape))
+            return Markup(label(key, **params).render(self.language, _md_inline))
         # Plain text: the HTML autoescape escapes label and parameters together.
         return label(key, **params).render(self.language)
 
