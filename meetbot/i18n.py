@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from urllib.parse import quote
 
 from babel.messages.pofile import read_po
 
@@ -52,6 +53,12 @@ def _render_param(value: object, lang: str, escape: Callable[[str], str] | None)
         return value.render(lang, escape)
     if isinstance(value, Verbatim):
         return value.text
+    if isinstance(value, tuple):
+        return ", ".join(_render_param(v, lang, escape) for v in value)
+    if isinstance(value, Pill):
+        if escape is None:
+            return value.name
+        return f"[{escape(value.name)}](https://matrix.to/#/{quote(value.user_id, safe='@:')})"
     if isinstance(value, Localized):
         text = value.pick(lang)
         return escape(text) if escape else text
@@ -107,3 +114,11 @@ class Localized:
         return self.texts.get(lang) or self.texts.get(SOURCE_LANGUAGE) or next(
             iter(self.texts.values()), ""
         )
+
+
+@dataclass(frozen=True)
+class Pill:
+    """A person named in a notice: a mention pill in HTML, their name in plain text."""
+
+    user_id: str
+    name: str

@@ -78,3 +78,23 @@ async def make_participant(
     yield make
     for participant in reversed(created):
         await participant.close()
+
+
+@pytest.fixture
+async def make_bot(
+    homeserver: Homeserver, tmp_path: Path
+) -> AsyncIterator[Any]:
+    """Factory for bot harnesses (see tests/bot_helpers.py); every bot is stopped after."""
+    from bot_helpers import BotHarness
+
+    bots: list[BotHarness] = []
+
+    def make() -> BotHarness:
+        bot = BotHarness(homeserver, tmp_path / f"bot{len(bots)}")
+        bot.workdir.mkdir(parents=True, exist_ok=True)
+        bots.append(bot)
+        return bot
+
+    yield make
+    for bot in bots:
+        await bot.stop()

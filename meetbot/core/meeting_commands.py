@@ -25,7 +25,7 @@ from meetbot.core.effects import MeetingEnded, MeetingStarted
 from meetbot.core.events import Edit, Message
 from meetbot.core.model import Item, ItemKind, Meeting, RoomSettings, meeting_id_for
 from meetbot.durations import format_duration
-from meetbot.i18n import Localized, Msg, _
+from meetbot.i18n import Localized, Msg, Pill, _
 
 KIND_LABELS: dict[ItemKind, Msg] = {
     ItemKind.PROMPT: _("Prompt"),
@@ -324,7 +324,7 @@ def do_action(call: Call, body: str) -> None:
     owners = assignees_of(call.settings, body, call.event.mentions)
     item = add_item(call, ItemKind.ACTION, body, assignees=owners)
     if owners:
-        names = ", ".join(call.meeting.name_of(u) for u in owners)
+        names = tuple(Pill(u, call.meeting.name_of(u)) for u in owners)
         call.reply(_("Action #{n} recorded for {names}.", n=item.n, names=names), mentions=owners)
     else:
         call.reply(_("Action #{n} recorded (nobody assigned: mention someone to assign it).", n=item.n))
@@ -443,7 +443,9 @@ _ITEM_COMMANDS = {do_agreed, do_info, do_idea, do_action, do_link, do_topic}
 )
 def do_chair(call: Call, who: str) -> None:
     call.meeting.chairs.add(who)
-    call.reply(_("{name} is now a chair.", name=call.meeting.name_of(who)), mentions=(who,))
+    call.reply(
+        _("{name} is now a chair.", name=Pill(who, call.meeting.name_of(who))), mentions=(who,)
+    )
 
 
 @registry.command(

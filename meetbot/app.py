@@ -1,0 +1,196 @@
+"""The application: the pure core, its state, and the database, glued together.
+
+``ingest`` is the one way an event enters: in a single transaction it checks the event was
+not handled before (idempotent by ``event_id``), runs the core, stores the event and turns
+the effects into outbox rows, tasks and timers. Shells (Matrix, scheduler, workers) only
+feed events in and drain what comes out, so a crash at any point loses nothing and never
+answers twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from meetbot.agenda import AgendaLibrary
+from meetbot.config import Config
+from meetbot.core.effects import (
+    CancelTimer,
+    Effect,
+    MeetingEnded,
+    MeetingStarted,
+    Notice,
+    StartTimer,
+    Translate,
+)
+from meetbot.core.engine import Outcome, handle
+from meetbot.features import load_features
+from meetbot.core.events import Event, Tick
+from meetbot.core.model import Meeting, Region, RoomSettings, RoomState
+from meetbot.matrix.content import content_for, txn_id_for
+from meetbot.storage.store import Store
+
+log = logging.getLogger(__name__)
+load_features()
+
+TimerCallback = Callable[[str, str, datetime], None]
+
+
+class MeetBotApp:
+    def __init__(self, config: Config, store: Store, agendas: AgendaLibrary) -> None:
+        self.config = config
+        self.store = store
+        self.agendas = agendas
+        self.bot_user_id = config.user_id
+        self.states: dict[str, RoomState] = {}
+        self.region_rooms: dict[str, str] = {}  # region id -> room id (aliases resolved)
+        self.coordinator_room: str | None = None
+        self.outbox_ready = asyncio.Event()
+        self.task_wakers: list[asyncio.Event] = []  # one per task runner
+        self.on_timer_set: TimerCallback | None = None
+        self.on_timer_cancel: Callable[[str], None] | None = None
+        self.user_languages: dict[str, str] = {}  # user id -> language chosen with !lang
+        self.effect_handlers: dict[type, Callable[[Effect], Awaitable[None]]] = {}
+        self._lock = asyncio.Lock()
+
+    # -- rooms and their settings -----------------------------------------------------
+    def bind_region(self, region_id: str, room_id: str) -> None:
+        self.region_rooms[region_id] = room_id
+
+    def region_for_room(self, room_id: str) -> Region:
+        for region in self.config.regions:
+            if self.region_rooms.get(region.id, region.room) == room_id:
+                return Region(
+                    id=region.id,
+                    name=region.name,
+                    room_id=room_id,
+                    languages=tuple(region.languages),
+                    timezone=region.timezone,
+                    agenda=region.agenda,
+                )
+        # A room the config does not list (a facilitator invited the bot): sensible defaults.
+        return Region(id="adhoc", name="Meeting", room_id=room_id)
+
+    def settings_for(self, room_id: str, agenda_name: str | None = None) -> RoomSettings:
+        region = self.region_for_room(room_id)
+        return RoomSettings(
+            region=region,
+            agenda=self.agendas.get(agenda_name or region.agenda),
+            bot_user_id=self.bot_user_id,
+            facilitators=frozenset(self.config.facilitators),
+            command_prefix=self.config.command_prefix,
+            facilitator_power=self.config.facilitator_power_level,
+            coordinator_room=self.coordinator_room,
+        )
+
+    def state_for(self, room_id: str) -> RoomState:
+        return self.states.setdefault(room_id, RoomState(room_id))
+
+    def meeting_in(self, room_id: str) -> Meeting | None:
+        state = self.states.get(room_id)
+        return state.meeting if state else None
+
+    def wake_tasks(self) -> None:
+        for waker in self.task_wakers:
+            waker.set()
+
+    # -- start-up ---------------------------------------------------------------------
+    async def restore(self) -> None:
+        """Rebuild every running meeting by replaying its stored events."""
+        for row in await self.store.running_meetings():
+            state = RoomState(row.room_id)
+            settings = self.settings_for(row.room_id)
+            for event in await self.store.meeting_events(row.meeting_id):
+                handle(state, settings, event)
+            self.states[row.room_id] = state
+            log.info("resumed meeting %s in %s", row.meeting_id, row.room_id)
+        for key, room_id, at in await self.store.timers():
+            if self.on_timer_set:
+                self.on_timer_set(key, room_id, at)
+
+    async def rebuild_meeting(self, meeting_id: str) -> Meeting | None:
+        """The record of one meeting, from its stored events (for minutes and reports)."""
+        row = await self.store.meeting(meeting_id)
+        if row is None:
+            return None
+        state = RoomState(row.room_id)
+        settings = self.settings_for(row.room_id)
+        for event in await self.store.meeting_events(row.meeting_id):
+            handle(state, settings, event)
+        return state.last_meeting or state.meeting
+
+    # -- the one way in ---------------------------------------------------------------
+    async def ingest(self, event: Event) -> Outcome | None:
+        """Handle an event exactly once. Returns None if it was handled before."""
+        async with self._lock:
+            state = self.state_for(event.room_id)
+            settings = self.settings_for(event.room_id)
+            try:
+                async with self.store.db.transaction():
+                    if await self.store.has_event(event.event_id):
+                        return None
+                    outcome = handle(state, settings, event)
+                    await self.store.add_event(event, outcome.meeting_id)
+                    if isinstance(event, Tick):
+                        await self.store.cancel_timer(event.timer)
+                    for effect in outcome.effects:
+                        await self._persist(effect, state)
+            except Exception:
+                # The state may hold half of a failed event: rebuild it from what was stored.
+                log.exception("could not handle %s; rebuilding the room", event.event_id)
+                await self._rebuild_room(event.room_id)
+                raise
+        self.outbox_ready.set()
+        self.wake_tasks()
+        for effect in outcome.effects:
+            handler = self.effect_handlers.get(type(effect))
+            if handler is not None:
+                await handler(effect)
+        return outcome
+
+    async def _rebuild_room(self, room_id: str) -> None:
+        self.states[room_id] = RoomState(room_id)
+        for row in await self.store.running_meetings():
+            if row.room_id == room_id:
+                state = self.states[room_id]
+                settings = self.settings_for(room_id)
+                for event in await self.store.meeting_events(row.meeting_id):
+                    handle(state, settings, event)
+
+    async def _persist(self, effect: Effect, state: RoomState) -> None:
+        store = self.store
+        if isinstance(effect, Notice):
+            await store.enqueue(effect.room_id, txn_id_for(effect.key), content_for(effect))
+        elif isinstance(effect, MeetingStarted):
+            meeting = state.meeting
+            assert meeting is not None
+            await store.add_meeting(
+                meeting.id, meeting.room_id, meeting.region_id, meeting.title, meeting.started_at
+            )
+        elif isinstance(effect, MeetingEnded):
+            ended = state.last_meeting
+            assert ended is not None and ended.ended_at is not None
+            await store.end_meeting(effect.meeting_id, ended.ended_at)
+            await store.add_task("minutes", f"minutes:{effect.meeting_id}", {
+                "meeting_id": effect.meeting_id, "room_id": effect.room_id,
+            })
+        elif isinstance(effect, StartTimer):
+            await store.set_timer(effect.key, effect.room_id, effect.at)
+            if self.on_timer_set:
+                self.on_timer_set(effect.key, effect.room_id, effect.at)
+        elif isinstance(effect, CancelTimer):
+            await store.cancel_timer(effect.key)
+            if self.on_timer_cancel:
+                self.on_timer_cancel(effect.key)
+        elif isinstance(effect, Translate):
+            if self.config.translation.backend != "none":
+                await store.add_task("translate", f"translate:{effect.event_id}", {
+                    "room_id": effect.room_id,
+                    "event_id": effect.event_id,
+                    "meeting_id": effect.meeting_id,
+                    "text": effect.text,
+                    "sender": effect.sender,
+                    "languages": list(effect.languages),
+                })

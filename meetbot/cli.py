@@ -1,0 +1,193 @@
+"""``meetbot``: run the bot, check a config, regenerate minutes, and more."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from meetbot import __version__
+from meetbot.config import Config, ConfigError, load_config
+
+DEFAULT_CONFIG = "config/meetbot.yaml"
+
+Subcommand = Callable[[argparse.Namespace], int]
+_SUBCOMMANDS: dict[str, tuple[Subcommand, Callable[[argparse.ArgumentParser], None], str]] = {}
+
+
+def subcommand(
+    name: str, help: str, arguments: Callable[[argparse.ArgumentParser], None] | None = None
+) -> Callable[[Subcommand], Subcommand]:
+    """Declare a ``meetbot NAME`` subcommand (feature modules add their own)."""
+
+    def register(fn: Subcommand) -> Subcommand:
+        _SUBCOMMANDS[name] = (fn, arguments or (lambda p: None), help)
+        return fn
+
+    return register
+
+
+def add_config_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        "-c",
+        default=os.environ.get("MEETBOT_CONFIG", DEFAULT_CONFIG),
+        help=f"the config file (default: $MEETBOT_CONFIG or {DEFAULT_CONFIG})",
+    )
+
+
+def read_config(args: argparse.Namespace) -> Config:
+    config = load_config(Path(args.config))
+    logging.getLogger().setLevel(config.log_level)
+    return config
+
+
+# -- the core subcommands ---------------------------------------------------------------
+
+
+@subcommand("run", "run the bot", add_config_argument)
+def cmd_run(args: argparse.Namespace) -> int:
+    from meetbot.service import serve
+
+    config = read_config(args)
+    asyncio.run(serve(config))
+    return 0
+
+
+@subcommand("check-config", "validate a config file and its agendas", add_config_argument)
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from meetbot.agenda import AgendaLibrary
+
+    config = read_config(args)
+    agendas = AgendaLibrary(config.prompts_path)
+    names = {r.agenda for r in config.regions} | {
+        m.agenda for r in config.regions for m in r.meetings if m.agenda
+    }
+    for name in sorted(names | {"default"}):
+        agenda = agendas.get(name)
+        print(f"agenda {name}: {len(agenda.prompts)} prompts ({', '.join(p.id for p in agenda.prompts)})")
+    for region in config.regions:
+        print(
+            f"region {region.id}: {region.name}, room {region.room}, "
+            f"languages {', '.join(region.languages)}, {region.timezone}, "
+            f"{len(region.meetings)} scheduled meetings"
+        )
+    print(f"{args.config}: OK")
+    return 0
+
+
+def _minutes_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_argument(parser)
+    parser.add_argument("meeting_id", help="the meeting's id (or its first characters)")
+
+
+@subcommand("minutes", "regenerate a meeting's minutes from the stored record", _minutes_arguments)
+def cmd_minutes(args: argparse.Namespace) -> int:
+    from meetbot.delivery import MeetingNotFound, write_meeting_minutes
+    from meetbot.service import open_app
+
+    config = read_config(args)
+
+    async def regenerate() -> int:
+        app = await open_app(config)
+        try:
+            row = await app.store.meeting(args.meeting_id)
+            if row is None:
+                print(f"meetbot: no meeting {args.meeting_id!r} (or the prefix is ambiguous)",
+                      file=sys.stderr)
+                return 1
+            _data, paths = await write_meeting_minutes(app, row.meeting_id)
+        except MeetingNotFound as exc:
+            print(f"meetbot: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            await app.store.db.close()
+        for path in paths:
+            print(path)
+        return 0
+
+    return asyncio.run(regenerate())
+
+
+@subcommand("meetings", "list the meetings in the database", add_config_argument)
+def cmd_meetings(args: argparse.Namespace) -> int:
+    from meetbot.service import open_app
+
+    config = read_config(args)
+
+    async def listing() -> None:
+        app = await open_app(config)
+        try:
+            for row in await app.store.meetings():
+                ended = row.ended_at.isoformat() if row.ended_at else "running"
+                print(f"{row.meeting_id}  {row.region_id:10}  {row.started_at.isoformat()}  "
+                      f"{ended}  {row.title}")
+        finally:
+            await app.store.db.close()
+
+    asyncio.run(listing())
+    return 0
+
+
+def _commands_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--prefix", default="!")
+
+
+@subcommand("commands", "print the chat command table (Markdown)", _commands_arguments)
+def cmd_commands(args: argparse.Namespace) -> int:
+    from meetbot.commands_table import command_table
+
+    print(command_table(args.prefix))
+    return 0
+
+
+# -- entry point ------------------------------------------------------------------------
+
+
+def _load_feature_commands() -> None:
+    """Feature packages declare their own subcommands when imported."""
+    import importlib
+
+    for module in ("meetbot.features",):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    _load_feature_commands()
+    parser = argparse.ArgumentParser(
+        prog="meetbot", description="Facilitate multilingual discussion meetings on Matrix."
+    )
+    parser.add_argument("--version", action="version", version=f"meetbot {__version__}")
+    parser.add_argument("--verbose", "-v", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="subcommand", required=True, metavar="COMMAND")
+    for name, (fn, arguments, help_text) in _SUBCOMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        arguments(p)
+        p.set_defaults(func=fn)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("nio", "aiohttp.access", "apscheduler", "peewee"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        print(f"meetbot: configuration error\n{exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

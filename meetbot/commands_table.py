@@ -1,0 +1,24 @@
+"""The chat command table, generated from the command registry (the README embeds it)."""
+
+from __future__ import annotations
+
+from meetbot.core.commands import Role, Scope, registry
+from meetbot.features import load_features
+
+
+def command_table(prefix: str = "!") -> str:
+    load_features()
+    rows = ["| command | aliases | who | where | does |", "|---|---|---|---|---|"]
+    for command in registry:
+        who = "facilitator" if command.role is Role.FACILITATOR else "anyone"
+        where = {
+            Scope.MEETING: "in a meeting",
+            Scope.ROOM: "any room",
+            Scope.COORDINATOR: "coordinator room",
+        }[command.scope]
+        aliases = ", ".join(f"`{prefix}{a}`" for a in command.aliases)
+        summary = command.summary.render("en").replace("|", "\\|")
+        rows.append(
+            f"| `{command.usage_line(prefix)}` | {aliases} | {who} | {where} | {summary} |"
+        )
+    return "\n".join(rows)

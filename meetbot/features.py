@@ -1,0 +1,15 @@
+"""Feature modules: importing one registers its commands, hooks, tasks and subcommands."""
+
+from __future__ import annotations
+
+import importlib
+
+FEATURES: tuple[str, ...] = ()
+
+
+def load_features() -> None:
+    for module in FEATURES:
+        importlib.import_module(module)
+
+
+load_features()

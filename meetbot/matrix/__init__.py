@@ -1,0 +1,1 @@
+"""The Matrix shell: nio in, core events out; core effects in, Matrix events out."""

@@ -1,0 +1,110 @@
+"""Turning the core's notices into Matrix event content (pure functions)."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from collections.abc import Sequence
+
+import markdown
+
+from meetbot.core.effects import Notice
+from meetbot.i18n import Msg, render_lines
+
+_MD_EXTENSIONS = ["sane_lists", "nl2br"]
+
+
+def markdown_to_html(text: str) -> str:
+    return markdown.markdown(text, extensions=_MD_EXTENSIONS, output_format="html")
+
+
+def txn_id_for(key: str) -> str:
+    """A Matrix transaction id derived from what caused the message (stable across crashes)."""
+    return "mb-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+def notice_content(
+    lines: Sequence[Msg | str],
+    languages: Sequence[str],
+    *,
+    reply_to: str | None = None,
+    mentions: Sequence[str] = (),
+    thread_root: str | None = None,
+    msgtype: str = "m.notice",
+) -> dict[str, object]:
+    """One notice, with a block per language; user text is escaped in the HTML."""
+    plain_blocks: list[str] = []
+    html_blocks: list[str] = []
+    many = len(languages) > 1
+    for lang in languages:
+        plain = render_lines(lines, lang, escape=False)
+        marked = render_lines(lines, lang, escape=True)
+        if many:
+            plain = f"[{lang}] {plain}"
+            marked = f"**{lang.upper()}** · {marked}"
+        plain_blocks.append(plain)
+        html_blocks.append(markdown_to_html(marked))
+    content: dict[str, object] = {
+        "msgtype": msgtype,
+        "body": "\n\n".join(plain_blocks),
+        "format": "org.matrix.custom.html",
+        "formatted_body": "<hr>".join(html_blocks) if many else html_blocks[0],
+        "m.mentions": {"user_ids": list(dict.fromkeys(mentions))},
+    }
+    relates: dict[str, object] = {}
+    if thread_root:
+        relates = {
+            "rel_type": "m.thread",
+            "event_id": thread_root,
+            "is_falling_back": reply_to is None,
+            "m.in_reply_to": {"event_id": reply_to or thread_root},
+        }
+    elif reply_to:
+        relates = {"m.in_reply_to": {"event_id": reply_to}}
+    if relates:
+        content["m.relates_to"] = relates
+    return content
+
+
+def content_for(notice: Notice) -> dict[str, object]:
+    return notice_content(
+        notice.lines, notice.languages, reply_to=notice.reply_to, mentions=notice.mentions
+    )
+
+
+def edit_content(original_event_id: str, new_content: dict[str, object]) -> dict[str, object]:
+    """An ``m.replace`` edit of one of the bot's own messages."""
+    fallback = dict(new_content)
+    fallback["body"] = "* " + str(new_content.get("body", ""))
+    if "formatted_body" in new_content:
+        fallback["formatted_body"] = "* " + str(new_content["formatted_body"])
+    inner = {k: v for k, v in new_content.items() if k != "m.relates_to"}
+    fallback["m.new_content"] = inner
+    fallback["m.relates_to"] = {"rel_type": "m.replace", "event_id": original_event_id}
+    return fallback
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def html_to_text(fragment: str) -> str:
+    """A plain-text ``body`` for clients that do not show HTML."""
+    text = re.sub(r"<br\s*/?>|</p>|</li>|</h\d>|<hr\s*/?>", "\n", fragment)
+    text = re.sub(r"<li>", "• ", text)
+    return html.unescape(_TAG.sub("", text)).strip()
+
+
+def markdown_content(
+    blocks: Sequence[str], *, mentions: Sequence[str] = (), msgtype: str = "m.notice"
+) -> dict[str, object]:
+    """A notice from ready-made (already escaped) Markdown, one block per language."""
+    rendered = [markdown_to_html(block) for block in blocks]
+    formatted = "<hr>".join(rendered)
+    return {
+        "msgtype": msgtype,
+        "body": "\n\n".join(html_to_text(r) for r in rendered),
+        "format": "org.matrix.custom.html",
+        "formatted_body": formatted,
+        "m.mentions": {"user_ids": list(dict.fromkeys(mentions))},
+    }

@@ -1,0 +1,125 @@
+"""Wiring: the database, the app, the Matrix client, the scheduler and the workers."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from typing import Any
+
+from meetbot.agenda import AgendaLibrary
+from meetbot.app import MeetBotApp
+from meetbot.config import Config
+from meetbot.delivery import MinutesDelivery
+from meetbot.matrix.bot import MatrixBot
+from meetbot.matrix.session import open_session
+from meetbot.scheduling import TimerScheduler
+from meetbot.storage.database import Database
+from meetbot.storage.store import Store
+from meetbot.workers import TaskHandler, TaskRunner
+
+log = logging.getLogger(__name__)
+
+
+async def open_app(config: Config) -> MeetBotApp:
+    """The app over its database, with every configured agenda loaded (errors early)."""
+    db = await Database.open(config.database_path)
+    agendas = AgendaLibrary(config.prompts_path)
+    try:
+        for region in config.regions:
+            agendas.get(region.agenda)
+            for meeting in region.meetings:
+                agendas.get(meeting.agenda or region.agenda)
+        agendas.get("default")
+    except Exception:
+        await db.close()
+        raise
+    app = MeetBotApp(config, Store(db), agendas)
+    app.user_languages.update(await app.store.user_languages())
+    return app
+
+
+class BotService:
+    """One running bot. ``await start()``, then ``await stop()`` (or run ``serve()``)."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.app: MeetBotApp | None = None
+        self.bot: MatrixBot | None = None
+        self.scheduler: TimerScheduler | None = None
+        self.runners: list[TaskRunner] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._main: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        app = self.app = await open_app(self.config)
+        client = await open_session(self.config)
+        bot = self.bot = MatrixBot(app, client)
+        self.scheduler = TimerScheduler(app)
+        self.scheduler.start()
+
+        async def upload(data: bytes, name: str, mimetype: str, room_id: str) -> dict[str, Any] | None:
+            room = client.rooms.get(room_id)
+            encrypt = bool(room and room.encrypted)
+            response, keys = await client.upload(
+                io.BytesIO(data), content_type=mimetype, filename=name, encrypt=encrypt,
+                filesize=len(data),
+            )
+            url = getattr(response, "content_uri", None)
+            if url is None:
+                log.warning("upload of %s failed: %s", name, response)
+                return None
+            if encrypt and keys:
+                return {"file": {"url": url, **keys}}
+            return {"url": url}
+
+        handlers: dict[str, TaskHandler] = {"minutes": MinutesDelivery(app, upload)}
+        for extra in _task_plugins:
+            handlers.update(extra(app, client))
+        self.runners = [TaskRunner(app, {kind: handler}, kind) for kind, handler in handlers.items()]
+        self._tasks = [asyncio.create_task(r.run(), name=f"meetbot-{r.name}") for r in self.runners]
+        self._main = asyncio.create_task(bot.run(), name="meetbot-sync")
+
+    async def wait(self) -> None:
+        assert self._main is not None
+        await self._main
+
+    async def stop(self) -> None:
+        """Stop cleanly: the device and its keys stay (no logout)."""
+        if self.bot is not None:
+            self.bot.stop()
+        for runner in self.runners:
+            runner.stop()
+        if self._main is not None:
+            await asyncio.gather(self._main, return_exceptions=True)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
+        if self.bot is not None:
+            await self.bot.client.close()
+        if self.app is not None:
+            await self.app.store.db.close()
+
+
+# Features that add durable task kinds register a factory (app, client) -> {kind: handler}.
+_task_plugins: list[Any] = []
+
+
+def register_task_plugin(factory: Any) -> None:
+    _task_plugins.append(factory)
+
+
+async def serve(config: Config) -> None:
+    service = BotService(config)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await service.start()
+    assert service._main is not None
+    stopper = asyncio.create_task(stop.wait())
+    await asyncio.wait({service._main, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    log.info("stopping")
+    await service.stop()

@@ -1,0 +1,1 @@
+"""The bot's database: stored room events (the record), the outbox, durable tasks."""

@@ -1,0 +1,100 @@
+"""Database upgrades as data: an ordered list of small steps, each run in a transaction.
+
+Add a step at the end; never edit one that has shipped. A database newer than this code is
+refused (see ``Database.open``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    sql: str
+
+
+MIGRATIONS: list[Migration] = [
+    Migration(
+        1,
+        "the record, the outbox and durable tasks",
+        """
+        CREATE TABLE kv (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        -- Every room event the core has handled. Outside meetings only the id is kept (so
+        -- nothing is answered twice); inside one the whole event, which the meeting is
+        -- rebuilt from.
+        CREATE TABLE events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            event_id TEXT NOT NULL UNIQUE,
+            room_id TEXT NOT NULL,
+            meeting_id TEXT,
+            type TEXT NOT NULL,
+            sender TEXT,
+            at TEXT NOT NULL,
+            payload TEXT
+        );
+        CREATE INDEX events_by_meeting ON events (meeting_id, seq);
+        CREATE INDEX events_by_sender ON events (sender);
+        CREATE TABLE meetings (
+            meeting_id TEXT PRIMARY KEY,
+            room_id TEXT NOT NULL,
+            region_id TEXT NOT NULL,
+            title TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            ended_at TEXT,
+            status TEXT NOT NULL DEFAULT 'running'
+        );
+        CREATE INDEX meetings_by_room ON meetings (room_id, status);
+        -- Messages to send. txn_id is derived from what caused the message, so a resend after
+        -- a crash is deduplicated by the homeserver and never posted twice.
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            room_id TEXT NOT NULL,
+            txn_id TEXT NOT NULL UNIQUE,
+            event_type TEXT NOT NULL DEFAULT 'm.room.message',
+            content TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            sent_event_id TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            failed INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX outbox_pending ON outbox (sent_at, failed, id);
+        -- Work that must happen exactly once even across crashes (minutes, translations).
+        CREATE TABLE tasks (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL UNIQUE,
+            payload TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            done_at TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT
+        );
+        CREATE INDEX tasks_pending ON tasks (done_at, id);
+        CREATE TABLE timers (
+            key TEXT PRIMARY KEY,
+            room_id TEXT NOT NULL,
+            at TEXT NOT NULL
+        );
+        CREATE TABLE translations (
+            event_id TEXT NOT NULL,
+            lang TEXT NOT NULL,
+            text TEXT NOT NULL,
+            source_lang TEXT,
+            backend TEXT,
+            PRIMARY KEY (event_id, lang)
+        );
+        CREATE TABLE user_prefs (
+            user_id TEXT PRIMARY KEY,
+            language TEXT
+        );
+        """,
+    ),
+]

@@ -1,0 +1,315 @@
+"""The bot's queries, named for what they mean. All SQL lives here."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import aiosqlite
+
+from meetbot.core.events import Event
+from meetbot.storage.codec import decode_event, encode_event
+from meetbot.storage.database import Database
+
+
+def utcnow() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    id: int
+    room_id: str
+    txn_id: str
+    event_type: str
+    content: dict[str, Any]
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Task:
+    id: int
+    kind: str
+    key: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+@dataclass(frozen=True)
+class MeetingRow:
+    meeting_id: str
+    room_id: str
+    region_id: str
+    title: str
+    started_at: datetime
+    ended_at: datetime | None
+    status: str
+
+
+def _meeting_row(row: aiosqlite.Row) -> MeetingRow:
+    return MeetingRow(
+        meeting_id=row["meeting_id"],
+        room_id=row["room_id"],
+        region_id=row["region_id"],
+        title=row["title"],
+        started_at=datetime.fromisoformat(row["started_at"]),
+        ended_at=datetime.fromisoformat(row["ended_at"]) if row["ended_at"] else None,
+        status=row["status"],
+    )
+
+
+class Store:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        return self.db.conn
+
+    # -- small settings ---------------------------------------------------------------
+    async def get_value(self, key: str) -> str | None:
+        async with self.conn.execute("SELECT value FROM kv WHERE key = ?", (key,)) as cur:
+            row = await cur.fetchone()
+        return row[0] if row else None
+
+    async def set_value(self, key: str, value: str) -> None:
+        await self.conn.execute(
+            "INSERT INTO kv (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    # -- the record -------------------------------------------------------------------
+    async def has_event(self, event_id: str) -> bool:
+        async with self.conn.execute(
+            "SELECT 1 FROM events WHERE event_id = ?", (event_id,)
+        ) as cur:
+            return await cur.fetchone() is not None
+
+    async def add_event(self, event: Event, meeting_id: str | None) -> None:
+        """Keep the whole event inside a meeting; outside one only that it was seen."""
+        type_name, payload = encode_event(event)
+        await self.conn.execute(
+            "INSERT INTO events (event_id, room_id, meeting_id, type, sender, at, payload) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                event.event_id,
+                event.room_id,
+                meeting_id,
+                type_name,
+                event.sender if meeting_id else None,
+                event.at.isoformat(),
+                payload if meeting_id else None,
+            ),
+        )
+
+    async def meeting_events(self, meeting_id: str) -> list[Event]:
+        async with self.conn.execute(
+            "SELECT type, payload FROM events WHERE meeting_id = ? AND payload IS NOT NULL "
+            "ORDER BY seq",
+            (meeting_id,),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [decode_event(row["type"], row["payload"]) for row in rows]
+
+    async def latest_event_ids(self, room_id: str, limit: int = 200) -> set[str]:
+        async with self.conn.execute(
+            "SELECT event_id FROM events WHERE room_id = ? ORDER BY seq DESC LIMIT ?",
+            (room_id, limit),
+        ) as cur:
+            return {row[0] for row in await cur.fetchall()}
+
+    # -- meetings ---------------------------------------------------------------------
+    async def add_meeting(
+        self, meeting_id: str, room_id: str, region_id: str, title: str, started_at: datetime
+    ) -> None:
+        await self.conn.execute(
+            "INSERT OR IGNORE INTO meetings (meeting_id, room_id, region_id, title, started_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (meeting_id, room_id, region_id, title, started_at.isoformat()),
+        )
+
+    async def end_meeting(self, meeting_id: str, ended_at: datetime) -> None:
+        await self.conn.execute(
+            "UPDATE meetings SET ended_at = ?, status = 'ended' WHERE meeting_id = ?",
+            (ended_at.isoformat(), meeting_id),
+        )
+
+    async def running_meetings(self) -> list[MeetingRow]:
+        async with self.conn.execute(
+            "SELECT * FROM meetings WHERE status = 'running' ORDER BY started_at"
+        ) as cur:
+            return [_meeting_row(r) for r in await cur.fetchall()]
+
+    async def meeting(self, meeting_id: str) -> MeetingRow | None:
+        async with self.conn.execute(
+            "SELECT * FROM meetings WHERE meeting_id = ? OR meeting_id LIKE ? "
+            "ORDER BY meeting_id LIMIT 2",
+            (meeting_id, meeting_id + "%"),
+        ) as cur:
+            rows = await cur.fetchall()
+        exact = [r for r in rows if r["meeting_id"] == meeting_id]
+        if exact or len(rows) == 1:
+            return _meeting_row((exact or rows)[0])
+        return None
+
+    async def meetings(self, region_id: str | None = None) -> list[MeetingRow]:
+        sql = "SELECT * FROM meetings"
+        args: tuple[Any, ...] = ()
+        if region_id:
+            sql += " WHERE region_id = ?"
+            args = (region_id,)
+        async with self.conn.execute(sql + " ORDER BY started_at", args) as cur:
+            return [_meeting_row(r) for r in await cur.fetchall()]
+
+    # -- outbox -----------------------------------------------------------------------
+    async def enqueue(
+        self,
+        room_id: str,
+        txn_id: str,
+        content: dict[str, Any],
+        event_type: str = "m.room.message",
+    ) -> None:
+        await self.conn.execute(
+            "INSERT OR IGNORE INTO outbox (room_id, txn_id, event_type, content, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (room_id, txn_id, event_type, json.dumps(content, ensure_ascii=False), utcnow()),
+        )
+
+    async def pending_outbox(self, limit: int = 50) -> list[OutboxMessage]:
+        async with self.conn.execute(
+            "SELECT * FROM outbox WHERE sent_at IS NULL AND failed = 0 ORDER BY id LIMIT ?",
+            (limit,),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [
+            OutboxMessage(
+                r["id"], r["room_id"], r["txn_id"], r["event_type"], json.loads(r["content"]),
+                r["attempts"],
+            )
+            for r in rows
+        ]
+
+    async def mark_sent(self, outbox_id: int, event_id: str) -> None:
+        await self.conn.execute(
+            "UPDATE outbox SET sent_at = ?, sent_event_id = ? WHERE id = ?",
+            (utcnow(), event_id, outbox_id),
+        )
+
+    async def mark_attempt(self, outbox_id: int, error: str, give_up: bool) -> None:
+        await self.conn.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, failed = ? WHERE id = ?",
+            (error, 1 if give_up else 0, outbox_id),
+        )
+
+    async def sent_event_id(self, txn_id: str) -> str | None:
+        async with self.conn.execute(
+            "SELECT sent_event_id FROM outbox WHERE txn_id = ?", (txn_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return row[0] if row else None
+
+    async def is_own_event(self, event_id: str) -> bool:
+        async with self.conn.execute(
+            "SELECT 1 FROM outbox WHERE sent_event_id = ?", (event_id,)
+        ) as cur:
+            return await cur.fetchone() is not None
+
+    # -- durable tasks ----------------------------------------------------------------
+    async def add_task(self, kind: str, key: str, payload: dict[str, Any]) -> None:
+        await self.conn.execute(
+            "INSERT OR IGNORE INTO tasks (kind, key, payload, created_at) VALUES (?, ?, ?, ?)",
+            (kind, key, json.dumps(payload, ensure_ascii=False), utcnow()),
+        )
+
+    async def pending_tasks(self, kinds: Sequence[str], limit: int = 50) -> list[Task]:
+        marks = ",".join("?" for _ in kinds)
+        async with self.conn.execute(
+            f"SELECT * FROM tasks WHERE done_at IS NULL AND kind IN ({marks}) "
+            "AND attempts < 10 ORDER BY id LIMIT ?",
+            (*kinds, limit),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [
+            Task(r["id"], r["kind"], r["key"], json.loads(r["payload"]), r["attempts"])
+            for r in rows
+        ]
+
+    async def finish_task(self, task_id: int) -> None:
+        await self.conn.execute("UPDATE tasks SET done_at = ? WHERE id = ?", (utcnow(), task_id))
+
+    async def fail_task(self, task_id: int, error: str) -> None:
+        await self.conn.execute(
+            "UPDATE tasks SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+            (error[:2000], task_id),
+        )
+
+    # -- timers -----------------------------------------------------------------------
+    async def set_timer(self, key: str, room_id: str, at: datetime) -> None:
+        await self.conn.execute(
+            "INSERT INTO timers (key, room_id, at) VALUES (?, ?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET at = excluded.at, room_id = excluded.room_id",
+            (key, room_id, at.isoformat()),
+        )
+
+    async def cancel_timer(self, key: str) -> None:
+        await self.conn.execute("DELETE FROM timers WHERE key = ?", (key,))
+
+    async def timers(self) -> list[tuple[str, str, datetime]]:
+        async with self.conn.execute("SELECT key, room_id, at FROM timers ORDER BY at") as cur:
+            return [(r[0], r[1], datetime.fromisoformat(r[2])) for r in await cur.fetchall()]
+
+    # -- translations and preferences -------------------------------------------------
+    async def save_translations(
+        self, event_id: str, source_lang: str | None, texts: dict[str, str], backend: str
+    ) -> None:
+        await self.conn.executemany(
+            "INSERT INTO translations (event_id, lang, text, source_lang, backend) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (event_id, lang) DO UPDATE SET "
+            "text = excluded.text, source_lang = excluded.source_lang, backend = excluded.backend",
+            [(event_id, lang, text, source_lang, backend) for lang, text in texts.items()],
+        )
+
+    async def translations_for(
+        self, event_ids: Iterable[str]
+    ) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+        """(event_id -> {lang: text}, event_id -> source language) for these events."""
+        ids = list(event_ids)
+        texts: dict[str, dict[str, str]] = {}
+        sources: dict[str, str] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" for _ in chunk)
+            async with self.conn.execute(
+                f"SELECT event_id, lang, text, source_lang FROM translations "
+                f"WHERE event_id IN ({marks})",
+                chunk,
+            ) as cur:
+                for row in await cur.fetchall():
+                    texts.setdefault(row[0], {})[row[1]] = row[2]
+                    if row[3]:
+                        sources[row[0]] = row[3]
+        return texts, sources
+
+    async def user_language(self, user_id: str) -> str | None:
+        async with self.conn.execute(
+            "SELECT language FROM user_prefs WHERE user_id = ?", (user_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return row[0] if row else None
+
+    async def set_user_language(self, user_id: str, language: str | None) -> None:
+        await self.conn.execute(
+            "INSERT INTO user_prefs (user_id, language) VALUES (?, ?) "
+            "ON CONFLICT (user_id) DO UPDATE SET language = excluded.language",
+            (user_id, language),
+        )
+
+    async def user_languages(self) -> dict[str, str]:
+        async with self.conn.execute(
+            "SELECT user_id, language FROM user_prefs WHERE language IS NOT NULL"
+        ) as cur:
+            return {row[0]: row[1] for row in await cur.fetchall()}

@@ -1,0 +1,64 @@
+"""Durable tasks: work that must happen once, even across crashes (minutes, translations)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from meetbot.app import MeetBotApp
+from meetbot.storage.store import Task
+
+log = logging.getLogger(__name__)
+
+TaskHandler = Callable[[Task], Awaitable[None]]
+
+
+class TaskRunner:
+    """Runs pending tasks of the given kinds, one at a time, in the order they were made.
+
+    A handler finishes its own task (in the same transaction as what it enqueues), so a crash
+    in between re-runs it; handlers are written to be idempotent.
+    """
+
+    def __init__(self, app: MeetBotApp, handlers: dict[str, TaskHandler], name: str) -> None:
+        self.app = app
+        self.handlers = handlers
+        self.name = name
+        self.ready = asyncio.Event()
+        app.task_wakers.append(self.ready)
+        self._stop = asyncio.Event()
+        self.idle = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.ready.set()
+
+    async def run(self) -> None:
+        while not self._stop.is_set():
+            self.ready.clear()
+            tasks = await self.app.store.pending_tasks(list(self.handlers))
+            if not tasks:
+                self.idle.set()
+                try:
+                    await asyncio.wait_for(self.ready.wait(), timeout=5)
+                except asyncio.TimeoutError:
+                    pass
+                continue
+            self.idle.clear()
+            failed = False
+            for task in tasks:
+                if self._stop.is_set():
+                    return
+                try:
+                    await self.handlers[task.kind](task)
+                except Exception as exc:
+                    failed = True
+                    log.exception("%s task %s failed (attempt %d)", self.name, task.key, task.attempts + 1)
+                    async with self.app.store.db.transaction():
+                        await self.app.store.fail_task(task.id, f"{type(exc).__name__}: {exc}")
+            if failed:
+                try:
+                    await asyncio.wait_for(self._stop.wait(), timeout=2)
+                except asyncio.TimeoutError:
+                    pass
