@@ -145,8 +145,8 @@ class MatrixBot:
                 delay = min(delay * 2, 60)
                 continue
             delay = 1.0
-            full_state = False
-            await self._handle_sync(response)
+            full_state_sent, full_state = full_state, False
+            await self._handle_sync(response, catch_up=full_state_sent)
             token = response.next_batch
             async with self.store.db.transaction():
                 await self.store.set_value(TOKEN_KEY, token)
@@ -155,7 +155,8 @@ class MatrixBot:
             self.synced.set()
             self.synced.clear()
 
-    async def _handle_sync(self, response: SyncResponse) -> None:
+    async def _handle_sync(self, response: SyncResponse, *, catch_up: bool) -> None:
+        """Handle one sync. ``catch_up``: the first after start, holding what was missed."""
         await self._handle_invites(response)
         last_sync = int(await self.store.get_value(LAST_SYNC_KEY) or 0)
         for room_id, info in response.rooms.join.items():
@@ -163,10 +164,13 @@ class MatrixBot:
             if room is None:
                 continue
             events: list[Any] = list(info.timeline.events)
+            gap: list[Any] = []
             if info.timeline.limited and info.timeline.prev_batch:
-                events = await self._fill_gap(room, info.timeline.prev_batch, last_sync) + events
+                gap = await self._fill_gap(room, info.timeline.prev_batch, last_sync)
+            for event in gap:
+                await self._handle_event(room, event, history=True)
             for event in events:
-                await self._handle_event(room, event)
+                await self._handle_event(room, event, history=catch_up)
         await self._retry_undecrypted()
 
     async def _fill_gap(self, room: MatrixRoom, prev_batch: str, since_ms: int) -> list[Any]:
@@ -197,14 +201,16 @@ class MatrixBot:
             log.info("paged %d missed events in %s", len(collected), room.room_id)
         return collected
 
-    async def _handle_event(self, room: MatrixRoom, event: NioEvent) -> None:
+    async def _handle_event(self, room: MatrixRoom, event: NioEvent, history: bool = False) -> None:
+        """Hand one event to the app. History (missed while away) is recorded, not answered."""
         if isinstance(event, MegolmEvent):
             self._undecrypted.append((room.room_id, event, time.monotonic()))
             await self._request_key(event)
             return
         if event.sender == self.client.user_id:
             return
-        live = (getattr(event, "server_timestamp", 0) or 0) >= self.started_at_ms - 2_000
+        sent_at = getattr(event, "server_timestamp", 0) or 0
+        live = not history or sent_at >= self.started_at_ms
         core_event = convert(room, event, live=live, language_of=self.app.user_languages)
         if core_event is None:
             return
