@@ -79,6 +79,8 @@ class BotService:
         self.runners = [TaskRunner(app, {kind: handler}, kind) for kind, handler in handlers.items()]
         self._tasks = [asyncio.create_task(r.run(), name=f"meetbot-{r.name}") for r in self.runners]
         self._main = asyncio.create_task(bot.run(), name="meetbot-sync")
+        for plugin in _startup_plugins:
+            await plugin(self)
 
     async def wait(self) -> None:
         assert self._main is not None
@@ -99,6 +101,15 @@ class BotService:
             await self.bot.client.close()
         if self.app is not None:
             await self.app.store.db.close()
+
+
+# Features that need the running service (e.g. the meeting calendar) register a coroutine
+# function (service) -> None, awaited once the bot has started.
+_startup_plugins: list[Any] = []
+
+
+def register_startup_plugin(plugin: Any) -> None:
+    _startup_plugins.append(plugin)
 
 
 # Features that add durable task kinds register a factory (app, client) -> {kind: handler}.
