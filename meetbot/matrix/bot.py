@@ -50,6 +50,7 @@ class MatrixBot:
         self.config = app.config
         self.started_at_ms = int(time.time() * 1000)
         self.synced = asyncio.Event()  # set after each handled sync (tests and demo wait on it)
+        self.ready = asyncio.Event()  # rooms joined and meetings restored
         self._stop = asyncio.Event()
         self._undecrypted: list[tuple[str, MegolmEvent, float]] = []
         self._key_requests: set[str] = set()
@@ -67,6 +68,7 @@ class MatrixBot:
             token = await self._first_sync()
         await self.join_configured_rooms()
         await self.app.restore()
+        self.ready.set()
         sender = asyncio.create_task(self._outbox_loop(), name="meetbot-outbox")
         try:
             await self._sync_loop(token)
