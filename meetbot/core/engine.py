@@ -15,7 +15,7 @@ from meetbot.core import hooks
 from meetbot.core.commands import Call, Role, Scope, UsageError, registry, split_command
 from meetbot.core.effects import Effect, Notice, Translate
 from meetbot.core.events import Edit, Event, Membership, Message, Reaction, Redaction, Tick
-from meetbot.core.meeting_commands import apply_item_edit
+from meetbot.core.meeting_commands import apply_item_edit, default_title
 from meetbot.core.model import LogEntry, Meeting, RoomSettings, RoomState
 from meetbot.i18n import Msg, _
 
@@ -76,17 +76,7 @@ def _on_message(state: RoomState, settings: RoomSettings, event: Message) -> lis
     meeting = state.meeting
     parsed = split_command(event.body, settings.command_prefix)
     if meeting is not None:
-        meeting.names[event.sender] = event.display_name or meeting.names.get(event.sender, "")
-        meeting.add_log(
-            LogEntry(
-                event_id=event.event_id,
-                sender=event.sender,
-                at=event.at,
-                body=event.body,
-                msgtype=event.msgtype,
-                is_command=parsed is not None,
-            )
-        )
+        _log_message(meeting, event, is_command=parsed is not None)
     effects: list[Effect] = []
     if parsed is None:
         if meeting is not None and event.msgtype != "m.notice":
@@ -104,8 +94,25 @@ def _on_message(state: RoomState, settings: RoomSettings, event: Message) -> lis
         return effects
     name, raw_args = parsed
     effects.extend(dispatch(state, settings, event, name, raw_args))
+    if meeting is None and state.meeting is not None:
+        # The command that started the meeting is its first line.
+        _log_message(state.meeting, event, is_command=True)
     effects.extend(_run_hooks(hooks.message, state, settings, event))
     return effects
+
+
+def _log_message(meeting: Meeting, event: Message, *, is_command: bool) -> None:
+    meeting.names[event.sender] = event.display_name or meeting.names.get(event.sender, "")
+    meeting.add_log(
+        LogEntry(
+            event_id=event.event_id,
+            sender=event.sender,
+            at=event.at,
+            body=event.body,
+            msgtype=event.msgtype,
+            is_command=is_command,
+        )
+    )
 
 
 def dispatch(
@@ -190,7 +197,11 @@ def _on_redaction(state: RoomState, settings: RoomSettings, event: Redaction) ->
             entry.redacted = True
             entry.edits.clear()
         item = meeting.item_for_event(event.target)
-        if item is not None:
+        if event.target == meeting.start_event:
+            # The title was typed in the redacted message: it goes with it. The first prompt
+            # was the bot's, not the person's, and stays.
+            meeting.title = default_title(settings, meeting.started_at)
+        elif item is not None:
             item.struck = True
     effects.extend(_run_hooks(hooks.redaction, state, settings, event))
     return effects

@@ -113,11 +113,16 @@ def do_startmeeting(call: Call, title: str) -> None:
     start_meeting(call, title)
 
 
+def default_title(settings: RoomSettings, at: datetime) -> str:
+    region = settings.region
+    return f"{region.name} — {local_time(at, region.timezone, '%Y-%m-%d')}"
+
+
 def start_meeting(call: Call, title: str) -> Meeting:
     event, settings = call.event, call.settings
     region = settings.region
     if not title:
-        title = f"{region.name} — {local_time(event.at, region.timezone, '%Y-%m-%d')}"
+        title = default_title(settings, event.at)
     meeting = Meeting(
         id=meeting_id_for(event.event_id),
         room_id=event.room_id,
@@ -417,15 +422,25 @@ def apply_item_edit(settings: RoomSettings, item: Item, edit: Edit) -> None:
     if command is None or command.handler not in _ITEM_COMMANDS or not raw.strip():
         return
     if item.kind is ItemKind.LINK:
-        parts = raw.split(maxsplit=1)
+        try:
+            url, description = _link_args(raw, Message(**_edit_as_message(edit)))
+        except UsageError:
+            return  # an edit cannot turn a link into something that is not one
         item.history.append(item.text)
-        item.url = parts[0]
-        item.text = parts[1] if len(parts) > 1 else parts[0]
+        item.url = url
+        item.text = description or url
         return
     item.history.append(item.text)
     item.text = raw.strip()
     if item.kind is ItemKind.ACTION:
         item.assignees = assignees_of(settings, raw, edit.mentions)
+
+
+def _edit_as_message(edit: Edit) -> dict[str, object]:
+    return {
+        "event_id": edit.event_id, "room_id": edit.room_id, "sender": edit.sender,
+        "at": edit.at, "body": edit.body, "mentions": edit.mentions,
+    }
 
 
 _ITEM_COMMANDS = {do_agreed, do_info, do_idea, do_action, do_link, do_topic}
