@@ -27,7 +27,7 @@ from meetbot.core.effects import (
 )
 from meetbot.core.engine import Outcome, handle
 from meetbot.features import load_features
-from meetbot.core.events import Event, Tick
+from meetbot.core.events import Event, Redaction, Tick
 from meetbot.core.model import Meeting, Region, RoomSettings, RoomState
 from meetbot.matrix.content import content_for, txn_id_for
 from meetbot.storage.store import Store
@@ -135,6 +135,8 @@ class MeetBotApp:
                     await self.store.add_event(event, outcome.meeting_id)
                     if isinstance(event, Tick):
                         await self.store.cancel_timer(event.timer)
+                    if isinstance(event, Redaction) and outcome.meeting_id:
+                        await self.scrub(state, [event.target])
                     for effect in outcome.effects:
                         await self._persist(effect, state)
             except Exception:
@@ -149,6 +151,15 @@ class MeetBotApp:
             if handler is not None:
                 await handler(effect)
         return outcome
+
+    async def scrub(self, state: RoomState, event_ids: list[str]) -> int:
+        """Remove the stored text of events (and of their edits); call inside a transaction."""
+        meeting = state.meeting or state.last_meeting
+        created = {e for e in event_ids if meeting and meeting.item_for_event(e) is not None}
+        targets = list(event_ids)
+        for event_id in event_ids:
+            targets.extend(await self.store.edits_of(event_id))
+        return await self.store.scrub_events(targets, created)
 
     async def _rebuild_room(self, room_id: str) -> None:
         self.states[room_id] = RoomState(room_id)

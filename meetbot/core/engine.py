@@ -16,7 +16,7 @@ from meetbot.core.commands import Call, Role, Scope, UsageError, registry, split
 from meetbot.core.effects import Effect, Notice, Translate
 from meetbot.core.events import Edit, Event, Membership, Message, Reaction, Redaction, Tick
 from meetbot.core.meeting_commands import apply_item_edit, default_title
-from meetbot.core.model import LogEntry, Meeting, RoomSettings, RoomState
+from meetbot.core.model import Item, ItemKind, LogEntry, Meeting, RoomSettings, RoomState
 from meetbot.i18n import Msg, _
 
 
@@ -74,6 +74,10 @@ def _on_message(state: RoomState, settings: RoomSettings, event: Message) -> lis
     if event.sender == settings.bot_user_id:
         return []
     meeting = state.meeting
+    if event.withdrawn:
+        if meeting is not None and event.created_item:
+            withdrawn_placeholder(meeting, event)
+        return []
     parsed = split_command(event.body, settings.command_prefix)
     if meeting is not None:
         _log_message(meeting, event, is_command=parsed is not None)
@@ -99,6 +103,22 @@ def _on_message(state: RoomState, settings: RoomSettings, event: Message) -> lis
         _log_message(state.meeting, event, is_command=True)
     effects.extend(_run_hooks(hooks.message, state, settings, event))
     return effects
+
+
+def withdrawn_placeholder(meeting: Meeting, event: Message) -> None:
+    """A removed item keeps its number (later ``!strike N`` must still mean the same item)."""
+    meeting.add_item(
+        Item(
+            n=meeting.next_item_number(),
+            kind=ItemKind.INFO,
+            text="",
+            author="",
+            at=event.at,
+            event_id=event.event_id,
+            section=None,
+            struck=True,
+        )
+    )
 
 
 def _log_message(meeting: Meeting, event: Message, *, is_command: bool) -> None:

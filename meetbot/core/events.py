@@ -31,6 +31,10 @@ class Message(RoomEvent):
     thread_root: str | None = None
     sender_power: int = 0
     sender_language: str | None = None  # the language the sender chose with !lang
+    # Set when the text was removed from the store (redaction, opt-out, withdrawal): the
+    # event keeps its place so item numbers stay stable, and carries no text.
+    withdrawn: bool = False
+    created_item: bool = False
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,46 @@ class Store:
             rows = await cur.fetchall()
         return [decode_event(row["type"], row["payload"]) for row in rows]
 
+    async def scrub_events(self, event_ids: Iterable[str], created_items: set[str]) -> int:
+        """Remove the text of these events for good (redaction, opt-out, withdrawal).
+
+        The event keeps its place in the record, marked withdrawn, so replaying the meeting
+        numbers its items as before; its translations go too.
+        """
+        count = 0
+        for event_id in event_ids:
+            async with self.conn.execute(
+                "SELECT type, payload FROM events WHERE event_id = ?", (event_id,)
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None or row["payload"] is None:
+                continue
+            data = json.loads(row["payload"])
+            if row["type"] == "Message":
+                data.update(
+                    body="", display_name="", mentions=[], withdrawn=True,
+                    created_item=event_id in created_items,
+                )
+            elif row["type"] == "Edit":
+                data.update(body="", mentions=[])
+            else:
+                continue
+            await self.conn.execute(
+                "UPDATE events SET payload = ? WHERE event_id = ?",
+                (json.dumps(data, ensure_ascii=False), event_id),
+            )
+            await self.conn.execute("DELETE FROM translations WHERE event_id = ?", (event_id,))
+            count += 1
+        return count
+
+    async def edits_of(self, event_id: str) -> list[str]:
+        """Stored edits of an event (their text goes when the event's does)."""
+        async with self.conn.execute(
+            "SELECT event_id FROM events WHERE type = 'Edit' AND json_extract(payload, '$.target') = ?",
+            (event_id,),
+        ) as cur:
+            return [row[0] for row in await cur.fetchall()]
+
     async def latest_event_ids(self, room_id: str, limit: int = 200) -> set[str]:
         async with self.conn.execute(
             "SELECT event_id FROM events WHERE room_id = ? ORDER BY seq DESC LIMIT ?",
