@@ -1,0 +1,38 @@
+"""Pick a back-end from the bot's configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from meetbot.translation.base import Translator
+
+BACKENDS = ("argos", "apertium", "libretranslate", "none")
+
+
+def make_translator(
+    backend: str, *, models_dir: Path, libretranslate_url: str, api_key: str | None
+) -> Translator:
+    """Build the configured back-end (nothing heavy is loaded before the first translation).
+
+    Raises:
+        ValueError: unknown back-end name.
+    """
+    if backend == "argos":
+        from meetbot.translation.argos import ArgosTranslator
+
+        return ArgosTranslator(models_dir)
+    if backend == "apertium":
+        from meetbot.translation.apertium import ApertiumTranslator
+
+        return ApertiumTranslator()
+    if backend == "libretranslate":
+        from meetbot.translation.libretranslate import LibreTranslateTranslator
+
+        return LibreTranslateTranslator(libretranslate_url, api_key)
+    if backend == "none":
+        from meetbot.translation.none import NoTranslator
+
+        return NoTranslator()
+    raise ValueError(
+        f"Unknown translation backend {backend!r}; choose one of {', '.join(BACKENDS)}"
+    )
