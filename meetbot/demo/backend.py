@@ -60,8 +60,8 @@ def needed_pairs(languages: Sequence[str]) -> list[tuple[str, str]]:
 def install_hint(config_path: Path, languages: Sequence[str]) -> str:
     others = " ".join(lang for lang in languages if lang != PIVOT)
     return (
-        "for Argos (best, offline once downloaded): pip install -e '.[argos]' && "
-        f"meetbot models install --config {config_path} {others}"
+        "Argos models (the best; a download once, offline after): pip install -e '.[argos]' "
+        f"&& meetbot models install --config {config_path} {others}"
     )
 
 
@@ -82,7 +82,7 @@ def choose_backend(
     if on_path and bot_supports("apertium"):
         return BackendChoice("apertium", f"Apertium found on the PATH ({argos_why})", argos_hint)
     apertium_why = "this meetbot has no Apertium back-end" if on_path else "no apertium on the PATH"
-    apertium_hint = "or Apertium: apt install apertium apertium-eng-spa apertium-fr-es"
+    apertium_hint = "or Apertium (apt install apertium apertium-eng-spa apertium-fr-es)"
     return BackendChoice(
         "none", f"{argos_why}; {apertium_why}", f"{argos_hint}; {apertium_hint}"
     )

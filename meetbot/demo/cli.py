@@ -51,13 +51,20 @@ def _interrupt(_signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def synapse_installed() -> bool:
+    try:
+        return importlib.util.find_spec("synapse") is not None
+    except ImportError:  # a broken install counts as none
+        return False
+
+
 def _err(message: str) -> None:
     print(f"meetbot demo: {message}", file=sys.stderr, flush=True)
 
 
 @subcommand("demo", "run a whole trilingual meeting on an embedded homeserver", _arguments)
 def cmd_demo(args: argparse.Namespace) -> int:
-    if importlib.util.find_spec("synapse") is None:
+    if not synapse_installed():
         _err(f"the demo needs the Synapse homeserver, which is not installed.\n"
              f"Install it with: {INSTALL_HINT}")
         return 1

@@ -22,6 +22,8 @@ from nio import (
 )
 
 SYNC_TIMEOUT_MS = 10_000
+# Synapse leaves a gap in a sync holding more than ~10 events of one room: ask for all of them.
+SYNC_FILTER = {"room": {"timeline": {"limit": 1000}}}
 
 
 class DemoClientError(RuntimeError):
@@ -85,7 +87,9 @@ class DemoClient:
         token: str | None = None
         try:
             while True:
-                response = await self.client.sync(timeout=SYNC_TIMEOUT_MS, since=token)
+                response = await self.client.sync(
+                    timeout=SYNC_TIMEOUT_MS, since=token, sync_filter=SYNC_FILTER
+                )
                 if not isinstance(response, SyncResponse):
                     await asyncio.sleep(0.5)
                     continue

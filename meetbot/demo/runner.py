@@ -147,8 +147,11 @@ class Demo:
     async def _meeting(self, meeting: Meeting) -> None:
         await meeting.play(self.progress)
         if self.choice is not None and self.choice.backend != "none":
-            with self.progress.step("Let the bot finish its translations"):
-                await self._settled(("translate",))
+            with self.progress.step("Let the bot finish its translations") as detail:
+                if self._translates():
+                    await self._settled(("translate",))
+                else:
+                    detail.append("this bot has no translation worker yet, skipped")
         await meeting.end(self.progress)
         with self.progress.step("Wait for the minutes and the coordinator's summary") as detail:
             coordinator = self.clients[COORDINATOR.key]
@@ -157,9 +160,14 @@ class Demo:
                 lambda m: m.sender == meeting.bot_user_id and m.msgtype == "m.file",
                 timeout=self.options.timeout, what="the minutes file in the coordination room",
             )
-            await self._settled(("minutes", "translate"))
+            await self._settled(("minutes", "translate") if self._translates() else ("minutes",))
             files = sorted(p.name for p in self.folder.minutes.glob("*") if p.is_file())
             detail.append(f"{len(files)} files")
+
+    def _translates(self) -> bool:
+        """True when the running bot has a worker for translation tasks."""
+        assert self.service is not None
+        return any(runner.name == "translate" for runner in self.service.runners)
 
     async def _settled(self, kinds: Iterable[str]) -> None:
         """Wait until the bot has nothing left to send and no task of ``kinds`` pending."""
@@ -197,9 +205,12 @@ class Demo:
             self.say(line)
         assert self.choice is not None
         self.say("")
-        self.say(f"Translation: {self.choice.backend} ({self.choice.reason})")
+        self.say(f"Translation back-end: {self.choice.backend} — {self.choice.reason}")
+        if self.choice.backend != "none" and not self._translates():
+            self.say("  (this version of the bot does not translate messages yet)")
         if self.choice.better:
-            self.say(f"  For translated messages, {self.choice.better}, then run the demo again.")
+            lead = "To translate" if self.choice.backend == "none" else "To translate better"
+            self.say(f"  {lead}, install {self.choice.better}; then run the demo again.")
         self.say(f"\nThe meeting took {self.progress.elapsed():.1f} s. Everything is in "
                  f"{self.folder.root}:")
         for path in sorted(self.folder.minutes.glob("*")):
