@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import importlib
 
-FEATURES: tuple[str, ...] = ("meetbot.demo.cli",)
+FEATURES: tuple[str, ...] = (
+    "meetbot.demo.cli",
+    "meetbot.core.timebox",
+    "meetbot.core.queue",
+    "meetbot.core.consent",
+    "meetbot.core.schedule",
+    "meetbot.render.proposals",
+)
 
 
 def load_features() -> None:

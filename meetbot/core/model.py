@@ -6,6 +6,13 @@ import enum
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the facilitation records; their modules import this one
+    from meetbot.core.consent import Proposal
+    from meetbot.core.queue import SpeakingQueue
+    from meetbot.core.schedule import Slot
+    from meetbot.core.timebox import Timebox
 
 
 MEETING_NAMESPACE = uuid.UUID("6f1c5a3e-0d6b-4b8e-9a51-3d2f7c1e9b42")
@@ -141,6 +148,12 @@ class Meeting:
     languages: tuple[str, ...] = ("en",)
     ended_at: datetime | None = None
     ended_by: str | None = None
+    # Facilitation (rebuilt by replay like the rest): the running prompt's timebox, the
+    # speaking queue, consent rounds, and the calendar slot the meeting was opened for.
+    timebox: Timebox | None = None
+    queue: SpeakingQueue | None = None
+    proposals: list[Proposal] = field(default_factory=list)
+    slot: Slot | None = None
     _log_index: dict[str, LogEntry] = field(default_factory=dict, repr=False)
     _item_index: dict[str, Item] = field(default_factory=dict, repr=False)
 
