@@ -23,6 +23,7 @@ DOMAIN = "meetbot"
 SOURCE_LANGUAGE = "en"
 SUPPORTED_LANGUAGES = ("en", "fr", "es")
 
+_CODE_SPAN = re.compile(r"`[^`\n]+`")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
 
 
@@ -62,7 +63,13 @@ def _render_param(value: object, lang: str, escape: Callable[[str], str] | None)
     if isinstance(value, Localized):
         text = value.pick(lang)
         return escape(text) if escape else text
+    if isinstance(value, Code):
+        return f"`{value.text}`" if escape else value.text
     text = str(value)
+    if escape and _CODE_SPAN.fullmatch(text):
+        # A value that is one code span (e.g. "`!optout`"): Markdown shows it as is, and
+        # escapes any HTML inside by itself.
+        return text
     return escape(text) if escape else text
 
 
@@ -122,3 +129,13 @@ class Pill:
 
     user_id: str
     name: str
+
+
+@dataclass(frozen=True)
+class Code:
+    """A command or identifier shown as a code span (no Markdown escaping inside)."""
+
+    text: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", self.text.replace("`", "'"))

@@ -25,7 +25,7 @@ from meetbot.core.effects import MeetingEnded, MeetingStarted
 from meetbot.core.events import Edit, Message
 from meetbot.core.model import Item, ItemKind, Meeting, RoomSettings, meeting_id_for
 from meetbot.durations import format_duration
-from meetbot.i18n import Localized, Msg, Pill, _
+from meetbot.i18n import Code, Localized, Msg, Pill, _
 
 KIND_LABELS: dict[ItemKind, Msg] = {
     ItemKind.PROMPT: _("Prompt"),
@@ -65,8 +65,8 @@ def do_help(call: Call, name: str | None) -> None:
         marker = " (f)" if command.role is Role.FACILITATOR else ""
         lines.append(
             _(
-                "`{usage}`{marker} — {summary}",
-                usage=command.usage_line(prefix),
+                "{usage}{marker} — {summary}",
+                usage=Code(command.usage_line(prefix)),
                 marker=marker,
                 summary=command.summary,
             )
@@ -76,7 +76,7 @@ def do_help(call: Call, name: str | None) -> None:
 
 def describe(command: Command, prefix: str) -> list[Msg | str]:
     lines: list[Msg | str] = [
-        _("`{usage}` — {summary}", usage=command.usage_line(prefix), summary=command.summary)
+        _("{usage} — {summary}", usage=Code(command.usage_line(prefix)), summary=command.summary)
     ]
     if command.aliases:
         names = ", ".join(prefix + a for a in command.aliases)
@@ -199,10 +199,10 @@ def post_prompt(call: Call, index: int) -> Item:
     item = add_item(call, ItemKind.PROMPT, prompt.text("en"), prompt_id=prompt.id)
     call.announce(
         _(
-            "**Prompt {number}/{total}** (`{id}`)",
+            "**Prompt {number}/{total}** ({id})",
             number=index + 1,
             total=len(agenda.prompts),
-            id=prompt.id,
+            id=Code(prompt.id),
         ),
         _("> {text}", text=Localized(prompt.texts)),
     )
@@ -505,10 +505,10 @@ def do_status(call: Call) -> None:
             prompt_text = Localized(agenda.prompts[index].texts)
         lines.append(
             _(
-                "Prompt {number}/{total} (`{id}`): {text}",
+                "Prompt {number}/{total} ({id}): {text}",
                 number=(index or 0) + 1,
                 total=len(agenda.prompts),
-                id=section.prompt_id,
+                id=Code(section.prompt_id),
                 text=prompt_text,
             )
         )

@@ -38,13 +38,15 @@ def notice_content(
     html_blocks: list[str] = []
     many = len(languages) > 1
     for lang in languages:
-        plain = render_lines(lines, lang, escape=False)
         marked = render_lines(lines, lang, escape=True)
         if many:
-            plain = f"[{lang}] {plain}"
             marked = f"**{lang.upper()}** · {marked}"
+        rendered = markdown_to_html(marked)
+        plain = html_to_text(rendered)
+        if many:
+            plain = f"[{lang}]" + plain.removeprefix(lang.upper() + " ·")
         plain_blocks.append(plain)
-        html_blocks.append(markdown_to_html(marked))
+        html_blocks.append(rendered)
     content: dict[str, object] = {
         "msgtype": msgtype,
         "body": "\n\n".join(plain_blocks),
@@ -92,7 +94,8 @@ def html_to_text(fragment: str) -> str:
     """A plain-text ``body`` for clients that do not show HTML."""
     text = re.sub(r"<br\s*/?>|</p>|</li>|</h\d>|<hr\s*/?>", "\n", fragment)
     text = re.sub(r"<li>", "• ", text)
-    return html.unescape(_TAG.sub("", text)).strip()
+    text = html.unescape(_TAG.sub("", text))
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
 def markdown_content(

@@ -97,4 +97,24 @@ MIGRATIONS: list[Migration] = [
         );
         """,
     ),
+    Migration(
+        3,
+        "the meeting calendar: each configured meeting and whether it was held or missed",
+        """
+        -- One row per configured meeting (region, number). A held or missed meeting keeps its
+        -- status even if the config changes, so it is never opened twice.
+        CREATE TABLE scheduled_meetings (
+            region_id TEXT NOT NULL,
+            number INTEGER NOT NULL,
+            starts_at TEXT NOT NULL,
+            ends_at TEXT NOT NULL,
+            timezone TEXT NOT NULL,
+            title TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'scheduled',
+            meeting_id TEXT,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (region_id, number)
+        );
+        """,
+    ),
 ]
