@@ -11,6 +11,8 @@ FEATURES: tuple[str, ...] = (
     "meetbot.core.consent",
     "meetbot.core.schedule",
     "meetbot.render.proposals",
+    "meetbot.calendar",
+    "meetbot.proposal_anchors",
 )
 
 

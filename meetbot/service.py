@@ -13,6 +13,9 @@ from meetbot.config import Config
 from meetbot.delivery import MinutesDelivery
 from meetbot.matrix.bot import MatrixBot
 from meetbot.matrix.session import open_session
+from meetbot.plugins import register_startup_plugin as register_startup_plugin  # re-exported
+from meetbot.plugins import register_task_plugin as register_task_plugin  # re-exported
+from meetbot.plugins import startup_plugins, task_plugins
 from meetbot.scheduling import TimerScheduler
 from meetbot.storage.database import Database
 from meetbot.storage.store import Store
@@ -103,21 +106,10 @@ class BotService:
             await self.app.store.db.close()
 
 
-# Features that need the running service (e.g. the meeting calendar) register a coroutine
-# function (service) -> None, awaited once the bot has started.
-_startup_plugins: list[Any] = []
-
-
-def register_startup_plugin(plugin: Any) -> None:
-    _startup_plugins.append(plugin)
-
-
-# Features that add durable task kinds register a factory (app, client) -> {kind: handler}.
-_task_plugins: list[Any] = []
-
-
-def register_task_plugin(factory: Any) -> None:
-    _task_plugins.append(factory)
+# Features register startup plugins (awaited once the bot has started, e.g. the meeting
+# calendar) and task plugins in meetbot.plugins, which they can import while the app loads.
+_startup_plugins = startup_plugins
+_task_plugins = task_plugins
 
 
 async def serve(config: Config) -> None:
