@@ -57,19 +57,17 @@ def needed_pairs(languages: Sequence[str]) -> list[tuple[str, str]]:
     return [p for lang in languages if lang != PIVOT for p in ((PIVOT, lang), (lang, PIVOT))]
 
 
-def install_hint(config_path: Path, languages: Sequence[str]) -> str:
+def install_hint(models_dir: Path, languages: Sequence[str]) -> str:
     others = " ".join(lang for lang in languages if lang != PIVOT)
     return (
         "Argos models (the best; a download once, offline after): pip install -e '.[argos]' "
-        f"&& meetbot models install --config {config_path} {others}"
+        f"&& meetbot models install --models-dir {models_dir} {others}"
     )
 
 
-def choose_backend(
-    models_dir: Path, languages: Sequence[str], config_path: Path
-) -> BackendChoice:
+def choose_backend(models_dir: Path, languages: Sequence[str]) -> BackendChoice:
     """The best translation back-end available for ``languages``, and how to get a better one."""
-    argos_hint = install_hint(config_path, languages)
+    argos_hint = install_hint(models_dir, languages)
     argos_ready = _module_exists("argostranslate") and bot_supports("argos")
     if argos_ready:
         missing = [p for p in needed_pairs(languages) if p not in argos_pairs(models_dir)]

@@ -118,7 +118,7 @@ class Demo:
                 await self.clients[person.key].join(room)
         config_path = self.folder.config
         with self.progress.step("Choose a translation back-end") as detail:
-            self.choice = choose_backend(self.models_dir, REGION_LANGUAGES, config_path)
+            self.choice = choose_backend(self.models_dir, REGION_LANGUAGES)
             detail.append(self.choice.backend)
             if self.choice.backend != "none":
                 self.progress.total = STEPS + 1

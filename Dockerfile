@@ -1,0 +1,77 @@
+# meetbot in a container: a slim Python base, a non-root user, its state in /data.
+#
+#   docker build -t meetbot .
+#   docker build -t meetbot --build-arg ARGOS_LANGUAGES="es fr" .   # bakes Argos models in
+#   docker run -v ./meetbot.yaml:/config/meetbot.yaml:ro -v meetbot-data:/data meetbot
+#
+# Config: a mounted file (MEETBOT_CONFIG, default /config/meetbot.yaml); secrets may come from
+# the environment instead (MEETBOT_PASSWORD or MEETBOT_ACCESS_TOKEN). See docs/deployment.md.
+
+ARG PYTHON_VERSION=3.11
+
+# -- build: wheels need a compiler (python-olm for end-to-end encryption) -------------------
+FROM python:${PYTHON_VERSION}-slim AS build
+
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends build-essential cmake libolm-dev \
+    && rm -rf /var/lib/apt/lists/*
+
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/meetbot/venv
+ENV PATH=/opt/meetbot/venv/bin:$PATH
+
+# Space-separated Argos languages to bake in (e.g. "es fr"); empty: no Argos at all.
+ARG ARGOS_LANGUAGES=""
+# Extra optional dependencies, comma-separated (e.g. "reports"); argos is added when needed.
+ARG EXTRAS="reports"
+
+WORKDIR /src
+COPY pyproject.toml ./
+COPY meetbot ./meetbot
+COPY prompts ./prompts
+# pyproject names a README; the build does not need the real one.
+RUN touch README.md \
+    && extras="$EXTRAS" \
+    && if [ -n "$ARGOS_LANGUAGES" ]; then extras="${extras:+$extras,}argos"; fi \
+    && pip install "/src${extras:+[$extras]}"
+
+# Download the models at build time, so the running bot never needs the internet.
+RUN mkdir -p /opt/meetbot/models \
+    && if [ -n "$ARGOS_LANGUAGES" ]; then \
+         meetbot models install --models-dir /opt/meetbot/models $ARGOS_LANGUAGES; \
+       fi
+
+# -- runtime ------------------------------------------------------------------------------
+FROM python:${PYTHON_VERSION}-slim
+
+# libolm for encrypted rooms; tini reaps children and forwards signals.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libolm3 tini \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd --system --gid 10001 meetbot \
+    && useradd --system --uid 10001 --gid meetbot --home-dir /data --shell /usr/sbin/nologin meetbot \
+    && mkdir -p /data /config \
+    && chown meetbot:meetbot /data
+
+COPY --from=build /opt/meetbot/venv /opt/meetbot/venv
+COPY --from=build /src/prompts /opt/meetbot/prompts
+# Argos keeps a little state beside its models: the bot's user owns them.
+COPY --from=build --chown=10001:10001 /opt/meetbot/models /opt/meetbot/models
+
+ENV PATH=/opt/meetbot/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    MEETBOT_CONFIG=/config/meetbot.yaml
+
+USER 10001:10001
+WORKDIR /data
+VOLUME /data
+
+# Healthy while the config is valid and the process runs (the bot has no HTTP port).
+HEALTHCHECK --interval=60s --timeout=20s --start-period=30s --retries=3 \
+    CMD ["meetbot", "check-config"]
+
+ENTRYPOINT ["tini", "--", "meetbot"]
+CMD ["run"]
