@@ -1,0 +1,97 @@
+"""Configuration: the example is valid and complete; every error names the file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from meetbot.agenda import load_agenda
+from meetbot.cli import main
+from meetbot.config import Config, ConfigError, load_config
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "config" / "meetbot.example.yaml"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "meetbot.yaml"
+    path.write_text(text)
+    return path
+
+
+BASE = 'homeserver: http://127.0.0.1:8008\nuser_id: "@bot:example.org"\npassword: p\n'
+
+
+def test_the_example_config_is_valid_and_documents_every_key() -> None:
+    config = load_config(EXAMPLE)
+    assert [r.id for r in config.regions] == ["latam", "west-africa"]
+    text = EXAMPLE.read_text()
+    for key in Config.model_fields:
+        if key != "source":
+            assert f"{key}:" in text, f"config key {key!r} is not documented in the example"
+
+
+def test_errors_name_the_file_and_the_key(tmp_path: Path) -> None:
+    path = write(tmp_path, BASE + """
+regions:
+  - id: latam
+    name: LA
+    room: "not a room"
+    languages: [es, English]
+    timezone: Mars/Olympus
+tranlsation: {}
+""")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    message = str(err.value)
+    assert f"{path}: regions[0].room: 'not a room' is not a room id or alias" in message
+    assert "regions[0].languages: 'English' is not a language code" in message
+    assert "regions[0].timezone: unknown time zone 'Mars/Olympus'" in message
+    assert "tranlsation: unknown key" in message
+
+
+def test_a_password_can_come_from_the_environment(tmp_path: Path) -> None:
+    path = write(tmp_path, 'homeserver: http://x\nuser_id: "@bot:x.org"\n')
+    with pytest.raises(ConfigError, match="give password or access_token"):
+        load_config(path, env={})
+    config = load_config(path, env={"MEETBOT_PASSWORD": "secret"})
+    assert config.password is not None and config.password.get_secret_value() == "secret"
+
+
+def test_yaml_syntax_errors_say_where(tmp_path: Path) -> None:
+    path = write(tmp_path, BASE + "regions: [\n")
+    with pytest.raises(ConfigError, match=r"line \d+, column \d+"):
+        load_config(path)
+
+
+def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, BASE + "data_dir: ./state\n"))
+    assert config.data_path == tmp_path / "state"
+    assert config.database_path == tmp_path / "state" / "meetbot.sqlite3"
+
+
+def test_check_config_exits_non_zero_with_a_clear_message(tmp_path: Path, capsys) -> None:
+    path = write(tmp_path, BASE + "command_prefix: ''\n")
+    assert main(["check-config", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "command_prefix" in err and str(path) in err
+    assert main(["check-config", "--config", str(EXAMPLE)]) == 0
+
+
+def test_agenda_errors_name_the_file_and_the_prompt(tmp_path: Path) -> None:
+    (tmp_path / "broken.yaml").write_text(
+        "prompts:\n  - id: a\n    text: {en: A}\n    timebox: soon\n  - id: a\n    text: {en: B}\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        load_agenda(tmp_path, "broken")
+    assert "broken.yaml: prompts[0].timebox" in str(err.value)
+    with pytest.raises(ConfigError, match="no such agenda file"):
+        load_agenda(tmp_path, "missing")
+
+
+def test_the_default_agenda_opens_with_the_research_question() -> None:
+    agenda = load_agenda(ROOT / "prompts", "default")
+    first = agenda.prompts[0]
+    assert first.texts["en"] == "At this moment, what can we do to work and learn together?"
+    assert set(first.texts) == {"en", "fr", "es"}

@@ -1,0 +1,95 @@
+"""The database: migrations as data, idempotent events and outbox, scrubbing."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from meetbot.core.events import Message, Reaction
+from meetbot.storage.codec import decode_event, encode_event
+from meetbot.storage.database import Database, DatabaseTooNew
+from meetbot.storage.migrations import MIGRATIONS
+from meetbot.storage.store import Store
+
+AT = datetime(2027, 1, 15, 23, 0, tzinfo=timezone.utc)
+
+
+async def open_store(tmp_path: Path) -> Store:
+    return Store(await Database.open(tmp_path / "db.sqlite3"))
+
+
+async def test_migrations_run_once_and_a_newer_database_is_refused(tmp_path: Path) -> None:
+    store = await open_store(tmp_path)
+    await store.db.close()
+    store = await open_store(tmp_path)  # second open: nothing to do
+    await store.db.close()
+    con = sqlite3.connect(tmp_path / "db.sqlite3")
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    newest = max(m.version for m in MIGRATIONS)
+    con.execute("INSERT INTO schema_version VALUES (?, 'from the future', 'now')", (newest + 1,))
+    con.commit()
+    con.close()
+    with pytest.raises(DatabaseTooNew, match="newer than this meetbot"):
+        await Database.open(tmp_path / "db.sqlite3")
+
+
+def test_events_round_trip_through_json() -> None:
+    message = Message("$1", "!r", "@a:x", AT, body="héllo <b>", mentions=("@b:x",), live=False)
+    assert decode_event(*encode_event(message)) == message
+    reaction = Reaction("$2", "!r", "@a:x", AT, target="$1", key="✅")
+    assert decode_event(*encode_event(reaction)) == reaction
+
+
+async def test_outside_meetings_only_the_event_id_is_kept(tmp_path: Path) -> None:
+    store = await open_store(tmp_path)
+    async with store.db.transaction():
+        await store.add_event(Message("$1", "!r", "@a:x", AT, body="private chat"), None)
+    assert await store.has_event("$1")
+    async with store.conn.execute("SELECT sender, payload FROM events") as cur:
+        assert tuple(await cur.fetchone()) == (None, None)
+    await store.db.close()
+
+
+async def test_the_outbox_never_holds_a_message_twice(tmp_path: Path) -> None:
+    store = await open_store(tmp_path)
+    async with store.db.transaction():
+        await store.enqueue("!r", "txn-1", {"body": "a"})
+        await store.enqueue("!r", "txn-1", {"body": "a again"})
+        await store.enqueue("!r", "txn-2", {"body": "b"})
+    pending = await store.pending_outbox()
+    assert [m.content["body"] for m in pending] == ["a", "b"]
+    async with store.db.transaction():
+        await store.mark_sent(pending[0].id, "$sent")
+    assert [m.txn_id for m in await store.pending_outbox()] == ["txn-2"]
+    assert await store.sent_event_id("txn-1") == "$sent"
+    await store.db.close()
+
+
+async def test_a_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
+    store = await open_store(tmp_path)
+    with pytest.raises(RuntimeError):
+        async with store.db.transaction():
+            await store.add_event(Message("$1", "!r", "@a:x", AT, body="x"), "m1")
+            raise RuntimeError("crash in the middle")
+    assert not await store.has_event("$1")
+    await store.db.close()
+
+
+async def test_scrubbing_removes_text_but_keeps_the_place(tmp_path: Path) -> None:
+    store = await open_store(tmp_path)
+    async with store.db.transaction():
+        await store.add_event(Message("$1", "!r", "@a:x", AT, body="!idea secret plan"), "m1")
+        await store.save_translations("$1", "en", {"es": "plan secreto"}, "test")
+        await store.scrub_events(["$1"], created_items={"$1"})
+    (event,) = await store.meeting_events("m1")
+    assert isinstance(event, Message)
+    assert (event.body, event.withdrawn, event.created_item) == ("", True, True)
+    texts, _ = await store.translations_for(["$1"])
+    assert texts == {}
+    async with store.conn.execute("SELECT payload FROM events") as cur:
+        assert "secret" not in json.dumps([tuple(r) for r in await cur.fetchall()])
+    await store.db.close()
