@@ -52,6 +52,7 @@ class MeetBotApp:
         self.on_timer_set: TimerCallback | None = None
         self.on_timer_cancel: Callable[[str], None] | None = None
         self.user_languages: dict[str, str] = {}  # user id -> language chosen with !lang
+        self.opted_out: set[str] = set()  # users who opted out of the record (!optout)
         self.effect_handlers: dict[type, Callable[[Effect], Awaitable[None]]] = {}
         self._lock = asyncio.Lock()
 

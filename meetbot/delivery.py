@@ -17,6 +17,7 @@ from meetbot.render.minutes import (
     room_summary,
     write_minutes,
 )
+from meetbot.research.dataset import research_keys
 from meetbot.storage.store import Task
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,9 @@ async def minutes_data(app: MeetBotApp, meeting_id: str, language: str = "en") -
         agenda_prompts={p.id: dict(p.texts) for p in agenda.prompts},
         homeserver_name=app.config.user_id.split(":", 1)[1],
     )
-    return build_minutes_data(context)
+    data = build_minutes_data(context)
+    await research_keys(app, meeting.id, data)
+    return data
 
 
 def minutes_languages(app: MeetBotApp, data: dict[str, Any]) -> list[str]:
@@ -108,5 +111,8 @@ class MinutesDelivery:
                     await app.store.enqueue(
                         coordinator, txn_id_for(f"minutes-file:{meeting_id}"), file_content
                     )
+            if coordinator:  # the cross-region report follows each meeting
+                await app.store.add_task("report", f"report:{meeting_id}", {"room_id": coordinator})
             await app.store.finish_task(task.id)
         app.outbox_ready.set()
+        app.wake_tasks()

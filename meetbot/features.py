@@ -13,6 +13,9 @@ FEATURES: tuple[str, ...] = (
     "meetbot.render.proposals",
     "meetbot.calendar",
     "meetbot.proposal_anchors",
+    "meetbot.core.consent_commands",
+    "meetbot.core.coordinator_commands",
+    "meetbot.research.cli",
 )
 
 

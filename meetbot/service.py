@@ -39,6 +39,9 @@ async def open_app(config: Config) -> MeetBotApp:
         raise
     app = MeetBotApp(config, Store(db), agendas)
     app.user_languages.update(await app.store.user_languages())
+    from meetbot.research.tasks import attach  # consent, withdrawal, reports
+
+    await attach(app)
     return app
 
 

@@ -31,6 +31,9 @@ class Message(RoomEvent):
     thread_root: str | None = None
     sender_power: int = 0
     sender_language: str | None = None  # the language the sender chose with !lang
+    # The sender had opted out of the record when this was sent (the shell keeps no text
+    # of theirs then, except the consent commands they may still use).
+    sender_opted_out: bool = False
     # Set when the text was removed from the store (redaction, opt-out, withdrawal): the
     # event keeps its place so item numbers stay stable, and carries no text.
     withdrawn: bool = False

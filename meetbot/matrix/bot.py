@@ -213,7 +213,10 @@ class MatrixBot:
             return
         sent_at = getattr(event, "server_timestamp", 0) or 0
         live = not history or sent_at >= self.started_at_ms
-        core_event = convert(room, event, live=live, language_of=self.app.user_languages)
+        core_event = convert(
+            room, event, live=live, language_of=self.app.user_languages,
+            opted_out=self.app.opted_out, command_prefix=self.config.command_prefix,
+        )
         if core_event is None:
             return
         try:

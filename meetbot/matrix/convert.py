@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import datetime, timezone
 from typing import Any
 
@@ -20,6 +21,7 @@ from nio import (
     UnknownEvent,
 )
 
+from meetbot.core.consent_commands import kept_when_opted_out
 from meetbot.core.events import Edit, Event, Membership, Message, Reaction, Redaction
 
 _PILL = re.compile(r'href="https://matrix\.to/#/(@[^"?/]+)')
@@ -49,8 +51,14 @@ def convert(
     *,
     live: bool,
     language_of: dict[str, str] | None = None,
+    opted_out: Collection[str] = (),
+    command_prefix: str = "!",
 ) -> Event | None:
-    """The core's view of ``event``, or None for events the core does not care about."""
+    """The core's view of ``event``, or None for events the core does not care about.
+
+    The messages of people in ``opted_out`` reach the core without their text (only their
+    consent commands keep it), so nothing they say is ever stored.
+    """
     source: dict[str, Any] = getattr(event, "source", {}) or {}
     content: dict[str, Any] = source.get("content") or {}
     common = {
@@ -64,10 +72,15 @@ def convert(
         relates = content.get("m.relates_to") or {}
         if relates.get("rel_type") == "m.replace" and isinstance(relates.get("event_id"), str):
             new = content.get("m.new_content") or {}
-            body = new.get("body") if isinstance(new.get("body"), str) else event.body
+            body: str = new["body"] if isinstance(new.get("body"), str) else event.body
+            if event.sender in opted_out:
+                body = ""
             return Edit(**common, target=relates["event_id"], body=body, mentions=_mentions(new))
         msgtype = content.get("msgtype", "m.text")
         reply = relates.get("m.in_reply_to") or {}
+        if event.sender in opted_out and not kept_when_opted_out(event.body, command_prefix):
+            return Message(**common, body="", withdrawn=True, sender_opted_out=True,
+                           sender_power=room.power_levels.get_user_level(event.sender))
         return Message(
             **common,
             body=event.body,
@@ -78,6 +91,7 @@ def convert(
             thread_root=relates.get("event_id") if relates.get("rel_type") == "m.thread" else None,
             sender_power=room.power_levels.get_user_level(event.sender),
             sender_language=(language_of or {}).get(event.sender),
+            sender_opted_out=event.sender in opted_out,
         )
     if isinstance(event, RedactionEvent):
         return Redaction(**common, target=event.redacts, reason=event.reason)

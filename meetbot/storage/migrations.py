@@ -117,4 +117,24 @@ MIGRATIONS: list[Migration] = [
         );
         """,
     ),
+    Migration(
+        4,
+        "consent and withdrawal: who opted out, and an audit trail without content",
+        """
+        -- People who typed !optout: their messages are not recorded until they type !optin.
+        CREATE TABLE research_optouts (
+            user_id TEXT PRIMARY KEY,
+            at TEXT NOT NULL
+        );
+        -- That a withdrawal, opt-out or opt-in happened, and how much it touched; never who,
+        -- never what.
+        CREATE TABLE research_audit (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            meetings INTEGER NOT NULL DEFAULT 0,
+            events INTEGER NOT NULL DEFAULT 0
+        );
+        """,
+    ),
 ]

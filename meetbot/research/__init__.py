@@ -1,0 +1,1 @@
+"""For the research coordinator: consent and withdrawal, reports and exports."""

@@ -1,0 +1,117 @@
+"""The shell side of consent: storing opt-outs, removing text, withdrawing a person.
+
+The core announces and asks (:mod:`meetbot.core.consent_commands`); this module does the
+work against the store, then rebuilds any running meeting from what is left, so the text is
+gone from memory as well as from the database.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from meetbot.app import MeetBotApp
+from meetbot.core.engine import handle
+from meetbot.core.model import RoomState
+from meetbot.core.privacy_effects import ConsentChanged
+from meetbot.research.removal import Removal, remove_events, tombstone
+from meetbot.storage.research_store import ResearchStore, StoredEvent
+
+log = logging.getLogger(__name__)
+
+
+async def attach(app: MeetBotApp) -> None:
+    """Load who opted out and make deletions overwrite the file (at start-up)."""
+    research = ResearchStore(app.store)
+    await research.harden()
+    app.opted_out.update(await research.opted_out())
+
+
+async def created_items(app: MeetBotApp, meeting_ids: set[str]) -> set[str]:
+    """Events that created an item, so a removed one keeps the item's number."""
+    found: set[str] = set()
+    for meeting_id in meeting_ids:
+        meeting = await app.rebuild_meeting(meeting_id)
+        if meeting is not None:
+            found.update(item.event_id for item in meeting.items)
+    return found
+
+
+async def rebuild_running(app: MeetBotApp, meeting_ids: set[str]) -> None:
+    """Replay running meetings whose events changed (call holding the app's lock)."""
+    for row in await app.store.running_meetings():
+        if row.meeting_id not in meeting_ids:
+            continue
+        state = RoomState(row.room_id)
+        settings = app.settings_for(row.room_id)
+        for event in await app.store.meeting_events(row.meeting_id):
+            handle(state, settings, event)
+        app.states[row.room_id] = state
+
+
+async def on_consent_changed(app: MeetBotApp, effect: ConsentChanged) -> None:
+    """``!optout``: remember it and remove the person's text of the running meeting."""
+    research = ResearchStore(app.store)
+    if effect.opted_out:
+        app.opted_out.add(effect.user_id)
+    else:
+        app.opted_out.discard(effect.user_id)
+    async with app._lock:  # no event is handled while the meeting is rewritten
+        removal = Removal()
+        async with app.store.db.transaction():
+            await research.set_opted_out(effect.user_id, effect.opted_out, effect.at)
+            if effect.opted_out and effect.meeting_id:
+                events = await research.events_of(effect.user_id, effect.meeting_id)
+                removal = await remove_events(
+                    research, events, prefix=app.config.command_prefix, sender=effect.user_id,
+                    created_items=await created_items(app, {effect.meeting_id}),
+                )
+            await research.audit("optout" if effect.opted_out else "optin",
+                                 len(removal.meetings), removal.events)
+        await rebuild_running(app, removal.meetings)
+    await research.checkpoint()
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    meetings: set[str]
+    events: int
+    kept_meetings: int  # meetings past the withdrawal window, left as they were
+
+
+async def withdraw(app: MeetBotApp, user_id: str, requested_at: datetime) -> Withdrawal:
+    """Delete everything ``user_id`` contributed, in every meeting inside the window."""
+    research = ResearchStore(app.store)
+    window = app.config.privacy.withdrawal_window
+    async with app._lock:
+        events = await research.events_of(user_id)
+        allowed, too_old = await _within_window(app, events, requested_at, window)
+        mine = [e for e in events if e.meeting_id in allowed]
+        facilitator_power = (
+            app.config.facilitator_power_level if user_id in app.config.facilitators else None
+        )
+        async with app.store.db.transaction():
+            removal = await remove_events(
+                research, mine, prefix=app.config.command_prefix, sender=tombstone(),
+                created_items=await created_items(app, allowed),
+                facilitator_power=facilitator_power,
+            )
+            await research.audit("withdrawal", len(removal.meetings), removal.events)
+        await rebuild_running(app, removal.meetings)
+    await research.checkpoint()
+    return Withdrawal(removal.meetings, removal.events, len(too_old))
+
+
+async def _within_window(
+    app: MeetBotApp, events: list[StoredEvent], at: datetime, window: timedelta | None
+) -> tuple[set[str], set[str]]:
+    meeting_ids = {e.meeting_id for e in events}
+    if window is None:
+        return meeting_ids, set()
+    allowed: set[str] = set()
+    for meeting_id in meeting_ids:
+        row = await app.store.meeting(meeting_id)
+        if row is None or row.ended_at is None or at - row.ended_at <= window:
+            allowed.add(meeting_id)
+    return allowed, meeting_ids - allowed

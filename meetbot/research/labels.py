@@ -1,0 +1,52 @@
+"""The report's own words, marked for the translation catalogue."""
+
+from __future__ import annotations
+
+from meetbot.i18n import Msg, _
+
+REPORT_LABELS: dict[str, Msg] = {
+    "report_title": _("Research programme report"),
+    "generated": _("Generated {at} (UTC) from {meetings} meetings held."),
+    "progress": _("Progress"),
+    "held": _("held"),
+    "running": _("running"),
+    "scheduled": _("scheduled"),
+    "missed": _("missed"),
+    "unscheduled": _("not scheduled"),
+    "meeting_n": _("Meeting {n}"),
+    "matrix": _("Prompts across regions"),
+    "no_contributions": _("Nothing recorded on this prompt."),
+    "messages_count": _("{count} messages"),
+    "endorsed": _("Most endorsed"),
+    "endorsements": _("{count} endorsements"),
+    "decisions": _("Decisions, all regions"),
+    "no_decisions": _("No decisions yet."),
+    "tally": _("votes"),
+    "actions": _("Open action items, all regions"),
+    "no_actions": _("No action items yet."),
+    "unassigned": _("UNASSIGNED"),
+    "participation": _("Participation"),
+    "people": _("people"),
+    "messages": _("messages"),
+    "languages": _("languages"),
+    "region": _("Region"),
+    "chart_messages": _("Messages per region and meeting"),
+    "chart_people": _("People per region and meeting"),
+    "chart_languages": _("Messages by language, per region"),
+    "original": _("original"),
+    # The coordinator's summary after each meeting.
+    "series": _("Meeting {n} of {total} · {local} ({timezone}) · {utc}"),
+    "languages_used": _("Languages used: {languages}."),
+    "voted": _("- Voted: {text} — {tally}{outcome}"),
+    "prompt_heading": _("**Prompt `{id}`** {text}"),
+    "free_heading": _("**Before the first prompt**"),
+    "contribution": _("- {kind} #{n}: {text}{original} — {author}"),
+    "endorsed_line": _("- ★ {count}: {text}{original} — {author}"),
+    "original_beside": _(" (original, {language}: {text})"),
+    "report_posted": _("**Research report** updated: {meetings} meetings held in {regions} "
+                       "regions, {decisions} decisions, {actions} open action items."),
+}
+
+
+def report_label(key: str, **params: object) -> Msg:
+    return Msg(REPORT_LABELS[key].msgid, params)

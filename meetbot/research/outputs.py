@@ -1,0 +1,98 @@
+"""Writing the research outputs from the stored record: reports, exports, minutes again."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from meetbot.app import MeetBotApp
+from meetbot.research.dataset import HeldMeeting, held_meetings
+from meetbot.research.export import FORMATS as EXPORT_FORMATS
+from meetbot.research.export import write_export
+from meetbot.research.pseudonyms import Pseudonyms
+from meetbot.research.report import build_report
+from meetbot.research.report_render import FORMATS as REPORT_FORMATS
+from meetbot.research.report_render import write_report
+
+Progress = Callable[[Iterable[Any]], Iterable[Any]]
+
+
+def reports_dir(app: MeetBotApp) -> Path:
+    return app.config.data_path / "reports"
+
+
+def exports_dir(app: MeetBotApp) -> Path:
+    return app.config.data_path / "exports"
+
+
+def coordinator_language(app: MeetBotApp) -> str:
+    return app.config.coordinator.language if app.config.coordinator else "en"
+
+
+def agenda_prompts(app: MeetBotApp) -> dict[str, dict[str, str]]:
+    """Every configured agenda's prompts, in agenda order (the report's rows)."""
+    prompts: dict[str, dict[str, str]] = {}
+    names = [r.agenda for r in app.config.regions] or ["default"]
+    for name in dict.fromkeys(names):
+        for prompt in app.agendas.get(name).prompts:
+            prompts.setdefault(prompt.id, dict(prompt.texts))
+    return prompts
+
+
+async def build_full_report(
+    app: MeetBotApp, language: str | None = None, now: datetime | None = None,
+    meetings: list[HeldMeeting] | None = None,
+) -> dict[str, Any]:
+    if meetings is None:
+        meetings = await held_meetings(app)
+    return build_report(app.config, meetings, agenda_prompts(app),
+                        now or datetime.now(timezone.utc), language or coordinator_language(app))
+
+
+async def write_full_report(
+    app: MeetBotApp, out_dir: Path | None = None, formats: tuple[str, ...] = REPORT_FORMATS
+) -> tuple[dict[str, Any], list[Path]]:
+    report = await build_full_report(app)
+    return report, write_report(out_dir or reports_dir(app), report, formats)
+
+
+async def write_exports(
+    app: MeetBotApp, formats: Iterable[str], out_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> list[Path]:
+    meetings = await held_meetings(app, progress=progress)
+    pseudonyms = Pseudonyms.load(app.config.data_path)
+    return [
+        write_export(out_dir or exports_dir(app), fmt, meetings, pseudonyms,
+                     with_ids=app.config.privacy.export_matrix_ids)
+        for fmt in formats
+    ]
+
+
+async def rewrite_meeting_minutes(app: MeetBotApp, meeting_id: str) -> list[Path]:
+    """Write a meeting's minutes again, first removing every older file of it."""
+    from meetbot.delivery import write_meeting_minutes
+
+    folder = app.config.minutes_path
+    if folder.is_dir():
+        for old in folder.glob(f"*-{meeting_id[:8]}*"):
+            old.unlink()
+    _data, paths = await write_meeting_minutes(app, meeting_id)
+    return paths
+
+
+async def regenerate_after_removal(app: MeetBotApp, meeting_ids: set[str]) -> None:
+    """Minutes of the ended meetings touched, the report, and the exports already made."""
+    for meeting_id in sorted(meeting_ids):
+        row = await app.store.meeting(meeting_id)
+        if row is not None and row.ended_at is not None:
+            await rewrite_meeting_minutes(app, meeting_id)
+    if reports_dir(app).is_dir():
+        await write_full_report(app)
+    folder = exports_dir(app)
+    if folder.is_dir():
+        made = [fmt for fmt in EXPORT_FORMATS if (folder / f"meetbot-export.{fmt}").exists()]
+        if made:
+            await write_exports(app, made)

@@ -1,0 +1,131 @@
+"""Taking a person's text out of the stored record, keeping the meetings replayable.
+
+A meeting is rebuilt by replaying its events, so a removed message keeps its place: its text
+goes (``withdrawn``), and a command that shaped the meeting (``!startmeeting``, ``!next``,
+``!prompt ID``, ``!strike N``) stays, without any words the person typed, so the meeting
+still starts, its prompts come in the same order and item numbers do not move.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from meetbot.core.commands import (
+    duration,
+    number,
+    optional_text,
+    optional_word,
+    registry,
+    split_command,
+    user,
+    word,
+)
+from meetbot.storage.research_store import ResearchStore, StoredEvent
+
+# Commands that leave nothing structural behind: removed like any message.
+NEVER_KEPT = frozenset({"here", "help", "status", "items", "optout", "optin", "withdraw"})
+_STRUCTURAL_ARGS = (number, word, optional_word, user, duration)
+
+# The sender written over a withdrawn person's events: it links to nobody.
+WITHDRAWN_DOMAIN = "withdrawn.invalid"
+
+
+def tombstone() -> str:
+    return f"@withdrawn-{secrets.token_hex(4)}:{WITHDRAWN_DOMAIN}"
+
+
+def is_tombstone(user_id: str | None) -> bool:
+    return bool(user_id) and str(user_id).endswith(":" + WITHDRAWN_DOMAIN)
+
+
+def structural_command(body: str, prefix: str) -> str | None:
+    """The part of a command worth keeping once its author's words are gone, if any."""
+    parsed = split_command(body, prefix)
+    if parsed is None:
+        return None
+    name, args = parsed
+    command = registry.lookup(name)
+    if command is None or command.name in NEVER_KEPT:
+        return None
+    if command.args is None or command.args is optional_text:
+        return f"{prefix}{name}"
+    if command.args in _STRUCTURAL_ARGS:
+        return f"{prefix}{name} {args}".rstrip()
+    return None
+
+
+@dataclass
+class Removal:
+    """What one removal touched (counts only; the texts are kept just long enough to find
+    the bot's own copies of them)."""
+
+    meetings: set[str] = field(default_factory=set)
+    events: int = 0
+    texts: set[str] = field(default_factory=set)
+
+
+def stripped(
+    event: StoredEvent,
+    *,
+    prefix: str,
+    sender: str,
+    created_items: set[str],
+    facilitator_power: int | None,
+) -> tuple[dict[str, Any], set[str]]:
+    """The event's payload without the person's words, and the words it held."""
+    data = dict(event.payload)
+    texts: set[str] = set()
+    data["sender"] = sender
+    if event.type == "Message":
+        body = str(data.get("body") or "")
+        texts.add(body)
+        parsed = split_command(body, prefix)
+        if parsed is not None:
+            texts.add(parsed[1])  # the item's text, as the summaries quote it
+        kept = structural_command(body, prefix)
+        data["display_name"] = ""
+        if kept is not None:
+            data["body"] = kept
+            if facilitator_power is not None:
+                data["sender_power"] = max(int(data.get("sender_power") or 0), facilitator_power)
+        else:
+            data.update(body="", mentions=[], withdrawn=True, reply_to=None,
+                        created_item=event.event_id in created_items)
+    elif event.type == "Edit":
+        texts.add(str(data.get("body") or ""))
+        data.update(body="", mentions=[], target="")
+    elif event.type == "Reaction":
+        data["key"] = ""
+    elif event.type == "Membership":
+        data["display_name"] = ""
+    elif event.type == "Redaction":
+        texts.add(str(data.get("reason") or ""))
+        data["reason"] = None
+    return data, {t for t in texts if t}
+
+
+async def remove_events(
+    research: ResearchStore,
+    events: Iterable[StoredEvent],
+    *,
+    prefix: str,
+    sender: str,
+    created_items: set[str],
+    facilitator_power: int | None = None,
+) -> Removal:
+    """Rewrite the events without their text (call inside a transaction)."""
+    removal = Removal()
+    events = list(events)
+    removal.texts.update(await research.translated_texts(e.event_id for e in events))
+    for event in events:
+        data, texts = stripped(event, prefix=prefix, sender=sender, created_items=created_items,
+                               facilitator_power=facilitator_power)
+        removal.texts.update(texts)
+        await research.rewrite_event(event.event_id, sender, data)
+        removal.meetings.add(event.meeting_id)
+        removal.events += 1
+    await research.forget_text_in_outbox_and_tasks(removal.texts)
+    return removal

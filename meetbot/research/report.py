@@ -1,0 +1,178 @@
+"""The cross-region report as data: prompt x region matrix, decisions, actions, progress,
+participation. A pure function of the meetings' minutes documents and the config."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from meetbot.config import Config
+from meetbot.research.dataset import (
+    TOP_ENDORSED,
+    HeldMeeting,
+    planned_meetings,
+    prompt_of_lines,
+    scheduled_start,
+)
+
+FORMAT = "meetbot-report/1"
+TAGGED = ("info", "idea", "decision", "action", "link")
+
+
+def _text(entry: Mapping[str, Any], body_key: str = "text") -> dict[str, Any]:
+    return {
+        "text": entry.get(body_key, ""),
+        "language": entry.get("language"),
+        "translations": dict(entry.get("translations") or {}),
+    }
+
+
+def proposals_of(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Voted decisions, if the facilitation feature recorded any (its ``proposals`` key)."""
+    found = []
+    for proposal in doc.get("proposals") or []:
+        if not isinstance(proposal, Mapping):
+            continue
+        tally = proposal.get("tally") or proposal.get("votes") or {}
+        found.append({
+            "text": str(proposal.get("text") or proposal.get("statement") or ""),
+            "outcome": proposal.get("outcome") or proposal.get("status"),
+            "tally": {str(k): v for k, v in tally.items()} if isinstance(tally, Mapping) else {},
+            "prompt_id": proposal.get("prompt_id"),
+        })
+    return found
+
+
+def _cell(doc: Mapping[str, Any], number: int, prompt_id: str | None) -> dict[str, Any]:
+    names = doc.get("names", {})
+    lines = prompt_of_lines(doc)
+    log = {line["line"]: line for line in doc.get("log", [])}
+    items = [
+        {**_text(item), "kind": item["kind"], "n": item["n"], "author_name": item["author_name"]}
+        for item in doc.get("items", [])
+        if item["kind"] in TAGGED and item.get("prompt_id") == prompt_id
+    ]
+    endorsed = []
+    for endorsement in doc.get("endorsements", []):
+        line = log.get(endorsement["line"])
+        if line is None or lines.get(line["line"]) != prompt_id:
+            continue
+        endorsed.append({**_text(line, "body"), "count": endorsement["count"],
+                         "author_name": names.get(line["sender"], line["display_name"])})
+    messages = sum(1 for line in doc.get("log", [])
+                   if not line["is_command"] and lines.get(line["line"]) == prompt_id)
+    return {
+        "number": number, "meeting_id": doc["meeting_id"], "date": str(doc["started_at"])[:10],
+        "items": items, "endorsed": endorsed[:TOP_ENDORSED], "messages": messages,
+        "proposals": [p for p in proposals_of(doc) if p["prompt_id"] in (None, prompt_id)],
+    }
+
+
+def build_report(
+    config: Config,
+    meetings: Sequence[HeldMeeting],
+    prompts: Mapping[str, Mapping[str, str]],
+    now: datetime,
+    language: str = "en",
+) -> dict[str, Any]:
+    regions: list[dict[str, Any]] = [{"id": r.id, "name": r.name, "languages": list(r.languages),
+                "timezone": r.timezone} for r in config.regions]
+    known = {r["id"] for r in regions}
+    for held in meetings:  # meetings in rooms the config no longer lists still count
+        if held.row.region_id not in known:
+            known.add(held.row.region_id)
+            regions.append({"id": held.row.region_id, "name": held.doc.get("region_name"),
+                            "languages": held.doc.get("languages", []), "timezone": "UTC"})
+    prompt_ids = list(prompts)
+    for held in meetings:
+        for item in held.doc.get("items", []):
+            if item["kind"] == "prompt" and item.get("prompt_id") not in prompt_ids:
+                prompt_ids.append(item["prompt_id"])
+    by_region: dict[str, list[HeldMeeting]] = {}
+    for held in sorted(meetings, key=lambda m: (m.row.region_id, m.number)):
+        by_region.setdefault(held.row.region_id, []).append(held)
+    matrix = [
+        {
+            "prompt_id": pid,
+            "texts": dict(prompts.get(pid, {})),
+            "cells": [
+                {"region": r["id"], "meetings": [
+                    _cell(h.doc, h.number, pid) for h in by_region.get(r["id"], [])
+                ]}
+                for r in regions
+            ],
+        }
+        for pid in prompt_ids
+    ]
+    decisions: list[dict[str, Any]] = []
+    actions: list[dict[str, Any]] = []
+    participation: list[dict[str, Any]] = []
+    for held in meetings:
+        doc = held.doc
+        where = {"region": held.row.region_id, "region_name": doc.get("region_name"),
+                 "number": held.number, "date": str(doc["started_at"])[:10]}
+        voted = {p["text"]: p for p in proposals_of(doc)}
+        for item in doc.get("items", []):
+            if item["kind"] == "decision":
+                proposal = voted.pop(item["text"], None)
+                decisions.append({**where, **_text(item), "prompt_id": item.get("prompt_id"),
+                                  "tally": proposal["tally"] if proposal else None})
+            elif item["kind"] == "action":
+                owners = [doc.get("names", {}).get(u, u) for u in item.get("assignees", [])]
+                actions.append({**where, **_text(item), "owners": owners})
+        for proposal in voted.values():
+            decisions.append({**where, "text": proposal["text"], "language": None,
+                              "translations": {}, "prompt_id": proposal["prompt_id"],
+                              "tally": proposal["tally"], "outcome": proposal["outcome"]})
+        languages: dict[str, int] = {}
+        for line in doc.get("log", []):
+            if not line["is_command"]:
+                lang = line.get("language") or "?"
+                languages[lang] = languages.get(lang, 0) + 1
+        participation.append({
+            **where,
+            "people": len(doc.get("participants", [])),
+            "messages": sum(languages.values()),
+            "languages": languages,
+        })
+    return {
+        "format": FORMAT,
+        "generated_at": now.astimezone(timezone.utc).isoformat(timespec="seconds"),
+        "language": language,
+        "regions": regions,
+        "prompts": [{"id": pid, "texts": dict(prompts.get(pid, {}))} for pid in prompt_ids],
+        "matrix": matrix,
+        "decisions": decisions,
+        "open_actions": actions,
+        "progress": progress_grid(config, meetings, now),
+        "participation": participation,
+    }
+
+
+def progress_grid(
+    config: Config, meetings: Sequence[HeldMeeting], now: datetime
+) -> list[dict[str, Any]]:
+    """Per region, meeting 1..n: held, running, scheduled, missed or not scheduled."""
+    grid = []
+    for region in config.regions:
+        held = {m.number: m for m in meetings if m.row.region_id == region.id}
+        cells = []
+        for number in range(1, max([planned_meetings(region), *held]) + 1):
+            start = scheduled_start(region, number)
+            meeting = held.get(number)
+            if meeting is not None:
+                status = "held" if meeting.row.ended_at else "running"
+                date = str(meeting.doc["started_at"])[:10]
+            elif start is None:
+                status, date = "unscheduled", None
+            else:
+                length = next(m.duration for m in region.meetings if m.number == number)
+                late = start + length + config.late_start_grace < now
+                status, date = ("missed" if late else "scheduled"), start.date().isoformat()
+            cells.append({"number": number, "status": status, "date": date})
+        grid.append({"region": region.id, "name": region.name, "cells": cells})
+    return grid
+
+
+__all__ = ["FORMAT", "build_report", "progress_grid", "proposals_of"]
