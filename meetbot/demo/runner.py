@@ -77,6 +77,8 @@ class Demo:
                         person.localpart, new_password()
                     )
             return asyncio.run(self._main())
+        except asyncio.CancelledError:  # SIGTERM cancelled the meeting: an interruption too
+            raise KeyboardInterrupt from None
         finally:
             self.homeserver.stop()
 
