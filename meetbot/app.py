@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any
 
 from meetbot.agenda import AgendaLibrary
 from meetbot.config import Config
@@ -23,7 +24,6 @@ from meetbot.core.effects import (
     MeetingStarted,
     Notice,
     StartTimer,
-    Translate,
 )
 from meetbot.core.engine import Outcome, handle
 from meetbot.features import load_features
@@ -54,6 +54,8 @@ class MeetBotApp:
         self.user_languages: dict[str, str] = {}  # user id -> language chosen with !lang
         self.opted_out: set[str] = set()  # users who opted out of the record (!optout)
         self.effect_handlers: dict[type, Callable[[Effect], Awaitable[None]]] = {}
+        # Features store their effects inside the event's transaction: type -> (effect, state).
+        self.persisters: dict[type, Callable[[Any, RoomState], Awaitable[None]]] = {}
         self._lock = asyncio.Lock()
 
     # -- rooms and their settings -----------------------------------------------------
@@ -84,6 +86,7 @@ class MeetBotApp:
             command_prefix=self.config.command_prefix,
             facilitator_power=self.config.facilitator_power_level,
             coordinator_room=self.coordinator_room,
+            translate_always=self.config.translation.mode == "always",
         )
 
     def state_for(self, room_id: str) -> RoomState:
@@ -196,13 +199,7 @@ class MeetBotApp:
             await store.cancel_timer(effect.key)
             if self.on_timer_cancel:
                 self.on_timer_cancel(effect.key)
-        elif isinstance(effect, Translate):
-            if self.config.translation.backend != "none":
-                await store.add_task("translate", f"translate:{effect.event_id}", {
-                    "room_id": effect.room_id,
-                    "event_id": effect.event_id,
-                    "meeting_id": effect.meeting_id,
-                    "text": effect.text,
-                    "sender": effect.sender,
-                    "languages": list(effect.languages),
-                })
+        else:
+            persist = self.persisters.get(type(effect))
+            if persist is not None:
+                await persist(effect, state)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import importlib
 
 FEATURES: tuple[str, ...] = (
+    "meetbot.core.translation_commands",
     "meetbot.demo.cli",
     "meetbot.core.timebox",
     "meetbot.core.queue",
     "meetbot.core.consent",
     "meetbot.core.schedule",
-    "meetbot.render.proposals",
     "meetbot.calendar",
     "meetbot.proposal_anchors",
+    "meetbot.render.proposals",
     "meetbot.core.consent_commands",
     "meetbot.core.coordinator_commands",
     "meetbot.research.cli",

@@ -11,6 +11,7 @@ from meetbot.agenda import AgendaLibrary
 from meetbot.app import MeetBotApp
 from meetbot.config import Config
 from meetbot.delivery import MinutesDelivery
+from meetbot.live_translation import LiveTranslation
 from meetbot.matrix.bot import MatrixBot
 from meetbot.matrix.session import open_session
 from meetbot.plugins import register_startup_plugin as register_startup_plugin  # re-exported
@@ -54,6 +55,7 @@ class BotService:
         self.bot: MatrixBot | None = None
         self.scheduler: TimerScheduler | None = None
         self.runners: list[TaskRunner] = []
+        self.translation: LiveTranslation | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._main: asyncio.Task[None] | None = None
 
@@ -79,11 +81,21 @@ class BotService:
                 return {"file": {"url": url, **keys}}
             return {"url": url}
 
+        async def fetch(room_id: str, event_id: str) -> str | None:
+            response = await client.room_get_event(room_id, event_id)
+            event = getattr(response, "event", None)
+            body = getattr(event, "body", None)
+            return body if isinstance(body, str) else None
+
+        translation = self.translation = LiveTranslation(app, fetch)
+        await translation.load()
+
         handlers: dict[str, TaskHandler] = {"minutes": MinutesDelivery(app, upload)}
         for extra in _task_plugins:
             handlers.update(extra(app, client))
         self.runners = [TaskRunner(app, {kind: handler}, kind) for kind, handler in handlers.items()]
         self._tasks = [asyncio.create_task(r.run(), name=f"meetbot-{r.name}") for r in self.runners]
+        self._tasks.append(asyncio.create_task(translation.run(), name="meetbot-translation"))
         self._main = asyncio.create_task(bot.run(), name="meetbot-sync")
         for plugin in _startup_plugins:
             await plugin(self)
@@ -98,6 +110,8 @@ class BotService:
             self.bot.stop()
         for runner in self.runners:
             runner.stop()
+        if self.translation is not None:
+            self.translation.stop()
         if self._main is not None:
             await asyncio.gather(self._main, return_exceptions=True)
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -85,12 +85,14 @@ class Call:
         """Answers go to one person: in their chosen language, else the room's first."""
         return self.event.sender_language or self.settings.languages[0]
 
-    def reply(self, *lines: Msg | str, mentions: tuple[str, ...] = ()) -> None:
+    def reply(
+        self, *lines: Msg | str, mentions: tuple[str, ...] = (), language: str | None = None
+    ) -> None:
         self.effects.append(
             Notice(
                 room_id=self.event.room_id,
                 lines=lines,
-                languages=(self.reader_language,),
+                languages=(language or self.reader_language,),
                 reply_to=self.event.event_id,
                 mentions=mentions,
                 kind="reply",

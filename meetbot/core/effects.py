@@ -54,7 +54,13 @@ class CancelTimer:
 
 @dataclass(frozen=True)
 class Translate:
-    """Translate a recorded message for the room (handled by the translation shell)."""
+    """Translate a message for the room (handled by the live-translation shell).
+
+    The translations are stored with the record (``event_id``) and, when ``post`` is set,
+    shown to the room as one notice replying to the message. ``edit_of`` names the message
+    whose translation notice an edit replaces; ``reply_to`` answers an on-demand request
+    (nothing is stored then).
+    """
 
     room_id: str
     event_id: str
@@ -62,6 +68,41 @@ class Translate:
     text: str
     sender: str
     languages: tuple[str, ...] = field(default_factory=tuple)
+    source_language: str | None = None  # the sender's chosen language, if any
+    post: bool = True
+    edit_of: str | None = None
+    reply_to: str | None = None
+    thread_root: str | None = None
 
 
-Effect = Notice | MeetingStarted | MeetingEnded | StartTimer | CancelTimer | Translate
+@dataclass(frozen=True)
+class RetractTranslation:
+    """The message was redacted: redact its translation notice too."""
+
+    room_id: str
+    event_id: str
+
+
+@dataclass(frozen=True)
+class SetUserLanguage:
+    user_id: str
+    language: str | None
+
+
+@dataclass(frozen=True)
+class SetRoomTranslation:
+    room_id: str
+    enabled: bool
+
+
+Effect = (
+    Notice
+    | MeetingStarted
+    | MeetingEnded
+    | StartTimer
+    | CancelTimer
+    | Translate
+    | RetractTranslation
+    | SetUserLanguage
+    | SetRoomTranslation
+)

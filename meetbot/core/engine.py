@@ -9,7 +9,7 @@ bot resumes after a restart and how minutes are regenerated.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from meetbot.core import hooks
 from meetbot.core.commands import Call, Role, Scope, UsageError, registry, split_command
@@ -45,8 +45,12 @@ def handle(state: RoomState, settings: RoomSettings, event: Event) -> Outcome:
         effects = []
     meeting = before or state.meeting
     if not event.live:
-        effects = [e for e in effects if not (isinstance(e, Notice) and e.kind == "reply")]
-        effects = [e for e in effects if not isinstance(e, Translate)]
+        # History is recorded (translations too) but never answered or posted.
+        effects = [
+            replace(e, post=False) if isinstance(e, Translate) else e
+            for e in effects
+            if not (isinstance(e, Notice) and e.kind == "reply")
+        ]
     return Outcome(effects, meeting.id if meeting else None)
 
 
@@ -83,17 +87,6 @@ def _on_message(state: RoomState, settings: RoomSettings, event: Message) -> lis
         _log_message(meeting, event, is_command=parsed is not None)
     effects: list[Effect] = []
     if parsed is None:
-        if meeting is not None and event.msgtype != "m.notice":
-            effects.append(
-                Translate(
-                    room_id=event.room_id,
-                    event_id=event.event_id,
-                    meeting_id=meeting.id,
-                    text=event.body,
-                    sender=event.sender,
-                    languages=settings.languages,
-                )
-            )
         effects.extend(_run_hooks(hooks.message, state, settings, event))
         return effects
     name, raw_args = parsed

@@ -85,6 +85,7 @@ class RoomSettings:
     command_prefix: str = "!"
     facilitator_power: int = 50
     coordinator_room: str | None = None
+    translate_always: bool = False  # translate outside meetings too (translation.mode)
 
     @property
     def room_id(self) -> str:
@@ -146,6 +147,8 @@ class Meeting:
     attendance: dict[str, datetime] = field(default_factory=dict)
     timezone: str = "UTC"
     languages: tuple[str, ...] = ("en",)
+    # Languages people chose with !lang, as their messages said (the meeting reads in them).
+    chosen_languages: dict[str, str] = field(default_factory=dict)
     ended_at: datetime | None = None
     ended_by: str | None = None
     # Facilitation (rebuilt by replay like the rest): the running prompt's timebox, the

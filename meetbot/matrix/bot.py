@@ -20,6 +20,7 @@ from nio import (
     MegolmEvent,
     MessageDirection,
     RoomMessagesResponse,
+    RoomRedactResponse,
     RoomResolveAliasResponse,
     RoomSendResponse,
     SyncError,
@@ -40,6 +41,10 @@ UNDECRYPTED_GRACE_S = 600
 SEND_GIVE_UP_AFTER = 5
 TOKEN_KEY = "next_batch"
 LAST_SYNC_KEY = "last_sync_ms"
+
+
+class DanglingReference(Exception):
+    pass
 
 
 class MatrixBot:
@@ -316,17 +321,29 @@ class MatrixBot:
 
     async def _send(self, message: OutboxMessage) -> bool:
         """Send one message; False when it should be tried again later (in order)."""
-        content = await self._resolve_placeholders(message.content)
+        try:
+            content = await self._resolve_placeholders(message.content)
+        except DanglingReference as exc:
+            # What it points at was never sent (nothing to edit or redact): drop it.
+            async with self.store.db.transaction():
+                await self.store.mark_attempt(message.id, str(exc), give_up=True)
+            return True
         if content is None:
             return False
         try:
-            response = await self.client.room_send(
-                message.room_id,
-                message.event_type,
-                content,
-                tx_id=message.txn_id,
-                ignore_unverified_devices=True,
-            )
+            if message.event_type == "m.room.redaction":
+                response = await self.client.room_redact(
+                    message.room_id, str(content["redacts"]), content.get("reason"),
+                    tx_id=message.txn_id,
+                )
+            else:
+                response = await self.client.room_send(
+                    message.room_id,
+                    message.event_type,
+                    content,
+                    tx_id=message.txn_id,
+                    ignore_unverified_devices=True,
+                )
         except (LocalProtocolError, EncryptionError, OSError, asyncio.TimeoutError) as exc:
             error = f"{type(exc).__name__}: {exc}"
             give_up = message.attempts + 1 >= SEND_GIVE_UP_AFTER
@@ -334,7 +351,7 @@ class MatrixBot:
                 await self.store.mark_attempt(message.id, error, give_up)
             log.warning("sending to %s failed: %s", message.room_id, error)
             return give_up
-        if isinstance(response, RoomSendResponse):
+        if isinstance(response, (RoomSendResponse, RoomRedactResponse)):
             async with self.store.db.transaction():
                 await self.store.mark_sent(message.id, response.event_id)
             return True
@@ -350,17 +367,30 @@ class MatrixBot:
         return give_up
 
     async def _resolve_placeholders(self, content: dict[str, Any]) -> dict[str, Any] | None:
-        """Outbox rows may point at another row's event as ``txn:ID`` (edits, threads)."""
+        """Outbox rows may point at another row's event as ``txn:ID`` (edits, redactions).
+
+        None while that row is not sent yet (rows go in order, so it is usually sent).
+        """
+        redacts = content.get("redacts")
+        if isinstance(redacts, str) and redacts.startswith("txn:"):
+            event_id = await self._sent(redacts[4:])
+            return None if event_id is None else {**content, "redacts": event_id}
         relates = content.get("m.relates_to")
         if not isinstance(relates, dict):
             return content
         target = relates.get("event_id")
         if isinstance(target, str) and target.startswith("txn:"):
-            event_id = await self.store.sent_event_id(target[4:])
+            event_id = await self._sent(target[4:])
             if event_id is None:
                 return None
             content = {**content, "m.relates_to": {**relates, "event_id": event_id}}
         return content
+
+    async def _sent(self, txn_id: str) -> str | None:
+        state = await self.store.outbox_state(txn_id)
+        if state is None or state[0] == "failed":
+            raise DanglingReference(f"refers to {txn_id}, which was never sent")
+        return state[1]
 
     async def _sleep(self, seconds: float) -> None:
         try:

@@ -252,6 +252,18 @@ class Store:
             row = await cur.fetchone()
         return row[0] if row else None
 
+    async def outbox_state(self, txn_id: str) -> tuple[str, str | None] | None:
+        """("sent", event_id), ("pending", None), ("failed", None), or None if unknown."""
+        async with self.conn.execute(
+            "SELECT sent_event_id, failed FROM outbox WHERE txn_id = ?", (txn_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        if row[0]:
+            return ("sent", row[0])
+        return ("failed", None) if row[1] else ("pending", None)
+
     async def is_own_event(self, event_id: str) -> bool:
         async with self.conn.execute(
             "SELECT 1 FROM outbox WHERE sent_event_id = ?", (event_id,)

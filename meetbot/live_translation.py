@@ -1,0 +1,235 @@
+"""The live-translation shell: translate what the core asks for, post one notice per message.
+
+Translations run in the translation service (worker threads, batched per language pair,
+cached). The worker takes the pending ``translate`` tasks in order, translates them
+concurrently (so concurrent messages share back-end batches), then stores every result and
+enqueues the notices in message order in one transaction. A failed back-end or a missing
+model never loses the message: it is already recorded; the room is told once per meeting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from typing import Any
+
+from meetbot.app import MeetBotApp
+from meetbot.core.effects import RetractTranslation, SetRoomTranslation, SetUserLanguage, Translate
+from meetbot.core.model import RoomState
+from meetbot.i18n import _
+from meetbot.matrix.content import edit_content, notice_content, txn_id_for
+from meetbot.storage.store import Task
+from meetbot.translation.base import MissingPair, TranslationError
+from meetbot.translation.detect import detect_language
+from meetbot.translation.factory import make_translator
+from meetbot.translation.service import TranslationService
+
+log = logging.getLogger(__name__)
+
+BATCH = 32
+ROOM_SWITCH = "translation-off:"  # kv key prefix: rooms where a facilitator turned it off
+
+# fetch(room_id, event_id) -> the body of a message the record does not hold (or None).
+Fetcher = Callable[[str, str], Awaitable[str | None]]
+
+
+def notice_txn(event_id: str) -> str:
+    return txn_id_for(f"translation:{event_id}")
+
+
+def translation_content(translations: dict[str, str]) -> dict[str, Any]:
+    """One notice holding every translation of a message, each marked with its language."""
+    plain = [f"[{lang}] {text}" for lang, text in translations.items()]
+    marked = [
+        f"<b>{html.escape(lang.upper())}</b> {html.escape(text).replace(chr(10), '<br>')}"
+        for lang, text in translations.items()
+    ]
+    return {
+        "msgtype": "m.notice",
+        "body": "\n".join(plain),
+        "format": "org.matrix.custom.html",
+        "formatted_body": "<br>".join(marked),
+        "m.mentions": {},  # a translation never pings anyone
+    }
+
+
+class LiveTranslation:
+    def __init__(self, app: MeetBotApp, fetch: Fetcher | None = None) -> None:
+        self.app = app
+        self.config = app.config.translation
+        self.fetch = fetch
+        self.rooms_off: set[str] = set()
+        self.ready = asyncio.Event()
+        self.idle = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._service: TranslationService | None = None
+        app.task_wakers.append(self.ready)
+        app.persisters[Translate] = self._persist_translate
+        app.persisters[RetractTranslation] = self._persist_retract
+        app.persisters[SetUserLanguage] = self._persist_language
+        app.persisters[SetRoomTranslation] = self._persist_switch
+
+    async def load(self) -> None:
+        async with self.app.store.conn.execute(
+            "SELECT key FROM kv WHERE key LIKE ? AND value = 'off'", (ROOM_SWITCH + "%",)
+        ) as cur:
+            self.rooms_off = {row[0][len(ROOM_SWITCH):] for row in await cur.fetchall()}
+
+    @property
+    def service(self) -> TranslationService:
+        if self._service is None:
+            translator = make_translator(
+                self.config.backend,
+                models_dir=self.app.config.models_path,
+                libretranslate_url=self.config.libretranslate_url,
+                api_key=self.config.api_key.get_secret_value() if self.config.api_key else None,
+            )
+            workers = 4 if self.config.backend == "libretranslate" else 1
+            self._service = TranslationService(translator, workers=workers)
+        return self._service
+
+    # -- inside the event's transaction ----------------------------------------------
+    async def _persist_translate(self, effect: Translate, state: RoomState) -> None:
+        if self.config.backend == "none" or effect.room_id in self.rooms_off:
+            if effect.reply_to is None:
+                return
+        if effect.reply_to is not None:
+            key = f"translate-demand:{effect.reply_to}"
+        elif effect.edit_of is not None:
+            key = f"translate-edit:{effect.edit_of}:{txn_id_for(effect.text)}"
+        else:
+            key = f"translate:{effect.event_id}"
+        await self.app.store.add_task("translate", key, asdict(effect))
+
+    async def _persist_retract(self, effect: RetractTranslation, state: RoomState) -> None:
+        await self.app.store.enqueue(
+            effect.room_id,
+            txn_id_for(f"retract:{effect.event_id}"),
+            {"redacts": "txn:" + notice_txn(effect.event_id), "reason": "original redacted"},
+            event_type="m.room.redaction",
+        )
+
+    async def _persist_language(self, effect: SetUserLanguage, state: RoomState) -> None:
+        await self.app.store.set_user_language(effect.user_id, effect.language)
+        if effect.language:
+            self.app.user_languages[effect.user_id] = effect.language
+        else:
+            self.app.user_languages.pop(effect.user_id, None)
+
+    async def _persist_switch(self, effect: SetRoomTranslation, state: RoomState) -> None:
+        await self.app.store.set_value(ROOM_SWITCH + effect.room_id, "on" if effect.enabled else "off")
+        if effect.enabled:
+            self.rooms_off.discard(effect.room_id)
+        else:
+            self.rooms_off.add(effect.room_id)
+
+    # -- the worker -------------------------------------------------------------------
+    def stop(self) -> None:
+        self._stop.set()
+        self.ready.set()
+
+    async def run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                self.ready.clear()
+                tasks = await self.app.store.pending_tasks(["translate"], BATCH)
+                if not tasks:
+                    self.idle.set()
+                    try:
+                        await asyncio.wait_for(self.ready.wait(), timeout=5)
+                    except asyncio.TimeoutError:
+                        pass
+                    continue
+                self.idle.clear()
+                await self.process(tasks)
+        finally:
+            if self._service is not None:
+                await self._service.close()
+
+    async def process(self, tasks: list[Task]) -> None:
+        """Translate a batch concurrently; store and post in the order of the messages."""
+        results = await asyncio.gather(*(self._translate(t) for t in tasks), return_exceptions=True)
+        async with self.app.store.db.transaction():
+            for task, result in zip(tasks, results, strict=True):
+                if isinstance(result, BaseException):
+                    await self._failed(task, result)
+                else:
+                    await self._deliver(task, *result)
+                await self.app.store.finish_task(task.id)
+        self.app.outbox_ready.set()
+
+    async def _translate(self, task: Task) -> tuple[str, dict[str, str]]:
+        payload = task.payload
+        text: str = payload["text"]
+        if not text and self.fetch is not None:
+            text = await self.fetch(payload["room_id"], payload["event_id"]) or ""
+        languages: list[str] = list(payload["languages"]) or ["en"]
+        source = payload.get("source_language") or await asyncio.to_thread(
+            detect_language, text, languages, self.config.detection_threshold
+        ) or languages[0]
+        if not text.strip():
+            return source, {}
+        targets = [lang for lang in languages if lang != source]
+        if not targets:
+            return source, {}
+        return source, await self.service.translate(text, source, targets)
+
+    async def _deliver(self, task: Task, source: str, translations: dict[str, str]) -> None:
+        payload = task.payload
+        room_id, event_id = payload["room_id"], payload["event_id"]
+        store = self.app.store
+        if payload.get("meeting_id") and payload.get("reply_to") is None:
+            await store.save_translations(event_id, source, translations, self.service.translator.name)
+        if not translations or self.config.display == "off" or not payload.get("post", True):
+            return
+        content = translation_content(translations)
+        if payload.get("reply_to"):
+            content["m.relates_to"] = {"m.in_reply_to": {"event_id": payload["reply_to"]}}
+            await store.enqueue(room_id, txn_id_for(task.key), content)
+        elif payload.get("edit_of"):
+            original = "txn:" + notice_txn(payload["edit_of"])
+            await store.enqueue(room_id, txn_id_for(task.key), edit_content(original, content))
+        else:
+            content["m.relates_to"] = self._relation(event_id, payload.get("thread_root"))
+            await store.enqueue(room_id, notice_txn(event_id), content)
+
+    def _relation(self, event_id: str, thread_root: str | None) -> dict[str, Any]:
+        if thread_root or self.config.display == "thread":
+            return {
+                "rel_type": "m.thread",
+                "event_id": thread_root or event_id,
+                "is_falling_back": False,
+                "m.in_reply_to": {"event_id": event_id},
+            }
+        return {"m.in_reply_to": {"event_id": event_id}}
+
+    async def _failed(self, task: Task, error: BaseException) -> None:
+        payload = task.payload
+        room_id = payload["room_id"]
+        if isinstance(error, MissingPair):
+            reason = str(error)
+        elif isinstance(error, TranslationError):
+            reason = f"{self.config.backend}: {error}"
+        else:
+            log.exception("translation of %s failed", payload["event_id"], exc_info=error)
+            reason = f"{type(error).__name__}: {error}"
+        log.warning("translation in %s failed: %s", room_id, reason)
+        if payload.get("reply_to"):
+            content = notice_content(
+                [_("Translation failed: {reason}", reason=reason)], ["en"],
+                reply_to=payload["reply_to"],
+            )
+            await self.app.store.enqueue(room_id, txn_id_for(task.key), content)
+            return
+        # Told once per meeting (the txn id makes a second warning a no-op).
+        scope = payload.get("meeting_id") or "no-meeting"
+        settings = self.app.settings_for(room_id)
+        content = notice_content(
+            [_("Live translation is not working: {reason}. Messages are still recorded; "
+               "the meeting can go on.", reason=reason)],
+            settings.languages,
+        )
+        await self.app.store.enqueue(room_id, txn_id_for(f"translation-problem:{room_id}:{scope}"), content)
