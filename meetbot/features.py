@@ -6,6 +6,7 @@ import importlib
 
 FEATURES: tuple[str, ...] = (
     "meetbot.core.translation_commands",
+    "meetbot.models_cli",
     "meetbot.demo.cli",
     "meetbot.core.timebox",
     "meetbot.core.queue",
