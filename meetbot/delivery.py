@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,20 @@ from meetbot.render.minutes import (
 )
 from meetbot.research.dataset import research_keys
 from meetbot.storage.store import Task
+from meetbot.workers import NotReady
 
 log = logging.getLogger(__name__)
 
 # upload(data, filename, mimetype, room_id) -> the m.file content fields ("url" or "file").
 Uploader = Callable[[bytes, str, str, str], Awaitable[dict[str, Any] | None]]
+
+
+# Minutes wait for the meeting's last translations, but never longer than this.
+TRANSLATION_WAIT = timedelta(seconds=60)
+
+
+def _overdue(task: Task) -> bool:
+    return datetime.now(timezone.utc) - datetime.fromisoformat(task.created_at) > TRANSLATION_WAIT
 
 
 class MeetingNotFound(LookupError):
@@ -66,7 +76,9 @@ def minutes_languages(app: MeetBotApp, data: dict[str, Any]) -> list[str]:
     return languages
 
 
-async def write_meeting_minutes(app: MeetBotApp, meeting_id: str) -> tuple[dict[str, Any], list[Path]]:
+async def write_meeting_minutes(
+    app: MeetBotApp, meeting_id: str
+) -> tuple[dict[str, Any], list[Path]]:
     data = await minutes_data(app, meeting_id)
     paths = write_minutes(app.config.minutes_path, data, minutes_languages(app, data))
     return data, paths
@@ -81,6 +93,9 @@ class MinutesDelivery:
         app = self.app
         meeting_id = task.payload["meeting_id"]
         room_id = task.payload["room_id"]
+        waiting = await app.store.pending_translations(meeting_id)
+        if waiting and task.attempts < 1 and not _overdue(task):
+            raise NotReady(f"{waiting} translations of the meeting are still being made")
         data, paths = await write_meeting_minutes(app, meeting_id)
         log.info("minutes of %s written: %s", meeting_id, ", ".join(p.name for p in paths))
         region = app.config.region(str(data.get("region", "")))

@@ -14,6 +14,10 @@ log = logging.getLogger(__name__)
 TaskHandler = Callable[[Task], Awaitable[None]]
 
 
+class NotReady(Exception):
+    """The task waits for other work (e.g. minutes for the last translations): try again soon."""
+
+
 class TaskRunner:
     """Runs pending tasks of the given kinds, one at a time, in the order they were made.
 
@@ -52,6 +56,9 @@ class TaskRunner:
                     return
                 try:
                     await self.handlers[task.kind](task)
+                except NotReady as wait:
+                    log.debug("%s task %s waits: %s", self.name, task.key, wait)
+                    failed = True  # no attempt is counted; look again shortly
                 except Exception as exc:
                     failed = True
                     log.exception("%s task %s failed (attempt %d)", self.name, task.key, task.attempts + 1)
@@ -59,6 +66,6 @@ class TaskRunner:
                         await self.app.store.fail_task(task.id, f"{type(exc).__name__}: {exc}")
             if failed:
                 try:
-                    await asyncio.wait_for(self._stop.wait(), timeout=2)
+                    await asyncio.wait_for(self._stop.wait(), timeout=0.5)
                 except asyncio.TimeoutError:
                     pass

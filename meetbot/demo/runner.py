@@ -169,7 +169,7 @@ class Demo:
     def _translates(self) -> bool:
         """True when the running bot has a worker for translation tasks."""
         assert self.service is not None
-        return any(runner.name == "translate" for runner in self.service.runners)
+        return self.service.translation is not None and self.service.config.translation.backend != "none"
 
     async def _settled(self, kinds: Iterable[str]) -> None:
         """Wait until the bot has nothing left to send and no task of ``kinds`` pending."""

@@ -109,16 +109,29 @@ def render(
     People's messages are shown as written; the bot's notices in the reader's language; the
     bot's replies to a message (translations) are shown under it, indented.
     """
+    known = {m.event_id for m in messages}
+    replies: dict[str, list[Message]] = {}
+    for message in messages:
+        if message.sender == bot_user_id and message.reply_to in known:
+            replies.setdefault(str(message.reply_to), []).append(message)
     lines: list[str] = []
     for message in messages:
         name = names.get(message.sender, message.sender)
         if message.sender == bot_user_id:
-            text = notice_text(message, lang, languages)
-            if message.msgtype == "m.file":
-                text = f"(file) {message.body}"
-            # A reply (a command's answer, a translation) sits under the message it answers.
-            lines += _indent(text, f"      ↳ {name}: " if message.reply_to else f"  {name}: ")
+            if message.reply_to in known:
+                continue  # shown under the message it answers
+            lines += _indent(_bot_text(message, lang, languages), f"  {name}: ")
         else:
             lines += _indent(message.body, f"  {name}: ")
+        # A reply (a command's answer, a translation) sits under the message it answers.
+        for reply in replies.get(message.event_id, []):
+            reply_name = names.get(reply.sender, reply.sender)
+            lines += _indent(_bot_text(reply, lang, languages), f"      ↳ {reply_name}: ")
     return lines
+
+
+def _bot_text(message: Message, lang: str, languages: Sequence[str]) -> str:
+    if message.msgtype == "m.file":
+        return f"(file) {message.body}"
+    return notice_text(message, lang, languages)
 

@@ -36,6 +36,7 @@ class Task:
     key: str
     payload: dict[str, Any]
     attempts: int
+    created_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -286,9 +287,19 @@ class Store:
         ) as cur:
             rows = await cur.fetchall()
         return [
-            Task(r["id"], r["kind"], r["key"], json.loads(r["payload"]), r["attempts"])
+            Task(r["id"], r["kind"], r["key"], json.loads(r["payload"]), r["attempts"],
+                 r["created_at"])
             for r in rows
         ]
+
+    async def pending_translations(self, meeting_id: str) -> int:
+        async with self.conn.execute(
+            "SELECT COUNT(*) FROM tasks WHERE kind = 'translate' AND done_at IS NULL "
+            "AND attempts < 10 AND json_extract(payload, '$.meeting_id') = ?",
+            (meeting_id,),
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
 
     async def finish_task(self, task_id: int) -> None:
         await self.conn.execute("UPDATE tasks SET done_at = ? WHERE id = ?", (utcnow(), task_id))
