@@ -304,13 +304,14 @@ def do_schedule(call: Call, _unused: str) -> None:
         status = STATUS_LABELS["running" if p.starts <= now else p.status]
         if everywhere:
             utc = local_time(p.starts, "UTC", "%Y-%m-%d %H:%M")
-            lines.append(_("{region} #{n}: {when} ({tz}; {utc} UTC), {length} — {title} ({status})",
-                           region=p.region_name, n=p.number, when=_when(p.starts, p.timezone),
+            lines.append(_("{region}, meeting {n}: {when} ({tz}; {utc} UTC), {length} — {title} "
+                           "({status})", region=p.region_name, n=p.number,
+                           when=_when(p.starts, p.timezone),
                            tz=p.timezone, utc=utc, length=format_duration(p.ends - p.starts),
                            title=p.title, status=status))
         else:
             tz = settings.region.timezone
-            lines.append(_("#{n}: {when} ({tz}), {length} — {title} ({status})", n=p.number,
+            lines.append(_("Meeting {n}: {when} ({tz}), {length} — {title} ({status})", n=p.number,
                            when=_when(p.starts, tz), tz=tz,
                            length=format_duration(p.ends - p.starts), title=p.title,
                            status=status))

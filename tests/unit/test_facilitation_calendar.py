@@ -135,13 +135,13 @@ def test_schedule_lists_upcoming_meetings_in_the_room_and_all_regions_for_the_co
     ]
     try:
         room.say(BEA, "!schedule")
-        assert "#2: 2027-01-22 18:00 (America/Bogota), 1h30m — Meeting 2" in room.last()
+        assert "Meeting 2: 2027-01-22 18:00 (America/Bogota), 1h30m — Meeting 2" in room.last()
         assert "Africa" not in room.last()
         coordinator = Room.create()
         coordinator.settings = room.settings.__class__(
             **{**room.settings.__dict__, "coordinator_room": "!latam:example.org"})
         coordinator.say(BEA, "!schedule")
-        assert "Africa #1: 2027-01-17 00:00 (Africa/Lagos; 2027-01-16 23:00 UTC)" \
+        assert "Africa, meeting 1: 2027-01-17 00:00 (Africa/Lagos; 2027-01-16 23:00 UTC)" \
             in coordinator.last()
     finally:
         calendar_sources.pop(room.settings.bot_user_id, None)
