@@ -61,8 +61,13 @@ def load_agenda(prompts_dir: Path, name: str) -> Agenda:
         parsed = _AgendaFile.model_validate(raw or {})
     except ValidationError as exc:
         raise ConfigError(format_validation_error(str(path), exc)) from exc
+    if parsed.id is not None and parsed.id != name:
+        raise ConfigError(
+            f"{path}: id: {parsed.id!r} must match the file name ({name!r}); meetings refer "
+            "to their agenda by it"
+        )
     return Agenda(
-        id=parsed.id or name,
+        id=name,
         title=parsed.title or {"en": name},
         prompts=tuple(Prompt(p.id, dict(p.text), p.timebox) for p in parsed.prompts),
         on_timebox_end=parsed.on_timebox_end,

@@ -29,6 +29,7 @@ from meetbot.core.engine import Outcome, handle
 from meetbot.features import load_features
 from meetbot.core.events import Event, Redaction, Tick
 from meetbot.core.model import Meeting, Region, RoomSettings, RoomState
+from meetbot.core.schedule import SlotKey
 from meetbot.matrix.content import content_for, txn_id_for
 from meetbot.storage.store import Store
 
@@ -101,13 +102,30 @@ class MeetBotApp:
             waker.set()
 
     # -- start-up ---------------------------------------------------------------------
+    def settings_for_event(self, state: RoomState, event: Event) -> RoomSettings:
+        """The room's settings for this event: a running meeting keeps the agenda it
+        started with; a scheduled meeting opens with the agenda its calendar entry names."""
+        if state.meeting is not None:
+            return self.settings_for(event.room_id, state.meeting.agenda_id)
+        if isinstance(event, Tick):
+            slot = SlotKey.parse(event.timer)
+            region = self.config.region(slot.region) if slot else None
+            if slot and region:
+                planned = next((m for m in region.meetings if m.number == slot.number), None)
+                if planned and planned.agenda:
+                    return self.settings_for(event.room_id, planned.agenda)
+        return self.settings_for(event.room_id)
+
+    def replay(self, state: RoomState, events: list[Event]) -> RoomState:
+        """Fold stored events into ``state`` exactly as they were handled live."""
+        for event in events:
+            handle(state, self.settings_for_event(state, event), event)
+        return state
+
     async def restore(self) -> None:
         """Rebuild every running meeting by replaying its stored events."""
         for row in await self.store.running_meetings():
-            state = RoomState(row.room_id)
-            settings = self.settings_for(row.room_id)
-            for event in await self.store.meeting_events(row.meeting_id):
-                handle(state, settings, event)
+            state = self.replay(RoomState(row.room_id), await self.store.meeting_events(row.meeting_id))
             self.states[row.room_id] = state
             log.info("resumed meeting %s in %s", row.meeting_id, row.room_id)
         for key, room_id, at in await self.store.timers():
@@ -119,10 +137,7 @@ class MeetBotApp:
         row = await self.store.meeting(meeting_id)
         if row is None:
             return None
-        state = RoomState(row.room_id)
-        settings = self.settings_for(row.room_id)
-        for event in await self.store.meeting_events(row.meeting_id):
-            handle(state, settings, event)
+        state = self.replay(RoomState(row.room_id), await self.store.meeting_events(row.meeting_id))
         return state.last_meeting or state.meeting
 
     # -- the one way in ---------------------------------------------------------------
@@ -130,7 +145,7 @@ class MeetBotApp:
         """Handle an event exactly once. Returns None if it was handled before."""
         async with self._lock:
             state = self.state_for(event.room_id)
-            settings = self.settings_for(event.room_id)
+            settings = self.settings_for_event(state, event)
             try:
                 async with self.store.db.transaction():
                     if await self.store.has_event(event.event_id):
@@ -169,10 +184,7 @@ class MeetBotApp:
         self.states[room_id] = RoomState(room_id)
         for row in await self.store.running_meetings():
             if row.room_id == room_id:
-                state = self.states[room_id]
-                settings = self.settings_for(room_id)
-                for event in await self.store.meeting_events(row.meeting_id):
-                    handle(state, settings, event)
+                self.replay(self.states[room_id], await self.store.meeting_events(row.meeting_id))
 
     async def _persist(self, effect: Effect, state: RoomState) -> None:
         store = self.store

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import meetbot.core.engine  # noqa: F401 - registers the meeting commands first
 from meetbot.core.commands import Role, Scope, registry
 from meetbot.features import load_features
 
@@ -17,8 +18,12 @@ def command_table(prefix: str = "!") -> str:
             Scope.COORDINATOR: "coordinator room",
         }[command.scope]
         aliases = ", ".join(f"`{prefix}{a}`" for a in command.aliases)
-        summary = command.summary.render("en").replace("|", "\\|")
-        rows.append(
-            f"| `{command.usage_line(prefix)}` | {aliases} | {who} | {where} | {summary} |"
-        )
+        summary = _cell(command.summary.render("en"))
+        usage = _cell(command.usage_line(prefix))
+        rows.append(f"| `{usage}` | {aliases} | {who} | {where} | {summary} |")
     return "\n".join(rows)
+
+
+def _cell(text: str) -> str:
+    """A table cell: a pipe would end it (GitHub honours ``\\|`` even inside code)."""
+    return text.replace("|", "\\|")

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from meetbot.app import MeetBotApp
-from meetbot.core.engine import handle
 from meetbot.core.model import RoomState
 from meetbot.core.privacy_effects import ConsentChanged
 from meetbot.research.removal import Removal, remove_events, tombstone
@@ -43,11 +42,8 @@ async def rebuild_running(app: MeetBotApp, meeting_ids: set[str]) -> None:
     for row in await app.store.running_meetings():
         if row.meeting_id not in meeting_ids:
             continue
-        state = RoomState(row.room_id)
-        settings = app.settings_for(row.room_id)
-        for event in await app.store.meeting_events(row.meeting_id):
-            handle(state, settings, event)
-        app.states[row.room_id] = state
+        events = await app.store.meeting_events(row.meeting_id)
+        app.states[row.room_id] = app.replay(RoomState(row.room_id), events)
 
 
 async def on_consent_changed(app: MeetBotApp, effect: ConsentChanged) -> None:
