@@ -38,7 +38,7 @@ REPORT_LABELS: dict[str, Msg] = {
     "series": _("Meeting {n} of {total} · {local} ({timezone}) · {utc}"),
     "languages_used": _("Languages used: {languages}."),
     "voted": _("- Voted: {text} — {tally}{outcome}"),
-    "prompt_heading": _("**Prompt `{id}`** {text}"),
+    "prompt_heading": _("**Prompt {id}:** {text}"),
     "free_heading": _("**Before the first prompt**"),
     "contribution": _("- {kind} #{n}: {text}{original} — {author}"),
     "endorsed_line": _("- ★ {count}: {text}{original} — {author}"),

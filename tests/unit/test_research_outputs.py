@@ -223,6 +223,6 @@ def test_coordinator_summary_numbers_the_meeting_and_groups_by_prompt(
     summary = coordinator_summary(doc, "en")
     assert "Meeting 1 of 4 · 2024\\-05\\-01 10:00 \\(UTC\\-05:00\\) (America/Bogota) · " \
         "2024\\-05\\-01 15:00 UTC" in summary
-    assert "Prompt `worked`" in summary and "Prompt `next`" in summary
+    assert "Prompt worked:" in summary and "Prompt next:" in summary
     assert "workshops on Saturdays (original, es: talleres los sábados" in summary
     assert "★ 2: Los talleres funcionaron — Bea" in summary
