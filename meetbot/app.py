@@ -87,6 +87,9 @@ class MeetBotApp:
             command_prefix=self.config.command_prefix,
             facilitator_power=self.config.facilitator_power_level,
             coordinator_room=self.coordinator_room,
+            coordinator_users=frozenset(
+                self.config.coordinator.users if self.config.coordinator else ()
+            ),
             translate_always=self.config.translation.mode == "always",
         )
 

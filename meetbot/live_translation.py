@@ -91,6 +91,31 @@ class LiveTranslation:
             self._service = TranslationService(translator, workers=workers)
         return self._service
 
+    async def fill_agendas(self) -> int:
+        """Prompts lacking a text in a room's language get a machine translation of the
+        English one, marked as such (authored texts always win). Returns how many."""
+        if self.config.backend == "none":
+            return 0
+        filled = 0
+        for region in self.app.config.regions:
+            names = {region.agenda, *(m.agenda for m in region.meetings if m.agenda)}
+            for name in names:
+                for prompt in self.app.agendas.get(name).prompts:
+                    source = "en" if "en" in prompt.texts else next(iter(prompt.texts))
+                    missing = [lang for lang in region.languages if lang not in prompt.texts]
+                    if not missing:
+                        continue
+                    try:
+                        texts = await self.service.translate(prompt.texts[source], source, missing)
+                    except TranslationError as exc:
+                        log.warning("no machine translation of prompt %s: %s", prompt.id, exc)
+                        continue
+                    for lang, text in texts.items():
+                        marker = _("(machine translation)").render(lang)
+                        prompt.texts.setdefault(lang, f"{text} {marker}")
+                        filled += 1
+        return filled
+
     # -- inside the event's transaction ----------------------------------------------
     async def _persist_translate(self, effect: Translate, state: RoomState) -> None:
         if self.config.backend == "none" or effect.room_id in self.rooms_off:

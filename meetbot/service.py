@@ -96,6 +96,7 @@ class BotService:
         self.runners = [TaskRunner(app, {kind: handler}, kind) for kind, handler in handlers.items()]
         self._tasks = [asyncio.create_task(r.run(), name=f"meetbot-{r.name}") for r in self.runners]
         self._tasks.append(asyncio.create_task(translation.run(), name="meetbot-translation"))
+        self._tasks.append(asyncio.create_task(_fill(translation), name="meetbot-agendas"))
         self._main = asyncio.create_task(bot.run(), name="meetbot-sync")
         for plugin in _startup_plugins:
             await plugin(self)
@@ -127,6 +128,16 @@ class BotService:
 # calendar) and task plugins in meetbot.plugins, which they can import while the app loads.
 _startup_plugins = startup_plugins
 _task_plugins = task_plugins
+
+
+async def _fill(translation: LiveTranslation) -> None:
+    try:
+        filled = await translation.fill_agendas()
+    except Exception:  # a convenience: never let it stop the bot
+        log.exception("machine translation of the agendas failed")
+        return
+    if filled:
+        log.info("machine-translated %d prompt texts missing from the agendas", filled)
 
 
 async def serve(config: Config) -> None:

@@ -71,6 +71,7 @@ def is_facilitator(settings: RoomSettings, meeting: Meeting | None, event: Messa
         event.sender in settings.facilitators
         or event.sender_power >= settings.facilitator_power
         or (meeting is not None and event.sender in meeting.chairs)
+        or (event.room_id == settings.coordinator_room and event.sender in settings.coordinator_users)
     )
 
 

@@ -85,6 +85,7 @@ class RoomSettings:
     command_prefix: str = "!"
     facilitator_power: int = 50
     coordinator_room: str | None = None
+    coordinator_users: frozenset[str] = frozenset()
     translate_always: bool = False  # translate outside meetings too (translation.mode)
 
     @property

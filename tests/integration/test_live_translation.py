@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from pathlib import Path
@@ -196,3 +197,32 @@ async def test_a_failing_back_end_is_reported_once_and_loses_nothing(make_partic
     data = json.loads(next((Path(bot.settings["data_dir"]) / "minutes").glob("*.json")).read_text())
     bodies = [line["body"] for line in data["log"]]
     assert all(f"The house number {n} is big" in bodies for n in range(3))
+
+
+async def test_a_prompt_without_a_text_in_a_room_language_is_machine_translated_and_marked(
+    make_participant, make_bot, tmp_path
+) -> None:
+    require_component("apertium", shutil.which("apertium") is not None)
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    (prompts / "default.yaml").write_text(
+        "prompts:\n  - id: only-english\n    text: {en: The house is big}\n"
+    )
+    alice = await make_participant("alice")
+    bot = make_bot()
+    room = await alice.create_room("Room", invite=[bot.user_id])
+    bot.configure(
+        facilitators=[alice.user_id], prompts_dir=str(prompts),
+        regions=[{"id": "x", "name": "X", "room": room, "languages": ["es", "en"]}],
+        translation={"backend": "apertium"},
+    )
+    await bot.start()
+    await alice.wait_for_member(room, bot.user_id)
+    for _attempt in range(100):  # the bot fills agendas in the background after start
+        if "es" in bot.app.agendas.get("default").prompts[0].texts:
+            break
+        await asyncio.sleep(0.1)
+    await alice.send(room, "!startmeeting")
+    notice = await alice.wait_for_notice(room, "Prompt 1/1")
+    assert "casa" in notice.body and "(machine translation)" in notice.body
+    assert "The house is big" in notice.body

@@ -238,3 +238,13 @@ def test_replies_go_in_the_senders_language(room: Meeting) -> None:
     room.says(PARTICIPANT, "!idea x", sender_language="fr")
     notice = next(e for e in room.effects if isinstance(e, Notice))
     assert notice.languages == ("fr",)
+
+
+def test_the_coordinator_may_run_facilitator_commands_in_the_coordinator_room() -> None:
+    from dataclasses import replace
+
+    room = Meeting()
+    room.settings = replace(room.settings, coordinator_room=ROOM,
+                            coordinator_users=frozenset({"@kofi:example.org"}))
+    answers = room.says("@kofi:example.org", "!startmeeting")
+    assert "Meeting started" in answers[0]
