@@ -10,7 +10,12 @@ from meetbot.features import load_features
 def command_table(prefix: str = "!") -> str:
     load_features()
     rows = ["| command | aliases | who | where | does |", "|---|---|---|---|---|"]
-    for command in registry:
+    from meetbot.features import FEATURES
+
+    modules = ["meetbot.core.meeting_commands", *FEATURES]
+    rank = {name: n for n, name in enumerate(modules)}
+    commands = sorted(registry, key=lambda c: rank.get(c.handler.__module__, len(rank)))
+    for command in commands:
         who = "facilitator" if command.role is Role.FACILITATOR else "anyone"
         where = {
             Scope.MEETING: "in a meeting",
