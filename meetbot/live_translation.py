@@ -243,8 +243,10 @@ class LiveTranslation:
             reason = f"{type(error).__name__}: {error}"
         log.warning("translation in %s failed: %s", room_id, reason)
         if payload.get("reply_to"):
+            asker = self.app.user_languages.get(payload.get("sender", ""))
             content = notice_content(
-                [_("Translation failed: {reason}", reason=reason)], ["en"],
+                [_("Translation failed: {reason}", reason=reason)],
+                [asker or self.app.settings_for(room_id).languages[0]],
                 reply_to=payload["reply_to"],
             )
             await self.app.store.enqueue(room_id, txn_id_for(task.key), content)

@@ -121,6 +121,17 @@ RESULT_LABELS: dict[str, Msg] = {
     "rejected": _("rejected"),
     "blocked": _("blocked"),
 }
+KIND_NAMES: dict[str, Msg] = {
+    "consent": _("consent"),
+    "consensus": _("consensus"),
+    "majority": _("majority"),
+}
+POSITION_LABELS: dict[str, Msg] = {
+    "agree": _("agree"),
+    "abstain": _("abstain"),
+    "object": _("object"),
+    "block": _("block"),
+}
 KIND_LABELS: dict[str, Msg] = {
     "consent": _("consent: passes with no objection"),
     "consensus": _("consensus: passes with no block"),
@@ -277,7 +288,7 @@ def do_vote(call: Call, vote: VoteArgs) -> None:
     )
     call.reply(_("Your response to proposal #{n} is recorded: {emoji} {position}. You can "
                  "change it until it closes.", n=proposal.n, emoji=EMOJI[vote.position],
-                 position=vote.position))
+                 position=POSITION_LABELS[vote.position]))
 
 
 def _vote_by_reaction(
@@ -381,7 +392,8 @@ def close(
     proposal.decision = item.n
     lines: list[Msg | str] = [
         _("🗳 **Proposal #{n} {result}** ({kind}): {text}", n=proposal.n,
-          result=RESULT_LABELS[proposal.result], kind=proposal.kind, text=proposal.text),
+          result=RESULT_LABELS[proposal.result], kind=KIND_NAMES[proposal.kind],
+          text=proposal.text),
         tally_text(tally),
     ]
     for ballot in proposal.votes().values():

@@ -149,8 +149,11 @@ def do_lang(call: Call, code: str | None) -> None:
     meeting = call.state.meeting
     if meeting is not None:
         meeting.chosen_languages[call.event.sender] = code
-    note = "" if code in SUPPORTED_LANGUAGES else " (the bot's own messages stay in English)"
-    call.reply(_("Your language is now {lang}.{note}", lang=Code(code), note=note), language=code)
+    if code in SUPPORTED_LANGUAGES:
+        call.reply(_("Your language is now {lang}.", lang=Code(code)), language=code)
+    else:
+        call.reply(_("Your language is now {lang} (the bot's own messages stay in English).",
+                     lang=Code(code)))
 
 
 @registry.command(
