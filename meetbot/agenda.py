@@ -54,7 +54,9 @@ def load_agenda(prompts_dir: Path, name: str) -> Agenda:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         known = ", ".join(sorted(p.stem for p in prompts_dir.glob("*.yaml"))) or "none"
-        raise ConfigError(f"{path}: no such agenda file (agendas in {prompts_dir}: {known})") from exc
+        raise ConfigError(
+            f"{path}: no such agenda file (agendas in {prompts_dir}: {known})"
+        ) from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     try:

@@ -26,10 +26,10 @@ from meetbot.core.effects import (
     StartTimer,
 )
 from meetbot.core.engine import Outcome, handle
-from meetbot.features import load_features
 from meetbot.core.events import Event, Redaction, Tick
 from meetbot.core.model import Meeting, Region, RoomSettings, RoomState
 from meetbot.core.schedule import SlotKey
+from meetbot.features import load_features
 from meetbot.matrix.content import content_for, txn_id_for
 from meetbot.storage.store import Store
 
@@ -128,7 +128,9 @@ class MeetBotApp:
     async def restore(self) -> None:
         """Rebuild every running meeting by replaying its stored events."""
         for row in await self.store.running_meetings():
-            state = self.replay(RoomState(row.room_id), await self.store.meeting_events(row.meeting_id))
+            state = self.replay(
+                RoomState(row.room_id), await self.store.meeting_events(row.meeting_id)
+            )
             self.states[row.room_id] = state
             log.info("resumed meeting %s in %s", row.meeting_id, row.room_id)
         for key, room_id, at in await self.store.timers():
@@ -203,9 +205,14 @@ class MeetBotApp:
             ended = state.last_meeting
             assert ended is not None and ended.ended_at is not None
             await store.end_meeting(effect.meeting_id, ended.ended_at)
-            await store.add_task("minutes", f"minutes:{effect.meeting_id}", {
-                "meeting_id": effect.meeting_id, "room_id": effect.room_id,
-            })
+            await store.add_task(
+                "minutes",
+                f"minutes:{effect.meeting_id}",
+                {
+                    "meeting_id": effect.meeting_id,
+                    "room_id": effect.room_id,
+                },
+            )
         elif isinstance(effect, StartTimer):
             await store.set_timer(effect.key, effect.room_id, effect.at)
             if self.on_timer_set:

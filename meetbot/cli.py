@@ -69,7 +69,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     }
     for name in sorted(names | {"default"}):
         agenda = agendas.get(name)
-        print(f"agenda {name}: {len(agenda.prompts)} prompts ({', '.join(p.id for p in agenda.prompts)})")
+        print(
+            f"agenda {name}: {len(agenda.prompts)} prompts "
+            f"({', '.join(p.id for p in agenda.prompts)})"
+        )
     for region in config.regions:
         print(
             f"region {region.id}: {region.name}, room {region.room}, "
@@ -97,8 +100,10 @@ def cmd_minutes(args: argparse.Namespace) -> int:
         try:
             row = await app.store.meeting(args.meeting_id)
             if row is None:
-                print(f"meetbot: no meeting {args.meeting_id!r} (or the prefix is ambiguous)",
-                      file=sys.stderr)
+                print(
+                    f"meetbot: no meeting {args.meeting_id!r} (or the prefix is ambiguous)",
+                    file=sys.stderr,
+                )
                 return 1
             _data, paths = await write_meeting_minutes(app, row.meeting_id)
         except MeetingNotFound as exc:
@@ -124,8 +129,10 @@ def cmd_meetings(args: argparse.Namespace) -> int:
         try:
             for row in await app.store.meetings():
                 ended = row.ended_at.isoformat() if row.ended_at else "running"
-                print(f"{row.meeting_id}  {row.region_id:10}  {row.started_at.isoformat()}  "
-                      f"{ended}  {row.title}")
+                print(
+                    f"{row.meeting_id}  {row.region_id:10}  {row.started_at.isoformat()}  "
+                    f"{ended}  {row.title}"
+                )
         finally:
             await app.store.db.close()
 

@@ -37,7 +37,7 @@ def parse_duration(value: str | int | float | timedelta) -> timedelta:
 
 
 def format_duration(delta: timedelta) -> str:
-    total = int(round(delta.total_seconds()))
+    total = round(delta.total_seconds())
     sign = "-" if total < 0 else ""
     total = abs(total)
     hours, rest = divmod(total, 3600)

@@ -26,6 +26,7 @@ from meetbot.translation.base import MissingPair, TranslationError
 from meetbot.translation.detect import detect_language
 from meetbot.translation.factory import make_translator
 from meetbot.translation.service import TranslationService
+from meetbot.waiting import wait_or_timeout
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class LiveTranslation:
         async with self.app.store.conn.execute(
             "SELECT key FROM kv WHERE key LIKE ? AND value = 'off'", (ROOM_SWITCH + "%",)
         ) as cur:
-            self.rooms_off = {row[0][len(ROOM_SWITCH):] for row in await cur.fetchall()}
+            self.rooms_off = {row[0][len(ROOM_SWITCH) :] for row in await cur.fetchall()}
 
     @property
     def service(self) -> TranslationService:
@@ -118,9 +119,9 @@ class LiveTranslation:
 
     # -- inside the event's transaction ----------------------------------------------
     async def _persist_translate(self, effect: Translate, state: RoomState) -> None:
-        if self.config.backend == "none" or effect.room_id in self.rooms_off:
-            if effect.reply_to is None:
-                return
+        live_off = self.config.backend == "none" or effect.room_id in self.rooms_off
+        if live_off and effect.reply_to is None:
+            return
         if effect.reply_to is not None:
             key = f"translate-demand:{effect.reply_to}"
         elif effect.edit_of is not None:
@@ -145,7 +146,9 @@ class LiveTranslation:
             self.app.user_languages.pop(effect.user_id, None)
 
     async def _persist_switch(self, effect: SetRoomTranslation, state: RoomState) -> None:
-        await self.app.store.set_value(ROOM_SWITCH + effect.room_id, "on" if effect.enabled else "off")
+        await self.app.store.set_value(
+            ROOM_SWITCH + effect.room_id, "on" if effect.enabled else "off"
+        )
         if effect.enabled:
             self.rooms_off.discard(effect.room_id)
         else:
@@ -163,10 +166,7 @@ class LiveTranslation:
                 tasks = await self.app.store.pending_tasks(["translate"], BATCH)
                 if not tasks:
                     self.idle.set()
-                    try:
-                        await asyncio.wait_for(self.ready.wait(), timeout=5)
-                    except asyncio.TimeoutError:
-                        pass
+                    await wait_or_timeout(self.ready, 5)
                     continue
                 self.idle.clear()
                 await self.process(tasks)
@@ -192,9 +192,13 @@ class LiveTranslation:
         if not text and self.fetch is not None:
             text = await self.fetch(payload["room_id"], payload["event_id"]) or ""
         languages: list[str] = list(payload["languages"]) or ["en"]
-        source = payload.get("source_language") or await asyncio.to_thread(
-            detect_language, text, languages, self.config.detection_threshold
-        ) or languages[0]
+        source = (
+            payload.get("source_language")
+            or await asyncio.to_thread(
+                detect_language, text, languages, self.config.detection_threshold
+            )
+            or languages[0]
+        )
         if not text.strip():
             return source, {}
         targets = [lang for lang in languages if lang != source]
@@ -207,7 +211,9 @@ class LiveTranslation:
         room_id, event_id = payload["room_id"], payload["event_id"]
         store = self.app.store
         if payload.get("meeting_id") and payload.get("reply_to") is None:
-            await store.save_translations(event_id, source, translations, self.service.translator.name)
+            await store.save_translations(
+                event_id, source, translations, self.service.translator.name
+            )
         if not translations or self.config.display == "off" or not payload.get("post", True):
             return
         content = translation_content(translations)
@@ -255,8 +261,15 @@ class LiveTranslation:
         scope = payload.get("meeting_id") or "no-meeting"
         settings = self.app.settings_for(room_id)
         content = notice_content(
-            [_("Live translation is not working: {reason}. Messages are still recorded; "
-               "the meeting can go on.", reason=reason)],
+            [
+                _(
+                    "Live translation is not working: {reason}. Messages are still recorded; "
+                    "the meeting can go on.",
+                    reason=reason,
+                )
+            ],
             settings.languages,
         )
-        await self.app.store.enqueue(room_id, txn_id_for(f"translation-problem:{room_id}:{scope}"), content)
+        await self.app.store.enqueue(
+            room_id, txn_id_for(f"translation-problem:{room_id}:{scope}"), content
+        )

@@ -18,13 +18,14 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     install = actions.add_parser(
         "install",
         help="install .argosmodel files, or download the pairs for languages (online only)",
-        description="meetbot models install FILE.argosmodel ...  |  meetbot models install en es fr",
+        description="meetbot models install FILE.argosmodel ... | meetbot models install en es fr",
     )
     install.add_argument("what", nargs="+", help=".argosmodel files, or language codes")
     for action in (listing, install):
         add_config_argument(action)
         action.add_argument(
-            "--models-dir", type=Path,
+            "--models-dir",
+            type=Path,
             help="where the models live (default: translation.models_dir of the config)",
         )
 
@@ -58,11 +59,15 @@ def cmd_models(args: argparse.Namespace) -> int:
         print(f"meetbot: {exc}", file=sys.stderr)
         return 1
     if not models:
-        print(f"No models in {models_dir}. Install some with: meetbot models install en es fr "
-              "(online), or meetbot models install FILE.argosmodel")
+        print(
+            f"No models in {models_dir}. Install some with: meetbot models install en es fr "
+            "(online), or meetbot models install FILE.argosmodel"
+        )
         return 0
     print(f"Models in {models_dir}:")
     for model in models:
-        print(f"  {model.source}-{model.target}  {model.name} {model.version}  "
-              f"({model.size_bytes / 1e6:.1f} MB)")
+        print(
+            f"  {model.source}-{model.target}  {model.name} {model.version}  "
+            f"({model.size_bytes / 1e6:.1f} MB)"
+        )
     return 0

@@ -66,11 +66,16 @@ class BotService:
         self.scheduler = TimerScheduler(app)
         self.scheduler.start()
 
-        async def upload(data: bytes, name: str, mimetype: str, room_id: str) -> dict[str, Any] | None:
+        async def upload(
+            data: bytes, name: str, mimetype: str, room_id: str
+        ) -> dict[str, Any] | None:
             room = client.rooms.get(room_id)
             encrypt = bool(room and room.encrypted)
             response, keys = await client.upload(
-                io.BytesIO(data), content_type=mimetype, filename=name, encrypt=encrypt,
+                io.BytesIO(data),
+                content_type=mimetype,
+                filename=name,
+                encrypt=encrypt,
                 filesize=len(data),
             )
             url = getattr(response, "content_uri", None)
@@ -93,7 +98,9 @@ class BotService:
         handlers: dict[str, TaskHandler] = {"minutes": MinutesDelivery(app, upload)}
         for extra in _task_plugins:
             handlers.update(extra(app, client))
-        self.runners = [TaskRunner(app, {kind: handler}, kind) for kind, handler in handlers.items()]
+        self.runners = [
+            TaskRunner(app, {kind: handler}, kind) for kind, handler in handlers.items()
+        ]
         self._tasks = [asyncio.create_task(r.run(), name=f"meetbot-{r.name}") for r in self.runners]
         self._tasks.append(asyncio.create_task(translation.run(), name="meetbot-translation"))
         self._tasks.append(asyncio.create_task(_fill(translation), name="meetbot-agendas"))

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from meetbot.app import MeetBotApp
 from meetbot.storage.store import Task
+from meetbot.waiting import wait_or_timeout
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +45,7 @@ class TaskRunner:
             tasks = await self.app.store.pending_tasks(list(self.handlers))
             if not tasks:
                 self.idle.set()
-                try:
-                    await asyncio.wait_for(self.ready.wait(), timeout=5)
-                except asyncio.TimeoutError:
-                    pass
+                await wait_or_timeout(self.ready, 5)
                 continue
             self.idle.clear()
             failed = False
@@ -61,11 +59,10 @@ class TaskRunner:
                     failed = True  # no attempt is counted; look again shortly
                 except Exception as exc:
                     failed = True
-                    log.exception("%s task %s failed (attempt %d)", self.name, task.key, task.attempts + 1)
+                    log.exception(
+                        "%s task %s failed (attempt %d)", self.name, task.key, task.attempts + 1
+                    )
                     async with self.app.store.db.transaction():
                         await self.app.store.fail_task(task.id, f"{type(exc).__name__}: {exc}")
             if failed:
-                try:
-                    await asyncio.wait_for(self._stop.wait(), timeout=0.5)
-                except asyncio.TimeoutError:
-                    pass
+                await wait_or_timeout(self._stop, 0.5)

@@ -223,7 +223,9 @@ def duration(raw: str, event: Message) -> Any:
     try:
         return parse_duration(raw.strip())
     except DurationError as exc:
-        raise UsageError(_("{problem} Write a duration such as 90s, 10m or 1h.", problem=str(exc)))
+        raise UsageError(
+            _("{problem} Write a duration such as 90s, 10m or 1h.", problem=str(exc))
+        ) from exc
 
 
 def mentioned_users(body: str, mentions: tuple[str, ...]) -> tuple[str, ...]:

@@ -71,7 +71,10 @@ def is_facilitator(settings: RoomSettings, meeting: Meeting | None, event: Messa
         event.sender in settings.facilitators
         or event.sender_power >= settings.facilitator_power
         or (meeting is not None and event.sender in meeting.chairs)
-        or (event.room_id == settings.coordinator_room and event.sender in settings.coordinator_users)
+        or (
+            event.room_id == settings.coordinator_room
+            and event.sender in settings.coordinator_users
+        )
     )
 
 
@@ -135,7 +138,9 @@ def dispatch(
     prefix = settings.command_prefix
     command = registry.lookup(name)
     if command is None:
-        call = Call(registry.lookup("help") or _missing(), event, state, settings)  # for reply()
+        helper = registry.lookup("help")
+        assert helper is not None, "the help command is always registered"
+        call = Call(helper, event, state, settings)  # only to reply
         call.reply(
             _(
                 "Unknown command {command}. Type {help} for the list.",
@@ -180,10 +185,6 @@ def dispatch(
         reason = err.reason or ""
         call.reply(_("{reason} Usage: {usage}", reason=reason, usage=command.usage_line(prefix)))
     return call.effects
-
-
-def _missing() -> object:  # pragma: no cover - help is always registered
-    raise RuntimeError("the help command is not registered")
 
 
 def _on_edit(state: RoomState, settings: RoomSettings, event: Edit) -> list[Effect]:

@@ -99,7 +99,6 @@ def describe(command: Command, prefix: str) -> list[Msg | str]:
     summary=_("Start a meeting here: recording notice, then the agenda's first prompt."),
 )
 def do_startmeeting(call: Call, title: str) -> None:
-    event, settings = call.event, call.settings
     if call.state.meeting is not None:
         running = call.state.meeting
         call.reply(
@@ -242,7 +241,9 @@ def do_prompt(call: Call, prompt_id: str) -> None:
     index = agenda.find(prompt_id)
     if index is None:
         ids = ", ".join(p.id for p in agenda.prompts) or "—"
-        raise UsageError(_("No prompt {id} in this agenda. Its prompts: {ids}.", id=prompt_id, ids=ids))
+        raise UsageError(
+            _("No prompt {id} in this agenda. Its prompts: {ids}.", id=prompt_id, ids=ids)
+        )
     post_prompt(call, index)
 
 
@@ -332,10 +333,17 @@ def do_action(call: Call, body: str) -> None:
         names = tuple(Pill(u, call.meeting.name_of(u)) for u in owners)
         call.reply(_("Action #{n} recorded for {names}.", n=item.n, names=names), mentions=owners)
     else:
-        call.reply(_("Action #{n} recorded (nobody assigned: mention someone to assign it).", n=item.n))
+        call.reply(
+            _("Action #{n} recorded (nobody assigned: mention someone to assign it).", n=item.n)
+        )
 
 
 def _link_args(raw: str, event: Message) -> tuple[str, str]:
+    return parse_link(raw)
+
+
+def parse_link(raw: str) -> tuple[str, str]:
+    """``URL [TEXT]`` -> (url, text); only web, Matrix and mail links are links."""
     parts = raw.strip().split(maxsplit=1)
     if not parts:
         raise UsageError(_("Give the address of the link."))
@@ -362,9 +370,14 @@ def do_items(call: Call) -> None:
     meeting = call.meeting
     live = meeting.live_items()
     if not live:
-        call.reply(_("No items yet. Record one with {action}, {info} or {idea}.",
-                     action=f"{call.prefix}action", info=f"{call.prefix}info",
-                     idea=f"{call.prefix}idea"))
+        call.reply(
+            _(
+                "No items yet. Record one with {action}, {info} or {idea}.",
+                action=f"{call.prefix}action",
+                info=f"{call.prefix}info",
+                idea=f"{call.prefix}idea",
+            )
+        )
         return
     lines: list[Msg | str] = [_("**Items** ({count}):", count=len(live))]
     for item in live:
@@ -407,7 +420,9 @@ def do_undo(call: Call) -> None:
         return
     item = live[-1]
     item.struck = True
-    call.reply(_("Removed #{n} ({kind}: {text}).", n=item.n, kind=KIND_LABELS[item.kind], text=item.text))
+    call.reply(
+        _("Removed #{n} ({kind}: {text}).", n=item.n, kind=KIND_LABELS[item.kind], text=item.text)
+    )
 
 
 def apply_item_edit(settings: RoomSettings, item: Item, edit: Edit) -> None:
@@ -423,7 +438,7 @@ def apply_item_edit(settings: RoomSettings, item: Item, edit: Edit) -> None:
         return
     if item.kind is ItemKind.LINK:
         try:
-            url, description = _link_args(raw, Message(**_edit_as_message(edit)))
+            url, description = parse_link(raw)
         except UsageError:
             return  # an edit cannot turn a link into something that is not one
         item.history.append(item.text)
@@ -434,13 +449,6 @@ def apply_item_edit(settings: RoomSettings, item: Item, edit: Edit) -> None:
     item.text = raw.strip()
     if item.kind is ItemKind.ACTION:
         item.assignees = assignees_of(settings, raw, edit.mentions)
-
-
-def _edit_as_message(edit: Edit) -> dict[str, object]:
-    return {
-        "event_id": edit.event_id, "room_id": edit.room_id, "sender": edit.sender,
-        "at": edit.at, "body": edit.body, "mentions": edit.mentions,
-    }
 
 
 _ITEM_COMMANDS = {do_agreed, do_info, do_idea, do_action, do_link, do_topic}

@@ -160,7 +160,8 @@ class Demo:
             await coordinator.wait_for_message(
                 meeting.coordinator_room,
                 lambda m: m.sender == meeting.bot_user_id and m.msgtype == "m.file",
-                timeout=self.options.timeout, what="the minutes file in the coordination room",
+                timeout=self.options.timeout,
+                what="the minutes file in the coordination room",
             )
             await self._settled(("minutes", "translate") if self._translates() else ("minutes",))
             files = sorted(p.name for p in self.folder.minutes.glob("*") if p.is_file())
@@ -169,7 +170,10 @@ class Demo:
     def _translates(self) -> bool:
         """True when the running bot has a worker for translation tasks."""
         assert self.service is not None
-        return self.service.translation is not None and self.service.config.translation.backend != "none"
+        return (
+            self.service.translation is not None
+            and self.service.config.translation.backend != "none"
+        )
 
     async def _settled(self, kinds: Iterable[str]) -> None:
         """Wait until the bot has nothing left to send and no task of ``kinds`` pending."""
@@ -192,9 +196,7 @@ class Demo:
         for person in PARTICIPANTS:
             messages = self.clients[person.key].messages(meeting.room)
             lines += ["", f"── The meeting as {person.name} sees it ({person.language}) ──"]
-            lines += render(
-                messages, person.language, names, meeting.bot_user_id, REGION_LANGUAGES
-            )
+            lines += render(messages, person.language, names, meeting.bot_user_id, REGION_LANGUAGES)
         coordination = self.clients[COORDINATOR.key].messages(meeting.coordinator_room)
         lines += ["", f"── The coordination room, as {COORDINATOR.name} sees it ──"]
         lines += render(coordination, COORDINATOR.language, names, meeting.bot_user_id)
@@ -213,8 +215,10 @@ class Demo:
         if self.choice.better:
             lead = "To translate" if self.choice.backend == "none" else "To translate better"
             self.say(f"  {lead}, install {self.choice.better}; then run the demo again.")
-        self.say(f"\nThe meeting took {self.progress.elapsed():.1f} s. Everything is in "
-                 f"{self.folder.root}:")
+        self.say(
+            f"\nThe meeting took {self.progress.elapsed():.1f} s. Everything is in "
+            f"{self.folder.root}:"
+        )
         for path in sorted(self.folder.minutes.glob("*")):
             self.say(f"  minutes     {path}")
         self.say(f"  config      {self.folder.config}")
@@ -231,8 +235,10 @@ class Demo:
         for person in PEOPLE[1:]:
             user = self.users[person.key]
             self.say(f"  {person.name:20} user {user.user_id:22} password {user.password}")
-        self.say(f"Rooms: #demo-meeting:{hs.server_name} (the region) and "
-                 f"#demo-coordination:{hs.server_name}.")
+        self.say(
+            f"Rooms: #demo-meeting:{hs.server_name} (the region) and "
+            f"#demo-coordination:{hs.server_name}."
+        )
         self.say("As Maya, type !startmeeting to run another meeting. Press Ctrl-C to stop all.")
         await asyncio.Event().wait()
 

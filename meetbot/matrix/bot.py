@@ -32,6 +32,7 @@ from nio.exceptions import EncryptionError, LocalProtocolError
 from meetbot.app import MeetBotApp
 from meetbot.matrix.convert import convert
 from meetbot.storage.store import OutboxMessage
+from meetbot.waiting import wait_or_timeout
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +134,9 @@ class MatrixBot:
                 self.client.sync(timeout=SYNC_TIMEOUT_MS, since=token, full_state=full_state)
             )
             stopper = asyncio.ensure_future(self._stop.wait())
-            done, _pending = await asyncio.wait({sync, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            done, _pending = await asyncio.wait(
+                {sync, stopper}, return_when=asyncio.FIRST_COMPLETED
+            )
             if sync not in done:
                 sync.cancel()
                 await asyncio.gather(sync, return_exceptions=True)
@@ -219,8 +222,12 @@ class MatrixBot:
         sent_at = getattr(event, "server_timestamp", 0) or 0
         live = not history or sent_at >= self.started_at_ms
         core_event = convert(
-            room, event, live=live, language_of=self.app.user_languages,
-            opted_out=self.app.opted_out, command_prefix=self.config.command_prefix,
+            room,
+            event,
+            live=live,
+            language_of=self.app.user_languages,
+            opted_out=self.app.opted_out,
+            command_prefix=self.config.command_prefix,
         )
         if core_event is None:
             return
@@ -295,7 +302,11 @@ class MatrixBot:
                 decrypted = self.client.decrypt_event(event)
             except (EncryptionError, LocalProtocolError):
                 decrypted = None
-            if decrypted is not None and room is not None and not isinstance(decrypted, MegolmEvent):
+            if (
+                decrypted is not None
+                and room is not None
+                and not isinstance(decrypted, MegolmEvent)
+            ):
                 await self._handle_event(room, decrypted)
             elif now - first_seen < UNDECRYPTED_GRACE_S:
                 self._undecrypted.append((room_id, event, first_seen))
@@ -311,13 +322,10 @@ class MatrixBot:
                 if self._stop.is_set():
                     return
                 if not await self._send(message):
-                    await self._sleep(min(2 ** message.attempts, 30))
+                    await self._sleep(min(2**message.attempts, 30))
                     break
             if not pending:
-                try:
-                    await asyncio.wait_for(self.app.outbox_ready.wait(), timeout=5)
-                except asyncio.TimeoutError:
-                    pass
+                await wait_or_timeout(self.app.outbox_ready, 5)
 
     async def _send(self, message: OutboxMessage) -> bool:
         """Send one message; False when it should be tried again later (in order)."""
@@ -333,7 +341,9 @@ class MatrixBot:
         try:
             if message.event_type == "m.room.redaction":
                 response = await self.client.room_redact(
-                    message.room_id, str(content["redacts"]), content.get("reason"),
+                    message.room_id,
+                    str(content["redacts"]),
+                    content.get("reason"),
                     tx_id=message.txn_id,
                 )
             else:
@@ -393,7 +403,4 @@ class MatrixBot:
         return state[1]
 
     async def _sleep(self, seconds: float) -> None:
-        try:
-            await asyncio.wait_for(self._stop.wait(), timeout=seconds)
-        except asyncio.TimeoutError:
-            pass
+        await wait_or_timeout(self._stop, seconds)

@@ -79,8 +79,13 @@ def convert(
         msgtype = content.get("msgtype", "m.text")
         reply = relates.get("m.in_reply_to") or {}
         if event.sender in opted_out and not kept_when_opted_out(event.body, command_prefix):
-            return Message(**common, body="", withdrawn=True, sender_opted_out=True,
-                           sender_power=room.power_levels.get_user_level(event.sender))
+            return Message(
+                **common,
+                body="",
+                withdrawn=True,
+                sender_opted_out=True,
+                sender_power=room.power_levels.get_user_level(event.sender),
+            )
         return Message(
             **common,
             body=event.body,
@@ -108,5 +113,7 @@ def convert(
     if isinstance(event, UnknownEvent) and event.type == "m.reaction":
         relates = content.get("m.relates_to") or {}
         if relates.get("rel_type") == "m.annotation":
-            return Reaction(**common, target=relates.get("event_id", ""), key=relates.get("key", ""))
+            return Reaction(
+                **common, target=relates.get("event_id", ""), key=relates.get("key", "")
+            )
     return None

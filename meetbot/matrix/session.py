@@ -70,15 +70,21 @@ async def open_session(config: Config) -> AsyncClient:
             raise LoginFailed(f"access_token is not accepted by {config.homeserver}: {whoami}")
         await client.close()
         client = make_client(config, whoami.device_id)
-        client.restore_login(config.user_id, whoami.device_id, config.access_token.get_secret_value())
+        client.restore_login(
+            config.user_id, whoami.device_id, config.access_token.get_secret_value()
+        )
         _save(path, config, whoami.device_id, config.access_token.get_secret_value())
         return client
     assert config.password is not None
     client = make_client(config)
-    response = await client.login(config.password.get_secret_value(), device_name=config.device_name)
+    response = await client.login(
+        config.password.get_secret_value(), device_name=config.device_name
+    )
     if not isinstance(response, LoginResponse):
         await client.close()
-        raise LoginFailed(f"could not log in to {config.homeserver} as {config.user_id}: {response}")
+        raise LoginFailed(
+            f"could not log in to {config.homeserver} as {config.user_id}: {response}"
+        )
     _save(path, config, response.device_id, response.access_token)
     log.info("logged in as %s, new device %s", config.user_id, response.device_id)
     return client
@@ -90,8 +96,12 @@ def _save(path: Path, config: Config, device_id: str, token: str) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         json.dump(
-            {"user_id": config.user_id, "homeserver": config.homeserver,
-             "device_id": device_id, "access_token": token},
+            {
+                "user_id": config.user_id,
+                "homeserver": config.homeserver,
+                "device_id": device_id,
+                "access_token": token,
+            },
             fh,
         )
     os.replace(tmp, path)

@@ -85,9 +85,7 @@ class Store:
 
     # -- the record -------------------------------------------------------------------
     async def has_event(self, event_id: str) -> bool:
-        async with self.conn.execute(
-            "SELECT 1 FROM events WHERE event_id = ?", (event_id,)
-        ) as cur:
+        async with self.conn.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,)) as cur:
             return await cur.fetchone() is not None
 
     async def add_event(self, event: Event, meeting_id: str | None) -> None:
@@ -133,7 +131,10 @@ class Store:
             data = json.loads(row["payload"])
             if row["type"] == "Message":
                 data.update(
-                    body="", display_name="", mentions=[], withdrawn=True,
+                    body="",
+                    display_name="",
+                    mentions=[],
+                    withdrawn=True,
                     created_item=event_id in created_items,
                 )
             elif row["type"] == "Edit":
@@ -151,7 +152,8 @@ class Store:
     async def edits_of(self, event_id: str) -> list[str]:
         """Stored edits of an event (their text goes when the event's does)."""
         async with self.conn.execute(
-            "SELECT event_id FROM events WHERE type = 'Edit' AND json_extract(payload, '$.target') = ?",
+            "SELECT event_id FROM events "
+            "WHERE type = 'Edit' AND json_extract(payload, '$.target') = ?",
             (event_id,),
         ) as cur:
             return [row[0] for row in await cur.fetchall()]
@@ -191,7 +193,7 @@ class Store:
             "ORDER BY meeting_id LIMIT 2",
             (meeting_id, meeting_id + "%"),
         ) as cur:
-            rows = await cur.fetchall()
+            rows = list(await cur.fetchall())
         exact = [r for r in rows if r["meeting_id"] == meeting_id]
         if exact or len(rows) == 1:
             return _meeting_row((exact or rows)[0])
@@ -228,7 +230,11 @@ class Store:
             rows = await cur.fetchall()
         return [
             OutboxMessage(
-                r["id"], r["room_id"], r["txn_id"], r["event_type"], json.loads(r["content"]),
+                r["id"],
+                r["room_id"],
+                r["txn_id"],
+                r["event_type"],
+                json.loads(r["content"]),
                 r["attempts"],
             )
             for r in rows
@@ -287,8 +293,14 @@ class Store:
         ) as cur:
             rows = await cur.fetchall()
         return [
-            Task(r["id"], r["kind"], r["key"], json.loads(r["payload"]), r["attempts"],
-                 r["created_at"])
+            Task(
+                r["id"],
+                r["kind"],
+                r["key"],
+                json.loads(r["payload"]),
+                r["attempts"],
+                r["created_at"],
+            )
             for r in rows
         ]
 

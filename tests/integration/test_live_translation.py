@@ -30,21 +30,29 @@ def _translation_of(participant, room: str, event_id: str):
 
 
 async def _trilingual_room(make_participant, make_bot, **translation):
-    require_component("apertium", shutil.which("apertium") is not None,
-                      "apt-get install apertium apertium-eng-spa apertium-fr-es")
+    require_component(
+        "apertium",
+        shutil.which("apertium") is not None,
+        "apt-get install apertium apertium-eng-spa apertium-fr-es",
+    )
     alice = await make_participant("alice", display_name="Alice")
     bea = await make_participant("bea", display_name="Beatriz")
     claude = await make_participant("claude", display_name="Claude")
     bot = make_bot()
-    room = await alice.create_room(
-        "Trilingual", invite=[bea.user_id, claude.user_id, bot.user_id]
-    )
+    room = await alice.create_room("Trilingual", invite=[bea.user_id, claude.user_id, bot.user_id])
     await bea.join(room)
     await claude.join(room)
     bot.configure(
         facilitators=[alice.user_id],
-        regions=[{"id": "latam", "name": "Latin America", "room": room,
-                  "languages": ["es", "fr", "en"], "timezone": "America/Bogota"}],
+        regions=[
+            {
+                "id": "latam",
+                "name": "Latin America",
+                "room": room,
+                "languages": ["es", "fr", "en"],
+                "timezone": "America/Bogota",
+            }
+        ],
         translation={"backend": "apertium", **translation},
     )
     await bot.start()
@@ -69,7 +77,14 @@ async def test_a_spanish_a_french_and_an_english_participant_follow_one_meeting(
 
     spanish = await bea.send(room, "La casa es grande")
     notice = await _translation_of(alice, room, spanish)
-    lines = dict(line.split("] ", 1) for line in notice.body.replace("[", "", ).split("\n") if "] " in line)
+    lines = dict(
+        line.split("] ", 1)
+        for line in notice.body.replace(
+            "[",
+            "",
+        ).split("\n")
+        if "] " in line
+    )
     assert set(lines) == {"fr", "en"}, notice.body
     assert "house" in lines["en"].lower()
 
@@ -89,7 +104,8 @@ async def test_a_spanish_a_french_and_an_english_participant_follow_one_meeting(
     assert "[en]" in item_translation.body
     await bot.settled()
     replies = [
-        n for n in alice.notices(room)
+        n
+        for n in alice.notices(room)
         if _relates(n).get("m.in_reply_to", {}).get("event_id") == spanish
     ]
     assert len(replies) == 1
@@ -98,8 +114,10 @@ async def test_a_spanish_a_french_and_an_english_participant_follow_one_meeting(
     await bea.edit(room, spanish, "El jardín es grande")
     await alice.wait_for(
         room,
-        lambda e: _relates(e).get("rel_type") == "m.replace"
-        and _relates(e).get("event_id") == notice_id(alice, room, spanish),
+        lambda e: (
+            _relates(e).get("rel_type") == "m.replace"
+            and _relates(e).get("event_id") == notice_id(alice, room, spanish)
+        ),
         timeout=40,
     )
     translation_id = notice_id(alice, room, french)
@@ -140,8 +158,10 @@ async def test_on_demand_translation_and_the_room_switch(make_participant, make_
     asked = await bea.send(room, "!translate La casa es grande")
     answer = await bea.wait_for(
         room,
-        lambda e: isinstance(e, RoomMessageNotice)
-        and _relates(e).get("m.in_reply_to", {}).get("event_id") == asked,
+        lambda e: (
+            isinstance(e, RoomMessageNotice)
+            and _relates(e).get("m.in_reply_to", {}).get("event_id") == asked
+        ),
         timeout=40,
     )
     assert "house" in answer.body.lower()
@@ -149,8 +169,10 @@ async def test_on_demand_translation_and_the_room_switch(make_participant, make_
     replied = await bea.send(room, "!translate", reply_to=outside)
     answer = await bea.wait_for(
         room,
-        lambda e: isinstance(e, RoomMessageNotice)
-        and _relates(e).get("m.in_reply_to", {}).get("event_id") == replied,
+        lambda e: (
+            isinstance(e, RoomMessageNotice)
+            and _relates(e).get("m.in_reply_to", {}).get("event_id") == replied
+        ),
         timeout=40,
     )
     assert "[en]" in answer.body
@@ -212,7 +234,8 @@ async def test_a_prompt_without_a_text_in_a_room_language_is_machine_translated_
     bot = make_bot()
     room = await alice.create_room("Room", invite=[bot.user_id])
     bot.configure(
-        facilitators=[alice.user_id], prompts_dir=str(prompts),
+        facilitators=[alice.user_id],
+        prompts_dir=str(prompts),
         regions=[{"id": "x", "name": "X", "room": room, "languages": ["es", "en"]}],
         translation={"backend": "apertium"},
     )

@@ -10,7 +10,9 @@ import pytest
 pytestmark = pytest.mark.integration
 
 
-async def _meeting_room(make_participant, make_bot, *, encrypted: bool = False, languages=("es", "en")):
+async def _meeting_room(
+    make_participant, make_bot, *, encrypted: bool = False, languages=("es", "en")
+):
     alice = await make_participant("alice", display_name="Alice", encryption=encrypted)
     bob = await make_participant("bob", display_name="Bob", encryption=encrypted)
     bot = make_bot()
@@ -20,10 +22,15 @@ async def _meeting_room(make_participant, make_bot, *, encrypted: bool = False, 
     bot.configure(
         facilitators=[alice.user_id],
         coordinator={"room": coordinator, "language": "en"},
-        regions=[{
-            "id": "latam", "name": "Latin America", "room": room,
-            "languages": list(languages), "timezone": "America/Bogota",
-        }],
+        regions=[
+            {
+                "id": "latam",
+                "name": "Latin America",
+                "room": room,
+                "languages": list(languages),
+                "timezone": "America/Bogota",
+            }
+        ],
     )
     await bot.start()
     await alice.wait_for_member(room, bot.user_id)
@@ -64,7 +71,10 @@ async def test_a_whole_meeting_from_start_to_minutes(make_participant, make_bot)
     await alice.wait_for_notice(room, "Meeting ended", after=end)
     summary = await alice.wait_for_notice(coordinator, "Latin America", sender=bot.user_id)
     assert "we use the notebook" in summary.body
-    await alice.wait_for(coordinator, lambda e: getattr(e, "source", {}).get("content", {}).get("msgtype") == "m.file")
+    await alice.wait_for(
+        coordinator,
+        lambda e: getattr(e, "source", {}).get("content", {}).get("msgtype") == "m.file",
+    )
 
     await bot.settled()
     minutes = Path(bot.settings["data_dir"]) / "minutes"
@@ -83,7 +93,7 @@ async def test_a_whole_meeting_from_start_to_minutes(make_participant, make_bot)
 
 
 async def test_commands_answer_clearly_when_wrong(make_participant, make_bot) -> None:
-    alice, bob, bot, room, _coordinator = await _meeting_room(make_participant, make_bot)
+    alice, bob, _bot, room, _coordinator = await _meeting_room(make_participant, make_bot)
     outside = await bob.send(room, "!action nobody")
     await bob.wait_for_notice(room, "No meeting is running here", after=outside)
     unknown = await bob.send(room, "!frobnicate")

@@ -23,8 +23,16 @@ async def _room(make_participant, make_bot, *, power: dict | None = None, **regi
     await bob.join(room)
     bot.configure(
         facilitators=[alice.user_id],
-        regions=[{"id": "europe", "name": "Europe", "room": room, "languages": ["fr", "en"],
-                  "timezone": "Europe/Paris", **region}],
+        regions=[
+            {
+                "id": "europe",
+                "name": "Europe",
+                "room": room,
+                "languages": ["fr", "en"],
+                "timezone": "Europe/Paris",
+                **region,
+            }
+        ],
     )
     await bot.start()
     await alice.wait_for_member(room, bot.user_id)
@@ -126,11 +134,20 @@ async def test_who_may_do_what(make_participant, make_bot) -> None:
     await alice.invite(room, carol.user_id)
     await carol.join(room)
     denied = await bob.send(room, "!startmeeting")
-    await bob.wait_for_notice(room, "Only a facilitator or chair can use !startmeeting", after=denied)
+    await bob.wait_for_notice(
+        room, "Only a facilitator or chair can use !startmeeting", after=denied
+    )
     await alice.send(room, "!startmeeting")
     await alice.wait_for_notice(room, "Prompt 1/3")
-    for command in ("!next", "!topic budget", "!undo", "!strike 1", f"!chair {carol.user_id}",
-                    "!endmeeting", "!prompt next-steps"):
+    for command in (
+        "!next",
+        "!topic budget",
+        "!undo",
+        "!strike 1",
+        f"!chair {carol.user_id}",
+        "!endmeeting",
+        "!prompt next-steps",
+    ):
         sent = await bob.send(room, command)
         await bob.wait_for_notice(room, "Only a facilitator or chair", after=sent)
     chaired = await alice.send(room, f"!chair {bob.user_id}", mentions=[bob.user_id])
@@ -192,8 +209,10 @@ async def test_invites_are_accepted_only_from_facilitators(make_participant, mak
     await alice.wait_for_notice(ours, "Meeting started", after=started)
     await stranger.wait_for(
         theirs,
-        lambda e: getattr(e, "state_key", None) == bot.user_id
-        and getattr(e, "membership", None) == "leave",
+        lambda e: (
+            getattr(e, "state_key", None) == bot.user_id
+            and getattr(e, "membership", None) == "leave"
+        ),
     )
 
 
@@ -202,10 +221,13 @@ async def test_two_rooms_hold_meetings_at_once(make_participant, make_bot) -> No
     bot = make_bot()
     north = await alice.create_room("North", invite=[bot.user_id])
     south = await alice.create_room("South", invite=[bot.user_id])
-    bot.configure(facilitators=[alice.user_id], regions=[
-        {"id": "north", "name": "North", "room": north},
-        {"id": "south", "name": "South", "room": south, "languages": ["es"]},
-    ])
+    bot.configure(
+        facilitators=[alice.user_id],
+        regions=[
+            {"id": "north", "name": "North", "room": north},
+            {"id": "south", "name": "South", "room": south, "languages": ["es"]},
+        ],
+    )
     await bot.start()
     await alice.wait_for_member(north, bot.user_id)
     await alice.wait_for_member(south, bot.user_id)
@@ -226,14 +248,18 @@ async def test_two_rooms_hold_meetings_at_once(make_participant, make_bot) -> No
     assert regions == ["north", "south"]
 
 
-async def test_default_rate_limits_lose_no_answer(make_participant, homeserver_ratelimited, tmp_path):
+async def test_default_rate_limits_lose_no_answer(
+    make_participant, homeserver_ratelimited, tmp_path
+):
     from bot_helpers import BotHarness
 
     alice = await make_participant("alice", homeserver=homeserver_ratelimited)
     bot = BotHarness(homeserver_ratelimited, tmp_path / "bot")
     bot.workdir.mkdir()
     room = await alice.create_room("Busy", invite=[bot.user_id])
-    bot.configure(facilitators=[alice.user_id], regions=[{"id": "busy", "name": "Busy", "room": room}])
+    bot.configure(
+        facilitators=[alice.user_id], regions=[{"id": "busy", "name": "Busy", "room": room}]
+    )
     try:
         await bot.start()
         await alice.wait_for_member(room, bot.user_id)
