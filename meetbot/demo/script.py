@@ -53,6 +53,9 @@ class Meeting:
 
     async def play(self, progress: Progress) -> None:
         facilitator = FACILITATOR.key
+        with progress.step("Everyone tells the bot their language (!lang)"):
+            for person in (FACILITATOR, ANA, LUCIE, SAM):
+                await self.say(person.key, f"!lang {person.language}", answer=person.language)
         with progress.step("Maya starts the meeting"):
             await self.say(facilitator, f"!startmeeting {TITLE}", answer="Meeting started")
             await self.clients[facilitator].wait_for_message(
