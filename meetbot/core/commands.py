@@ -12,6 +12,7 @@ import enum
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from meetbot.core.effects import Effect, Notice
@@ -191,13 +192,27 @@ def optional_text(raw: str, event: Message) -> str:
     return raw.strip()
 
 
-def user(raw: str, event: Message) -> str:
+def optional_user(raw: str, event: Message) -> str | None:
+    """A person named as ``@user:server`` or a mention pill; None when nobody is named."""
     found = USER_ID.search(raw)
     if found:
         return found.group(0)
     if event.mentions:
         return event.mentions[0]
-    raise UsageError(_("Name a person as a mention or as @user:server."))
+    if raw.strip():
+        raise UsageError(_("Name a person as a mention or as @user:server."))
+    return None
+
+
+def user(raw: str, event: Message) -> str:
+    who = optional_user(raw, event)
+    if who is None:
+        raise UsageError(_("Name a person as a mention or as @user:server."))
+    return who
+
+
+def optional_duration(raw: str, event: Message) -> timedelta | None:
+    return duration(raw, event) if raw.strip() else None
 
 
 def number(raw: str, event: Message) -> int:
@@ -219,7 +234,7 @@ def optional_word(raw: str, event: Message) -> str | None:
     return token[0] if token else None
 
 
-def duration(raw: str, event: Message) -> Any:
+def duration(raw: str, event: Message) -> timedelta:
     try:
         return parse_duration(raw.strip())
     except DurationError as exc:

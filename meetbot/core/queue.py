@@ -14,14 +14,22 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from meetbot.core import hooks
-from meetbot.core.commands import USER_ID, Call, Role, UsageError, registry, split_command
+from meetbot.core.commands import (
+    Call,
+    Role,
+    optional_duration,
+    optional_user,
+    registry,
+    split_command,
+    user,
+)
 from meetbot.core.effects import CancelTimer, Effect, StartTimer
 from meetbot.core.engine import is_facilitator
 from meetbot.core.events import Event, Membership, Message, RoomEvent, Tick
 from meetbot.core.initiative import bot_call
 from meetbot.core.meeting_commands import status_hooks
 from meetbot.core.model import Meeting, RoomSettings, RoomState
-from meetbot.durations import DurationError, format_duration, parse_duration
+from meetbot.durations import format_duration
 from meetbot.i18n import Msg, Pill, _
 
 PREFIX = "round:"
@@ -170,28 +178,12 @@ def do_queue(call: Call) -> None:
     call.reply(*lines)
 
 
-def _optional_user(raw: str, event: Message) -> str | None:
-    found = USER_ID.search(raw)
-    if found:
-        return found.group(0)
-    if event.mentions:
-        return event.mentions[0]
-    if raw.strip():
-        raise UsageError(_("Name a person as a mention or as @user:server."))
-    return None
-
-
-def _user(raw: str, event: Message) -> str:
-    who = _optional_user(raw, event)
-    if who is None:
-        raise UsageError(_("Name a person as a mention or as @user:server."))
-    return who
 
 
 @registry.command(
     "call",
     usage="[@user]",
-    args=_optional_user,
+    args=optional_user,
     role=Role.FACILITATOR,
     summary=_("Give the floor to the next in the queue, or to the person named."),
 )
@@ -206,7 +198,7 @@ def do_call(call: Call, who: str | None) -> None:
 @registry.command(
     "skip",
     usage="[@user]",
-    args=_optional_user,
+    args=optional_user,
     role=Role.FACILITATOR,
     summary=_("Pass over the next in the queue (in a round: the current speaker) and go on."),
 )
@@ -232,7 +224,7 @@ def do_skip(call: Call, who: str | None) -> None:
 @registry.command(
     "bump",
     usage="@user",
-    args=_user,
+    args=user,
     role=Role.FACILITATOR,
     summary=_("Move someone to the front of the queue."),
 )
@@ -247,21 +239,12 @@ def do_bump(call: Call, who: str) -> None:
     call.announce(_("⬆ {name} is next.", name=_pill(meeting, who)), mentions=(who,))
 
 
-def _round_args(raw: str, event: Message) -> timedelta | None:
-    if not raw.strip():
-        return None
-    try:
-        return parse_duration(raw.strip())
-    except DurationError as exc:
-        raise UsageError(
-            _("{problem} Write a duration such as 90s, 10m or 1h.", problem=str(exc))
-        ) from exc
 
 
 @registry.command(
     "round",
     usage="[TIME EACH]",
-    args=_round_args,
+    args=optional_duration,
     role=Role.FACILITATOR,
     summary=_("Everyone in turn, those who have not spoken on this prompt first."),
 )

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from meetbot.core import hooks
-from meetbot.core.commands import Call, Role, UsageError, registry
+from meetbot.core.commands import Call, Role, UsageError, duration, registry
 from meetbot.core.effects import CancelTimer, Effect, StartTimer
-from meetbot.core.events import Event, RoomEvent, Tick
+from meetbot.core.events import Event, Message, RoomEvent, Tick
 from meetbot.core.initiative import announce, bot_call
 from meetbot.core.meeting_commands import post_prompt, status_hooks
 from meetbot.core.model import Item, ItemKind, Meeting, RoomSettings, RoomState
-from meetbot.durations import DurationError, format_duration, parse_duration
+from meetbot.durations import format_duration
 from meetbot.i18n import Msg, Pill, _
 
 WARN_AT = 0.8  # Standup Raven's reminder point: people want a warning, not a surprise
@@ -189,13 +189,6 @@ def on_meeting_ended(
 # -- commands -----------------------------------------------------------------------------
 
 
-def _duration(raw: str, event: object) -> timedelta:
-    try:
-        return parse_duration(raw.strip())
-    except DurationError as exc:
-        raise UsageError(
-            _("{problem} Write a duration such as 90s, 10m or 1h.", problem=str(exc))
-        ) from exc
 
 
 def _current_section(call: Call) -> Item:
@@ -208,7 +201,7 @@ def _current_section(call: Call) -> Item:
 @registry.command(
     "time",
     usage="DURATION",
-    args=_duration,
+    args=duration,
     role=Role.FACILITATOR,
     summary=_("Give the current prompt this much time from now (e.g. 10m)."),
 )
@@ -218,11 +211,11 @@ def do_time(call: Call, total: timedelta) -> None:
     call.announce(_("⏱ {total} for this part of the meeting.", total=format_duration(total)))
 
 
-def _extend_args(raw: str, event: object) -> tuple[str, timedelta]:
+def _extend_args(raw: str, event: Message) -> tuple[str, timedelta]:
     words = raw.split()
     if words and words[0].lower() == "meeting":
-        return "meeting", _duration(" ".join(words[1:]), event)
-    return "prompt", _duration(raw, event)
+        return "meeting", duration(" ".join(words[1:]), event)
+    return "prompt", duration(raw, event)
 
 
 # Extending the whole meeting belongs to the calendar (core/schedule.py), which sets this.

@@ -34,6 +34,10 @@ async def _meeting_room(
     )
     await bot.start()
     await alice.wait_for_member(room, bot.user_id)
+    # The room reads Spanish first; these two want the bot's answers in English.
+    for person in (alice, bob):
+        chosen = await person.send(room, "!lang en")
+        await person.wait_for_notice(room, "Your language is now", after=chosen)
     return alice, bob, bot, room, coordinator
 
 

@@ -28,7 +28,7 @@ async def _room(make_participant, make_bot, *, power: dict | None = None, **regi
                 "id": "europe",
                 "name": "Europe",
                 "room": room,
-                "languages": ["fr", "en"],
+                "languages": ["en", "fr"],
                 "timezone": "Europe/Paris",
                 **region,
             }
@@ -174,9 +174,13 @@ async def test_who_may_do_what(make_participant, make_bot) -> None:
     await alice.wait_for_notice(room, "No prompt nope in this agenda", after=missing)
     here = await carol.send(room, "!here")
     await carol.wait_for_notice(room, "Carol is present", after=here)
-    await _end(alice, bot, room)
+    decided = await alice.send(room, "!decision a bake sale in May")
+    await alice.wait_for_notice(room, "Decision #6 recorded", after=decided)
+    end = await alice.send(room, "!end")
+    await alice.wait_for_notice(room, "Meeting ended", after=end)
+    await bot.settled()
     data, _texts = _minutes(bot)
-    assert [i["kind"] for i in data["items"]] == ["prompt", "topic", "prompt"]
+    assert [i["kind"] for i in data["items"]] == ["prompt", "topic", "prompt", "decision"]
     carol_row = next(p for p in data["participants"] if p["user_id"] == carol.user_id)
     assert carol_row["present"]
 
@@ -231,6 +235,8 @@ async def test_two_rooms_hold_meetings_at_once(make_participant, make_bot) -> No
     await bot.start()
     await alice.wait_for_member(north, bot.user_id)
     await alice.wait_for_member(south, bot.user_id)
+    chosen = await alice.send(north, "!lang en")  # the south room reads Spanish
+    await alice.wait_for_notice(north, "Your language is now", after=chosen)
     await asyncio.gather(alice.send(north, "!startmeeting N"), alice.send(south, "!startmeeting S"))
     await alice.send(north, "!idea northern idea")
     await alice.send(south, "!idea southern idea")

@@ -42,6 +42,10 @@ async def _programme(make_participant, make_bot):
     await bot.start()
     await alice.wait_for_member(latam, bot.user_id)
     await alice.wait_for_member(sahel, bot.user_id)
+    # The rooms read Spanish and French first; these people want the bot's answers in English.
+    for person, room in ((alice, latam), (bob, latam), (chloe, sahel)):
+        chosen = await person.send(room, "!lang en")
+        await person.wait_for_notice(room, "Your language is now", after=chosen)
     return alice, bob, chloe, bot, latam, sahel, coordination
 
 
