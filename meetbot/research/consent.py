@@ -93,7 +93,10 @@ async def withdraw(app: MeetBotApp, user_id: str, requested_at: datetime) -> Wit
                 created_items=await created_items(app, allowed),
                 facilitator_power=facilitator_power,
             )
+            # What the bot kept about the person beyond their words goes too.
+            await app.store.forget_user(user_id)
             await research.audit("withdrawal", len(removal.meetings), removal.events)
+        app.user_languages.pop(user_id, None)
         await rebuild_running(app, removal.meetings)
     await research.checkpoint()
     return Withdrawal(removal.meetings, removal.events, len(too_old))

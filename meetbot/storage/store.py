@@ -383,6 +383,10 @@ class Store:
             (user_id, language),
         )
 
+    async def forget_user(self, user_id: str) -> None:
+        """Delete the preferences kept for a person (their chosen language)."""
+        await self.conn.execute("DELETE FROM user_prefs WHERE user_id = ?", (user_id,))
+
     async def user_languages(self) -> dict[str, str]:
         async with self.conn.execute(
             "SELECT user_id, language FROM user_prefs WHERE language IS NOT NULL"

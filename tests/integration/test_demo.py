@@ -48,11 +48,13 @@ def test_the_demo_plays_a_whole_meeting_and_writes_minutes(tmp_path: Path) -> No
     assert "que pouvons-nous faire pour travailler et apprendre ensemble ?" in lucie
     assert "what can we do to work and learn together?" in sam
     assert "what can we do to work and learn together?" not in ana  # only their own block
-    for view in (ana, lucie, sam):
+    ended = {"Ana": "Reunión terminada", "Lucie": "Réunion terminée", "Sam": "Meeting ended"}
+    for name, view in zip(("Ana", "Lucie", "Sam"), (ana, lucie, sam), strict=True):
         assert "Ana: Podríamos compartir nuestras notas" in view
         assert "Lucie: Je propose un atelier" in view
         assert "Sam: I can host the first workshop" in view
-        assert "Action #" in view and "Decision #" in view and "Meeting ended" in view
+        assert "Action #" in view and "Decision #" in view  # answers to Maya, in English
+        assert ended[name] in view, "the bot's announcements in each reader's language"
     assert "── The coordination room, as Kofi (coordinator) sees it ──" in out
     assert "Translation back-end: " in out
     assert "(file) " in out

@@ -229,7 +229,7 @@ async def test_two_rooms_hold_meetings_at_once(make_participant, make_bot) -> No
         facilitators=[alice.user_id],
         regions=[
             {"id": "north", "name": "North", "room": north},
-            {"id": "south", "name": "South", "room": south, "languages": ["es"]},
+            {"id": "south", "name": "South", "room": south, "languages": ["es", "en"]},
         ],
     )
     await bot.start()
