@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import meetbot.core.engine  # noqa: F401 - registers the meeting commands first
+import meetbot.core.engine  # noqa: F401 - registers the core commands
 from meetbot.core.commands import Role, Scope, registry
 from meetbot.features import load_features
 
@@ -10,12 +10,7 @@ from meetbot.features import load_features
 def command_table(prefix: str = "!") -> str:
     load_features()
     rows = ["| command | aliases | who | where | does |", "|---|---|---|---|---|"]
-    from meetbot.features import FEATURES
-
-    modules = ["meetbot.core.meeting_commands", *FEATURES]
-    rank = {name: n for n, name in enumerate(modules)}
-    commands = sorted(registry, key=lambda c: rank.get(c.handler.__module__, len(rank)))
-    for command in commands:
+    for command in registry.in_order():
         who = "facilitator" if command.role is Role.FACILITATOR else "anyone"
         where = {
             Scope.MEETING: "in a meeting",

@@ -151,6 +151,22 @@ class CommandRegistry:
     def __iter__(self) -> Iterator[Command]:
         return iter(self._by_name.values())
 
+    def in_order(self) -> list[Command]:
+        """Commands as people meet them: the core's first, then each feature's in turn."""
+        from meetbot.features import FEATURES
+
+        rank = {module: n for n, module in enumerate((*CORE_MODULES, *FEATURES))}
+        return sorted(self, key=lambda c: rank.get(c.handler.__module__, len(rank)))
+
+
+# The modules of the core's own commands, in the order !help and the README list them.
+CORE_MODULES = (
+    "meetbot.core.help_commands",
+    "meetbot.core.meeting_commands",
+    "meetbot.core.item_commands",
+    "meetbot.core.people_commands",
+)
+
 
 registry = CommandRegistry()
 

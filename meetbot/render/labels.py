@@ -5,7 +5,7 @@ Templates refer to them by key, so a template never holds an untranslatable stri
 
 from __future__ import annotations
 
-from meetbot.core.meeting_commands import KIND_LABELS
+from meetbot.core.item_commands import KIND_LABELS
 from meetbot.i18n import Msg, _
 
 LABELS: dict[str, Msg] = {
