@@ -1,0 +1,762 @@
+"""Benchmark: the running bot against bare matrix-nio and plain aiosqlite baselines.
+
+Not part of the test suite. Starts an embedded Synapse on 127.0.0.1 (rate limits off) and
+measures, in one run, each subject against a baseline taken in the same run:
+
+1. command round trip: the real bot answering ``!here`` / ``!status`` in a running meeting
+   vs a bare nio client that answers each message with an m.notice (interleaved rounds);
+2. ingest throughput without Matrix: ``MeetBotApp.ingest`` on a real SQLite file vs plain
+   aiosqlite inserts of the same rows, one transaction each (interleaved chunks); plus the
+   pure core (``engine.handle``) alone;
+3. catch-up after downtime: the bot is stopped, messages are sent, the bot restarts; the time
+   until every one is recorded vs the time Synapse took to accept them;
+4. memory: RSS of ``python -m meetbot run`` idle in a meeting and after many messages vs a
+   nio client process syncing the same room.
+
+Only ratios are judged, never absolute times (they depend on the machine and its load).
+Run: python benchmarks/bot_bench.py [--quick]   (writes benchmarks/results/bot.md)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import cProfile
+import io
+import os
+import pstats
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+# tests/ is not a package (and argostranslate installs a top-level ``tests`` that would
+# shadow it): import its helpers by module name.
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(1, str(ROOT))
+
+from nio import (  # noqa: E402
+    AsyncClient,
+    AsyncClientConfig,
+    MatrixRoom,
+    MessageDirection,
+    RoomMessageNotice,
+    RoomMessagesResponse,
+    RoomMessageText,
+)
+
+RESULTS = HERE / "results" / "bot.md"
+ROOM_LANGUAGES = ["en", "es"]  # a bilingual meeting: every notice is rendered twice
+SYNC_TIMEOUT_MS = 30_000
+
+
+# -- small helpers ------------------------------------------------------------------------
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def rss_mb(pid: int | str = "self") -> tuple[float, float]:
+    """(VmRSS, VmHWM) of a process in MB."""
+    rss = hwm = float("nan")
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            rss = int(line.split()[1]) / 1024
+        elif line.startswith("VmHWM:"):
+            hwm = int(line.split()[1]) / 1024
+    return rss, hwm
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+@dataclass
+class Report:
+    rows: list[tuple[str, str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+    sections: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
+
+    def section(self, title: str) -> None:
+        """Start a section; sections print sorted by title (they begin with their number)."""
+        self.rows = self.sections.setdefault(title, [(f"**{title}**", "", "")])
+
+    def add(self, measure: str, value: str, note: str = "") -> None:
+        self.rows.append((measure, value, note))
+        print(f"  {measure}: {value}  {note}".rstrip(), flush=True)
+
+    def target(self, measure: str, value: str, ok: bool, target: str) -> None:
+        self.add(f"**{measure}**", f"**{value}**", f"target {target}: {verdict(ok)}")
+        if not ok:
+            self.failed.append(measure)
+
+    def markdown(self, header: str) -> str:
+        lines = [header, "", "| Measure | Value | Note |", "|---|---|---|"]
+        for title in sorted(self.sections):
+            lines += [f"| {m} | {v} | {n} |" for m, v, n in self.sections[title]]
+        if self.notes:
+            lines += ["", *[f"- {n}" for n in self.notes]]
+        return "\n".join(lines) + "\n"
+
+
+async def until(check: Callable[[], Awaitable[bool]], timeout: float, what: str,
+                poll: float = 0.01) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await check():
+        if loop.time() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f} s: {what}")
+        await asyncio.sleep(poll)
+
+
+# -- Matrix side ----------------------------------------------------------------------------
+
+
+class ReplyClock:
+    """Arrival time (perf_counter) of each notice, keyed by the event it replies to."""
+
+    def __init__(self) -> None:
+        self.at: dict[str, float] = {}
+        self.changed = asyncio.Event()
+
+    async def on_notice(self, _room: MatrixRoom, event: RoomMessageNotice) -> None:
+        now = time.perf_counter()
+        relates = event.source.get("content", {}).get("m.relates_to") or {}
+        target = (relates.get("m.in_reply_to") or {}).get("event_id")
+        if target:
+            self.at.setdefault(target, now)
+            self.changed.set()
+
+    async def wait(self, event_id: str, timeout: float = 20.0) -> float:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while event_id not in self.at:
+            self.changed.clear()
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(f"no reply to {event_id}")
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.changed.wait(), remaining)
+        return self.at[event_id]
+
+
+class RawEcho:
+    """The notes' "raw echo": a bare nio client whose callback answers with an m.notice."""
+
+    def __init__(self, client: AsyncClient, room_id: str) -> None:
+        self.client = client
+        self.room_id = room_id
+        self.task: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def create(cls, hs: Any, user: Any, room_id: str) -> RawEcho:
+        client = AsyncClient(hs.url, user.user_id, device_id=user.device_id)
+        client.restore_login(user.user_id, user.device_id, user.access_token)
+        echo = cls(client, room_id)
+        await client.join(room_id)
+        await client.sync(timeout=0, full_state=True)
+        client.add_event_callback(echo.on_text, RoomMessageText)  # type: ignore[arg-type]
+        echo.task = asyncio.create_task(client.sync_forever(timeout=SYNC_TIMEOUT_MS))
+        return echo
+
+    async def on_text(self, room: MatrixRoom, event: RoomMessageText) -> None:
+        if event.sender == self.client.user_id or room.room_id != self.room_id:
+            return
+        await self.client.room_send(room.room_id, "m.room.message", {
+            "msgtype": "m.notice", "body": f"echo: {event.body}",
+            "m.relates_to": {"m.in_reply_to": {"event_id": event.event_id}},
+        })
+
+    async def close(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
+        await self.client.close()
+
+
+async def send_many(
+    participant: Any, room: str, bodies: list[str], concurrency: int = 1
+) -> list[str]:
+    """Send ``bodies`` (``concurrency`` requests in flight); return the event ids."""
+    ids: list[str] = [""] * len(bodies)
+    queue = iter(enumerate(bodies))
+
+    async def worker() -> None:
+        for index, body in queue:
+            ids[index] = await participant.send(room, body)
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return ids
+
+
+async def recorded(store: Any, event_ids: list[str]) -> int:
+    count = 0
+    for start in range(0, len(event_ids), 500):
+        chunk = event_ids[start:start + 500]
+        marks = ",".join("?" for _ in chunk)
+        async with store.conn.execute(
+            f"SELECT COUNT(*) FROM events WHERE event_id IN ({marks})", chunk
+        ) as cur:
+            row = await cur.fetchone()
+        count += row[0]
+    return count
+
+
+# -- 1. command round trip ----------------------------------------------------------------------
+
+
+async def bench_round_trip(ctx: Context, report: Report) -> None:
+    alice, clock = ctx.alice, ctx.clock
+    echo_user = await asyncio.to_thread(ctx.hs.register, f"echo_{ctx.tag}", "echo-password")
+    echo_room = await alice.create_room("Echo", invite=[echo_user.user_id])
+    echo = await RawEcho.create(ctx.hs, echo_user, echo_room)
+    await alice.wait_for_member(echo_room, echo.client.user_id)
+    bot_room = ctx.bot_room
+    try:
+        async def one(room: str, body: str) -> float:
+            t0 = time.perf_counter()
+            event_id = await alice.send(room, body)
+            return (await clock.wait(event_id)) - t0
+
+        commands = ["!here", "!status"]
+        for _ in range(3):  # warm-up: connections, caches, first renders
+            await one(echo_room, "warm")
+            for command in commands:
+                await one(bot_room, command)
+        raw: list[float] = []
+        bot: dict[str, list[float]] = {c: [] for c in commands}
+        for i in range(ctx.rounds):
+            command = commands[i % 2]
+            order = [(echo_room, f"ping {i}"), (bot_room, command)]
+            if i % 4 >= 2:
+                order.reverse()  # neither side always goes first
+            for room, body in order:
+                elapsed = await one(room, body)
+                (raw if room == echo_room else bot[command]).append(elapsed * 1000)
+    finally:
+        await echo.close()
+    both = bot["!here"] + bot["!status"]
+    report.section(f"1. Command round trip ({ctx.rounds} interleaved rounds, same Synapse)")
+    report.add("Raw nio echo p50 / p95", f"{pct(raw, .5):.1f} / {pct(raw, .95):.1f} ms",
+               "baseline: bare callback answers with an m.notice")
+    for command, values in bot.items():
+        report.add(f"Bot `{command}` p50 / p95",
+                   f"{pct(values, .5):.1f} / {pct(values, .95):.1f} ms",
+                   f"{len(values)} rounds; reply rendered in {'+'.join(ROOM_LANGUAGES)}")
+    report.add("Bot (both commands) p50 / p95", f"{pct(both, .5):.1f} / {pct(both, .95):.1f} ms",
+               "sync → ingest transaction → outbox → send")
+    ratio = pct(both, .95) / pct(raw, .95)
+    report.target("Round trip p95 ratio bot / raw echo", f"{ratio:.2f}", ratio <= 1.5, "≤ 1.5")
+    report.add("Round trip p50 ratio bot / raw echo", f"{pct(both, .5) / pct(raw, .5):.2f}")
+
+
+# -- 2. ingest throughput ---------------------------------------------------------------------
+
+
+def bench_config(workdir: Path) -> Any:
+    import yaml
+
+    from meetbot.config import load_config
+
+    data = {
+        "homeserver": "http://127.0.0.1:9", "user_id": "@bench_bot:localhost",
+        "password": "unused", "data_dir": str(workdir / "data"),
+        "prompts_dir": str(ROOT / "prompts"), "translation": {"backend": "none"},
+        "facilitators": ["@alice:localhost"], "log_level": "WARNING",
+        "regions": [{"id": "bench", "name": "Bench", "room": "!bench:localhost",
+                     "languages": ROOM_LANGUAGES, "timezone": "UTC"}],
+    }
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / "meetbot.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return load_config(path)
+
+
+def meeting_events(count: int) -> list[Any]:
+    """``count`` events: ``!startmeeting``, then messages from three people, every 10th a
+    command (``!idea`` / ``!info``)."""
+    from meetbot.core.events import Message
+
+    base = datetime(2025, 1, 1, 12, tzinfo=timezone.utc)
+    people = ["@alice:localhost", "@bob:localhost", "@carol:localhost"]
+    events = [Message("$start", "!bench:localhost", people[0], base,
+                      body="!startmeeting Benchmark", display_name="Alice")]
+    for n in range(count - 1):
+        if n % 10 == 9:
+            body = f"!{'idea' if n % 20 == 9 else 'info'} item number {n} for the record"
+        else:
+            body = f"message {n}: we could share our notes every week, said person {n % 3}"
+        events.append(Message(f"$m{n}", "!bench:localhost", people[n % 3],
+                              base + timedelta(milliseconds=200 * (n + 1)), body=body,
+                              display_name=people[n % 3][1:].split(":")[0].title()))
+    return events
+
+
+PRAGMAS = ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=5000", "synchronous=NORMAL")
+
+
+async def plain_db(path: Path) -> Any:
+    """The bot's schema on a fresh file, then a plain aiosqlite connection with its pragmas."""
+    import aiosqlite
+
+    from meetbot.storage.database import Database
+
+    await (await Database.open(path)).close()
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    for pragma in PRAGMAS:
+        await conn.execute(f"PRAGMA {pragma}")
+    return conn
+
+
+async def bench_ingest(workdir: Path, count: int, report: Report, profile: bool) -> None:
+    from meetbot.core.engine import handle
+    from meetbot.live_translation import LiveTranslation
+    from meetbot.service import open_app
+    from meetbot.storage.codec import encode_event
+
+    config = bench_config(workdir)
+    app = await open_app(config)
+    LiveTranslation(app)  # its persisters, as in the running service (backend none)
+    core_app = await open_app(bench_config(workdir / "core"))  # settings only, never ingests
+    events = meeting_events(count)
+    baseline = await plain_db(workdir / "plain.sqlite3")
+    # The same rows the bot stores: every event belongs to the meeting.
+    rows = []
+    for event in events:
+        type_name, payload = encode_event(event)
+        rows.append((event.event_id, event.room_id, "meeting", type_name, event.sender,
+                     event.at.isoformat(), payload))
+    from meetbot.core.model import RoomState
+
+    state = RoomState("!bench:localhost")
+    settings = core_app.settings_for("!bench:localhost")
+
+    async def subject(chunk: list[Any]) -> None:
+        for event in chunk:
+            await app.ingest(event)
+
+    async def plain(chunk: list[tuple[Any, ...]]) -> None:
+        for row in chunk:
+            await baseline.execute("BEGIN IMMEDIATE")
+            await baseline.execute(
+                "INSERT INTO events (event_id, room_id, meeting_id, type, sender, at, payload) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+            await baseline.execute("COMMIT")
+
+    def core(chunk: list[Any]) -> None:
+        for event in chunk:
+            handle(state, settings, event)
+
+    size = 500
+    spent = {"ingest": 0.0, "plain": 0.0, "core": 0.0}
+    per_chunk: dict[str, list[float]] = {name: [] for name in spent}
+    profiler = cProfile.Profile() if profile else None
+    try:
+        for k, start in enumerate(range(0, len(events), size)):
+            steps: list[tuple[str, Callable[[], Awaitable[None] | None]]] = [
+                ("ingest", lambda s=start: subject(events[s:s + size])),
+                ("plain", lambda s=start: plain(rows[s:s + size])),
+                ("core", lambda s=start: core(events[s:s + size])),
+            ]
+            if k % 2:
+                steps.reverse()
+            for name, step in steps:
+                if profiler and name == "ingest":
+                    profiler.enable()
+                t0 = time.perf_counter()
+                result = step()
+                if result is not None:
+                    await result
+                elapsed = time.perf_counter() - t0
+                if profiler and name == "ingest":
+                    profiler.disable()
+                spent[name] += elapsed
+                per_chunk[name].append(len(events[start:start + size]) / elapsed)
+        outbox = await app.store.pending_outbox(100_000)
+    finally:
+        await baseline.close()
+        await app.store.db.close()
+        await core_app.store.db.close()
+    n = len(events)
+    rates = {name: n / t for name, t in spent.items()}
+    report.section(f"2. Ingest throughput without Matrix ({n} events, SQLite file, WAL)")
+    report.add("Plain aiosqlite, one INSERT per transaction", f"{rates['plain']:,.0f} events/s",
+               "baseline: the same event rows, precomputed")
+    report.add("`MeetBotApp.ingest`", f"{rates['ingest']:,.0f} events/s",
+               f"dedup + core + event row + {len(outbox)} outbox rows, one transaction each")
+    ratio = rates["ingest"] / rates["plain"]
+    report.target("Ingest / plain inserts", f"{ratio:.2f}", ratio >= 0.5, "≥ 0.5")
+    report.add("Pure core `engine.handle`", f"{rates['core']:,.0f} events/s", "no I/O")
+    hops = await count_hops(workdir / "hops")
+    report.add("aiosqlite thread round trips per event: ingest / plain", f"{hops:.1f} / 3",
+               "counted on a separate untimed run of 200 events")
+    for name, label in (("plain", "plain inserts"), ("ingest", "ingest"), ("core", "pure core")):
+        first, last = per_chunk[name][0], per_chunk[name][-1]
+        report.add(f"Rate, first → last 500 events: {label}",
+                   f"{first:,.0f} → {last:,.0f} events/s ({last / first:.2f}×)",
+                   "≈1× = cost per event independent of the meeting's length"
+                   if name == "plain" else "")
+    if profiler is not None:
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(35)
+        print(out.getvalue())
+
+
+async def count_hops(workdir: Path, count: int = 200) -> float:
+    """Calls into aiosqlite's worker thread per ingested event (each is a thread hop)."""
+    from meetbot.live_translation import LiveTranslation
+    from meetbot.service import open_app
+
+    app = await open_app(bench_config(workdir))
+    LiveTranslation(app)
+    conn = app.store.db.conn
+    hops = 0
+    execute = conn._execute
+
+    async def counting(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal hops
+        hops += 1
+        return await execute(fn, *args, **kwargs)
+
+    conn._execute = counting  # type: ignore[method-assign]
+    try:
+        events = meeting_events(count)
+        for event in events:
+            await app.ingest(event)
+    finally:
+        conn._execute = execute  # type: ignore[method-assign]
+        await app.store.db.close()
+    return hops / len(events)
+
+
+# -- 3. catch-up after downtime -----------------------------------------------------------------
+
+
+async def bench_catch_up(ctx: Context, report: Report) -> None:
+    alice, harness, room = ctx.alice, ctx.harness, ctx.bot_room
+    count = ctx.catch_up
+    with contextlib.suppress(TimeoutError):
+        await harness.settled(timeout=20)
+    await harness.stop()
+    t0 = time.perf_counter()
+    ids = await send_many(alice, room, [f"said while the bot was away, {n}" for n in range(count)])
+    accepted = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    await harness.start()
+    first_sync = time.perf_counter() - t0
+    store = harness.app.store
+
+    async def all_recorded() -> bool:
+        return await recorded(store, ids) >= count
+
+    await until(all_recorded, 120, f"{count} missed messages recorded")
+    caught_up = time.perf_counter() - t0
+
+    # Reference: a bare nio client paging the same messages back with /messages.
+    t0 = time.perf_counter()
+    token, found = alice.client.next_batch, 0
+    wanted = set(ids)
+    for _ in range(50):
+        response = await alice.client.room_messages(
+            room, start=token, direction=MessageDirection.back, limit=100
+        )
+        if not isinstance(response, RoomMessagesResponse) or not response.chunk:
+            break
+        found += sum(1 for e in response.chunk if e.event_id in wanted)
+        if found >= count or not response.end:
+            break
+        token = response.end
+    paged = time.perf_counter() - t0
+
+    report.section(f"3. Catch-up after downtime ({count} messages sent while the bot was stopped)")
+    report.add("Synapse accepting them (sequential sends)",
+               f"{accepted:.2f} s = {count / accepted:,.0f} msg/s", "baseline")
+    report.add("Bot: start → all recorded", f"{caught_up:.2f} s = {count / caught_up:,.0f} msg/s",
+               "restore session, sync (limited), page the gap, ingest; "
+               f"first sync handled at {first_sync:.2f} s")
+    report.add("Reference: bare nio paging them with /messages", f"{paged:.2f} s",
+               f"found {found}/{count}")
+    report.add("**Catch-up / accept time**", f"**{caught_up / accepted:.2f}**",
+               "< 1: the bot catches up faster than the messages were sent")
+
+
+# -- 4. memory ---------------------------------------------------------------------------------
+
+
+NIO_CHILD = "--nio-child"
+# What the bot process imports before it does anything (``open_app`` pulls in research).
+BOT_MODULES = ["meetbot.cli", "meetbot.features", "meetbot.service", "meetbot.research.tasks"]
+# Attribution processes: import the modules given as arguments, then wait to be ended.
+IMPORT_AND_WAIT = "import importlib, sys, time\n" \
+    "for m in sys.argv[1:]: importlib.import_module(m)\ntime.sleep(600)"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def spawn(cmd: list[str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
+    """A child in its own session, output to ``log``; the repository first on its path."""
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+            env={**os.environ, "PYTHONPATH": path}, start_new_session=True,
+        )
+
+
+async def nio_child(args: list[str]) -> None:
+    """Baseline process: a nio client syncing the room, counting its text messages."""
+    url, user_id, device_id, token, room_id, status, store = args
+    config = AsyncClientConfig(encryption_enabled=bool(store), store_sync_tokens=bool(store))
+    client = AsyncClient(url, user_id, device_id=device_id, store_path=store, config=config)
+    client.restore_login(user_id, device_id, token)
+    seen: set[str] = set()
+
+    async def on_text(room: MatrixRoom, event: RoomMessageText) -> None:
+        if room.room_id == room_id:
+            seen.add(event.event_id)
+
+    async def on_sync(_response: Any) -> None:
+        write_atomically(Path(status), str(len(seen)))
+
+    from nio import SyncResponse
+
+    client.add_event_callback(on_text, RoomMessageText)  # type: ignore[arg-type]
+    client.add_response_callback(on_sync, SyncResponse)  # type: ignore[arg-type]
+    if client.olm is not None and client.should_upload_keys:
+        await client.keys_upload()
+    await client.join(room_id)
+    try:
+        await client.sync_forever(timeout=SYNC_TIMEOUT_MS, full_state=True)
+    finally:
+        await client.close()
+
+
+async def bench_memory(ctx: Context, report: Report) -> None:
+    from bot_helpers import BotHarness
+
+    alice, hs, workdir = ctx.alice, ctx.hs, ctx.workdir / "memory"
+    workdir.mkdir()
+    harness = BotHarness(hs, workdir)
+    room = await alice.create_room("Memory", invite=[harness.user_id])
+    harness.configure(
+        facilitators=[alice.user_id], log_level="INFO",
+        regions=[{"id": "mem", "name": "Memory", "room": room, "languages": ROOM_LANGUAGES,
+                  "timezone": "UTC"}],
+    )
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    statuses: dict[str, Path] = {}
+    try:
+        procs["bot"] = spawn(
+            [sys.executable, "-m", "meetbot", "run", "--config", str(harness.config_path)],
+            workdir, workdir / "bot.log",
+        )
+        for name, e2e in (("nio", False), ("nio_e2e", True)):
+            user = await asyncio.to_thread(hs.register, f"{name}_{ctx.tag}", "pw")
+            await alice.invite(room, user.user_id)
+            statuses[name] = workdir / f"{name}.count"
+            store = workdir / f"{name}-store"
+            if e2e:
+                store.mkdir()
+            procs[name] = spawn(
+                [sys.executable, __file__, NIO_CHILD, hs.url, user.user_id, user.device_id,
+                 user.access_token, room, str(statuses[name]), str(store) if e2e else ""],
+                workdir, workdir / f"{name}.log",
+            )
+            await alice.wait_for_member(room, user.user_id, timeout=60)
+        imports = {"imports_bot": BOT_MODULES, "imports_no_research": BOT_MODULES[:-1],
+                   "python": []}
+        for name, modules in imports.items():
+            procs[name] = spawn([sys.executable, "-c", IMPORT_AND_WAIT, *modules],
+                                workdir, workdir / f"{name}.log")
+        await alice.wait_for_member(room, harness.user_id, timeout=60)
+        start = await alice.send(room, "!startmeeting Memory")
+        await alice.wait_for_notice(room, "Meeting started", after=start, timeout=60)
+        here = await alice.send(room, "!here")
+        await ctx.clock.wait(here, timeout=60)
+        await asyncio.sleep(2)  # idle: nothing but the long-poll sync
+        idle = {name: rss_mb(proc.pid) for name, proc in procs.items()}
+
+        count = ctx.memory_messages
+        bodies = [f"message {n}: a line of the meeting record" for n in range(count)]
+        t0 = time.perf_counter()
+        ids = await send_many(alice, room, bodies, concurrency=4)
+        sent = time.perf_counter() - t0
+
+        async def caught_up() -> bool:
+            counts = []
+            for path in statuses.values():
+                with contextlib.suppress(FileNotFoundError, ValueError):
+                    counts.append(int(path.read_text()))
+            # + "!startmeeting" and "!here"
+            return len(counts) == len(statuses) and min(counts) >= count + 2
+
+        await until(caught_up, 120, "nio baselines saw every message", poll=0.1)
+        status = await alice.send(room, "!status")
+        await ctx.clock.wait(status, timeout=120)  # the bot answers after everything before it
+        await asyncio.sleep(1)
+        busy = {name: rss_mb(proc.pid) for name, proc in procs.items()}
+        for name, proc in procs.items():
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with {proc.returncode}; see its log")
+        bot_db = workdir / "data" / "meetbot.sqlite3"
+        stored = await asyncio.to_thread(_count_rows, bot_db, ids)
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in procs.values():
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    report.section(
+        f"4. Memory (separate processes, {count} messages sent at {count / sent:,.0f} msg/s)"
+    )
+    for label, key in (("idle in the meeting", 0), (f"after {count} messages", 1)):
+        source = idle if key == 0 else busy
+        bot, plain, e2e = source["bot"][0], source["nio"][0], source["nio_e2e"][0]
+        report.add(f"RSS {label}: bot / nio+E2E / bare nio",
+                   f"{bot:.0f} / {e2e:.0f} / {plain:.0f} MB",
+                   f"ratio bot / nio+E2E {bot / e2e:.2f}, bot / bare nio {bot / plain:.2f}")
+    growth = busy["bot"][0] - idle["bot"][0]
+    base_growth = busy["nio_e2e"][0] - idle["nio_e2e"][0]
+    report.add(f"RSS growth over {count} messages: bot / nio+E2E",
+               f"{growth:+.1f} / {base_growth:+.1f} MB",
+               f"{growth * 1024 / count:.1f} KB per message in the bot; {stored}/{count} recorded")
+    report.add("Peak RSS (VmHWM): bot / nio+E2E / bare nio",
+               f"{busy['bot'][1]:.0f} / {busy['nio_e2e'][1]:.0f} / {busy['nio'][1]:.0f} MB")
+    report.add("Attribution: processes that only import the bot's modules",
+               f"{idle['imports_bot'][0]:.0f} MB",
+               ", ".join(f"`{m}`" for m in BOT_MODULES)
+               + f"; bare Python {idle['python'][0]:.0f} MB")
+    report.add("… the same without `meetbot.research.tasks`",
+               f"{idle['imports_no_research'][0]:.0f} MB",
+               "research.tasks → outputs → report_render → charts imports matplotlib.pyplot")
+
+
+def _count_rows(path: Path, ids: list[str]) -> int:
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        wanted = set(ids)
+        return sum(1 for (eid,) in conn.execute("SELECT event_id FROM events") if eid in wanted)
+    finally:
+        conn.close()
+
+
+# -- the run -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    hs: Any
+    workdir: Path
+    tag: str
+    rounds: int
+    catch_up: int
+    memory_messages: int
+    alice: Any = None
+    clock: ReplyClock = field(default_factory=ReplyClock)
+    harness: Any = None
+    bot_room: str = ""
+
+
+async def run(args: argparse.Namespace, report: Report, workdir: Path) -> None:
+    from bot_helpers import BotHarness
+    from matrix_helpers import Participant
+
+    from meetbot.homeserver import Homeserver
+
+    quick = args.quick
+    tag = os.urandom(3).hex()
+    t0 = time.perf_counter()
+    await bench_ingest(workdir / "ingest", 1500 if quick else args.events, report, args.profile)
+    print(f"  (ingest part: {time.perf_counter() - t0:.1f} s)", flush=True)
+
+    hs = Homeserver(workdir / "synapse", rate_limits=False)
+    await asyncio.to_thread(hs.start)
+    ctx = Context(hs, workdir, tag, rounds=20 if quick else 60, catch_up=300,
+                  memory_messages=300 if quick else 2000)
+    try:
+        ctx.alice = alice = await Participant.create(hs, f"alice_{tag}", display_name="Alice")
+        alice.client.add_event_callback(ctx.clock.on_notice, RoomMessageNotice)  # type: ignore[arg-type]
+        (workdir / "bot").mkdir()
+        harness = ctx.harness = BotHarness(hs, workdir / "bot")
+        ctx.bot_room = await alice.create_room("Meeting", invite=[harness.user_id])
+        harness.configure(
+            facilitators=[alice.user_id], log_level="INFO",
+            regions=[{"id": "bench", "name": "Bench", "room": ctx.bot_room,
+                      "languages": ROOM_LANGUAGES, "timezone": "UTC"}],
+        )
+        await harness.start()
+        await alice.wait_for_member(ctx.bot_room, harness.user_id)
+        start = await alice.send(ctx.bot_room, "!startmeeting Benchmark")
+        await alice.wait_for_notice(ctx.bot_room, "Meeting started", after=start)
+        for part in (bench_round_trip, bench_catch_up, bench_memory):
+            t0 = time.perf_counter()
+            await part(ctx, report)
+            print(f"  ({part.__name__}: {time.perf_counter() - t0:.1f} s)", flush=True)
+    finally:
+        if ctx.harness is not None:
+            await ctx.harness.stop()
+        if ctx.alice is not None:
+            await ctx.alice.close()
+        await asyncio.to_thread(hs.stop)
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == NIO_CHILD:
+        asyncio.run(nio_child(sys.argv[2:]))
+        return
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds and messages (< 1 min)")
+    parser.add_argument("--events", type=int, default=5000, help="events for the ingest benchmark")
+    parser.add_argument("--profile", action="store_true", help="cProfile the ingest part")
+    parser.add_argument("--no-write", action="store_true", help=f"do not write {RESULTS.name}")
+    args = parser.parse_args()
+    report = Report()
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="meetbot-bench-") as tmp:
+        asyncio.run(run(args, report, Path(tmp)))
+    total = time.perf_counter() - started
+    load = os.getloadavg()[0]
+    report.notes += [
+        f"Run: `python benchmarks/bot_bench.py{' --quick' if args.quick else ''}` in {total:.0f} s "
+        f"on {os.cpu_count()} cores (1-min load average at the end: {load:.1f}); "
+        "Synapse, the bot and the clients share the machine.",
+        "Round trip: user sends, the answer arrives in the user's sync; the bot and the echo "
+        "client run in the same process and event loop as the user's client, in separate rooms.",
+        "Only ratios between subjects and baselines measured in the same run are judged.",
+    ]
+    header = "# Bot benchmark\n\nGenerated by `benchmarks/bot_bench.py`; see benchmarks/README.md."
+    text = report.markdown(header)
+    print("\n" + text)
+    if not args.no_write:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(text)
+    if report.failed:
+        print("FAILED targets: " + ", ".join(report.failed), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
