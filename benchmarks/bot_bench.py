@@ -111,8 +111,9 @@ class Report:
         return "\n".join(lines) + "\n"
 
 
-async def until(check: Callable[[], Awaitable[bool]], timeout: float, what: str,
-                poll: float = 0.01) -> None:
+async def until(
+    check: Callable[[], Awaitable[bool]], timeout: float, what: str, poll: float = 0.01
+) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not await check():
@@ -174,10 +175,15 @@ class RawEcho:
     async def on_text(self, room: MatrixRoom, event: RoomMessageText) -> None:
         if event.sender == self.client.user_id or room.room_id != self.room_id:
             return
-        await self.client.room_send(room.room_id, "m.room.message", {
-            "msgtype": "m.notice", "body": f"echo: {event.body}",
-            "m.relates_to": {"m.in_reply_to": {"event_id": event.event_id}},
-        })
+        await self.client.room_send(
+            room.room_id,
+            "m.room.message",
+            {
+                "msgtype": "m.notice",
+                "body": f"echo: {event.body}",
+                "m.relates_to": {"m.in_reply_to": {"event_id": event.event_id}},
+            },
+        )
 
     async def close(self) -> None:
         if self.task is not None:
@@ -204,7 +210,7 @@ async def send_many(
 async def recorded(store: Any, event_ids: list[str]) -> int:
     count = 0
     for start in range(0, len(event_ids), 500):
-        chunk = event_ids[start:start + 500]
+        chunk = event_ids[start : start + 500]
         marks = ",".join("?" for _ in chunk)
         async with store.conn.execute(
             f"SELECT COUNT(*) FROM events WHERE event_id IN ({marks})", chunk
@@ -225,6 +231,7 @@ async def bench_round_trip(ctx: Context, report: Report) -> None:
     await alice.wait_for_member(echo_room, echo.client.user_id)
     bot_room = ctx.bot_room
     try:
+
         async def one(room: str, body: str) -> float:
             t0 = time.perf_counter()
             event_id = await alice.send(room, body)
@@ -249,17 +256,25 @@ async def bench_round_trip(ctx: Context, report: Report) -> None:
         await echo.close()
     both = bot["!here"] + bot["!status"]
     report.section(f"1. Command round trip ({ctx.rounds} interleaved rounds, same Synapse)")
-    report.add("Raw nio echo p50 / p95", f"{pct(raw, .5):.1f} / {pct(raw, .95):.1f} ms",
-               "baseline: bare callback answers with an m.notice")
+    report.add(
+        "Raw nio echo p50 / p95",
+        f"{pct(raw, 0.5):.1f} / {pct(raw, 0.95):.1f} ms",
+        "baseline: bare callback answers with an m.notice",
+    )
     for command, values in bot.items():
-        report.add(f"Bot `{command}` p50 / p95",
-                   f"{pct(values, .5):.1f} / {pct(values, .95):.1f} ms",
-                   f"{len(values)} rounds; reply rendered in {'+'.join(ROOM_LANGUAGES)}")
-    report.add("Bot (both commands) p50 / p95", f"{pct(both, .5):.1f} / {pct(both, .95):.1f} ms",
-               "sync → ingest transaction → outbox → send")
-    ratio = pct(both, .95) / pct(raw, .95)
+        report.add(
+            f"Bot `{command}` p50 / p95",
+            f"{pct(values, 0.5):.1f} / {pct(values, 0.95):.1f} ms",
+            f"{len(values)} rounds; reply rendered in {'+'.join(ROOM_LANGUAGES)}",
+        )
+    report.add(
+        "Bot (both commands) p50 / p95",
+        f"{pct(both, 0.5):.1f} / {pct(both, 0.95):.1f} ms",
+        "sync → ingest transaction → outbox → send",
+    )
+    ratio = pct(both, 0.95) / pct(raw, 0.95)
     report.target("Round trip p95 ratio bot / raw echo", f"{ratio:.2f}", ratio <= 1.5, "≤ 1.5")
-    report.add("Round trip p50 ratio bot / raw echo", f"{pct(both, .5) / pct(raw, .5):.2f}")
+    report.add("Round trip p50 ratio bot / raw echo", f"{pct(both, 0.5) / pct(raw, 0.5):.2f}")
 
 
 # -- 2. ingest throughput ---------------------------------------------------------------------
@@ -271,12 +286,23 @@ def bench_config(workdir: Path) -> Any:
     from meetbot.config import load_config
 
     data = {
-        "homeserver": "http://127.0.0.1:9", "user_id": "@bench_bot:localhost",
-        "password": "unused", "data_dir": str(workdir / "data"),
-        "prompts_dir": str(ROOT / "prompts"), "translation": {"backend": "none"},
-        "facilitators": ["@alice:localhost"], "log_level": "WARNING",
-        "regions": [{"id": "bench", "name": "Bench", "room": "!bench:localhost",
-                     "languages": ROOM_LANGUAGES, "timezone": "UTC"}],
+        "homeserver": "http://127.0.0.1:9",
+        "user_id": "@bench_bot:localhost",
+        "password": "unused",
+        "data_dir": str(workdir / "data"),
+        "prompts_dir": str(ROOT / "prompts"),
+        "translation": {"backend": "none"},
+        "facilitators": ["@alice:localhost"],
+        "log_level": "WARNING",
+        "regions": [
+            {
+                "id": "bench",
+                "name": "Bench",
+                "room": "!bench:localhost",
+                "languages": ROOM_LANGUAGES,
+                "timezone": "UTC",
+            }
+        ],
     }
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / "meetbot.yaml"
@@ -291,16 +317,31 @@ def meeting_events(count: int) -> list[Any]:
 
     base = datetime(2025, 1, 1, 12, tzinfo=timezone.utc)
     people = ["@alice:localhost", "@bob:localhost", "@carol:localhost"]
-    events = [Message("$start", "!bench:localhost", people[0], base,
-                      body="!startmeeting Benchmark", display_name="Alice")]
+    events = [
+        Message(
+            "$start",
+            "!bench:localhost",
+            people[0],
+            base,
+            body="!startmeeting Benchmark",
+            display_name="Alice",
+        )
+    ]
     for n in range(count - 1):
         if n % 10 == 9:
             body = f"!{'idea' if n % 20 == 9 else 'info'} item number {n} for the record"
         else:
             body = f"message {n}: we could share our notes every week, said person {n % 3}"
-        events.append(Message(f"$m{n}", "!bench:localhost", people[n % 3],
-                              base + timedelta(milliseconds=200 * (n + 1)), body=body,
-                              display_name=people[n % 3][1:].split(":")[0].title()))
+        events.append(
+            Message(
+                f"$m{n}",
+                "!bench:localhost",
+                people[n % 3],
+                base + timedelta(milliseconds=200 * (n + 1)),
+                body=body,
+                display_name=people[n % 3][1:].split(":")[0].title(),
+            )
+        )
     return events
 
 
@@ -336,8 +377,17 @@ async def bench_ingest(workdir: Path, count: int, report: Report, profile: bool)
     rows = []
     for event in events:
         type_name, payload = encode_event(event)
-        rows.append((event.event_id, event.room_id, "meeting", type_name, event.sender,
-                     event.at.isoformat(), payload))
+        rows.append(
+            (
+                event.event_id,
+                event.room_id,
+                "meeting",
+                type_name,
+                event.sender,
+                event.at.isoformat(),
+                payload,
+            )
+        )
     from meetbot.core.model import RoomState
 
     state = RoomState("!bench:localhost")
@@ -352,7 +402,9 @@ async def bench_ingest(workdir: Path, count: int, report: Report, profile: bool)
             await baseline.execute("BEGIN IMMEDIATE")
             await baseline.execute(
                 "INSERT INTO events (event_id, room_id, meeting_id, type, sender, at, payload) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
             await baseline.execute("COMMIT")
 
     def core(chunk: list[Any]) -> None:
@@ -366,9 +418,9 @@ async def bench_ingest(workdir: Path, count: int, report: Report, profile: bool)
     try:
         for k, start in enumerate(range(0, len(events), size)):
             steps: list[tuple[str, Callable[[], Awaitable[None] | None]]] = [
-                ("ingest", lambda s=start: subject(events[s:s + size])),
-                ("plain", lambda s=start: plain(rows[s:s + size])),
-                ("core", lambda s=start: core(events[s:s + size])),
+                ("ingest", lambda s=start: subject(events[s : s + size])),
+                ("plain", lambda s=start: plain(rows[s : s + size])),
+                ("core", lambda s=start: core(events[s : s + size])),
             ]
             if k % 2:
                 steps.reverse()
@@ -383,7 +435,7 @@ async def bench_ingest(workdir: Path, count: int, report: Report, profile: bool)
                 if profiler and name == "ingest":
                     profiler.disable()
                 spent[name] += elapsed
-                per_chunk[name].append(len(events[start:start + size]) / elapsed)
+                per_chunk[name].append(len(events[start : start + size]) / elapsed)
         outbox = await app.store.pending_outbox(100_000)
     finally:
         await baseline.close()
@@ -392,22 +444,32 @@ async def bench_ingest(workdir: Path, count: int, report: Report, profile: bool)
     n = len(events)
     rates = {name: n / t for name, t in spent.items()}
     report.section(f"2. Ingest throughput without Matrix ({n} events, SQLite file, WAL)")
-    report.add("Plain aiosqlite, one INSERT per transaction", f"{rates['plain']:,.0f} events/s",
-               "baseline: the same event rows, precomputed")
-    report.add("`MeetBotApp.ingest`", f"{rates['ingest']:,.0f} events/s",
-               f"dedup + core + event row + {len(outbox)} outbox rows, one transaction each")
+    report.add(
+        "Plain aiosqlite, one INSERT per transaction",
+        f"{rates['plain']:,.0f} events/s",
+        "baseline: the same event rows, precomputed",
+    )
+    report.add(
+        "`MeetBotApp.ingest`",
+        f"{rates['ingest']:,.0f} events/s",
+        f"dedup + core + event row + {len(outbox)} outbox rows, one transaction each",
+    )
     ratio = rates["ingest"] / rates["plain"]
     report.target("Ingest / plain inserts", f"{ratio:.2f}", ratio >= 0.5, "≥ 0.5")
     report.add("Pure core `engine.handle`", f"{rates['core']:,.0f} events/s", "no I/O")
     hops = await count_hops(workdir / "hops")
-    report.add("aiosqlite thread round trips per event: ingest / plain", f"{hops:.1f} / 3",
-               "counted on a separate untimed run of 200 events")
+    report.add(
+        "aiosqlite thread round trips per event: ingest / plain",
+        f"{hops:.1f} / 3",
+        "counted on a separate untimed run of 200 events",
+    )
     for name, label in (("plain", "plain inserts"), ("ingest", "ingest"), ("core", "pure core")):
         first, last = per_chunk[name][0], per_chunk[name][-1]
-        report.add(f"Rate, first → last 500 events: {label}",
-                   f"{first:,.0f} → {last:,.0f} events/s ({last / first:.2f}×)",
-                   "≈1× = cost per event independent of the meeting's length"
-                   if name == "plain" else "")
+        report.add(
+            f"Rate, first → last 500 events: {label}",
+            f"{first:,.0f} → {last:,.0f} events/s ({last / first:.2f}×)",
+            "≈1× = cost per event independent of the meeting's length" if name == "plain" else "",
+        )
     if profiler is not None:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(35)
@@ -482,15 +544,25 @@ async def bench_catch_up(ctx: Context, report: Report) -> None:
     paged = time.perf_counter() - t0
 
     report.section(f"3. Catch-up after downtime ({count} messages sent while the bot was stopped)")
-    report.add("Synapse accepting them (sequential sends)",
-               f"{accepted:.2f} s = {count / accepted:,.0f} msg/s", "baseline")
-    report.add("Bot: start → all recorded", f"{caught_up:.2f} s = {count / caught_up:,.0f} msg/s",
-               "restore session, sync (limited), page the gap, ingest; "
-               f"first sync handled at {first_sync:.2f} s")
-    report.add("Reference: bare nio paging them with /messages", f"{paged:.2f} s",
-               f"found {found}/{count}")
-    report.add("**Catch-up / accept time**", f"**{caught_up / accepted:.2f}**",
-               "< 1: the bot catches up faster than the messages were sent")
+    report.add(
+        "Synapse accepting them (sequential sends)",
+        f"{accepted:.2f} s = {count / accepted:,.0f} msg/s",
+        "baseline",
+    )
+    report.add(
+        "Bot: start → all recorded",
+        f"{caught_up:.2f} s = {count / caught_up:,.0f} msg/s",
+        "restore session, sync (limited), page the gap, ingest; "
+        f"first sync handled at {first_sync:.2f} s",
+    )
+    report.add(
+        "Reference: bare nio paging them with /messages", f"{paged:.2f} s", f"found {found}/{count}"
+    )
+    report.add(
+        "**Catch-up / accept time**",
+        f"**{caught_up / accepted:.2f}**",
+        "< 1: the bot catches up faster than the messages were sent",
+    )
 
 
 # -- 4. memory ---------------------------------------------------------------------------------
@@ -500,8 +572,10 @@ NIO_CHILD = "--nio-child"
 # What the bot process imports before it does anything (``open_app`` pulls in research).
 BOT_MODULES = ["meetbot.cli", "meetbot.features", "meetbot.service", "meetbot.research.tasks"]
 # Attribution processes: import the modules given as arguments, then wait to be ended.
-IMPORT_AND_WAIT = "import importlib, sys, time\n" \
+IMPORT_AND_WAIT = (
+    "import importlib, sys, time\n"
     "for m in sys.argv[1:]: importlib.import_module(m)\ntime.sleep(600)"
+)
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -515,8 +589,13 @@ def spawn(cmd: list[str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
     path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     with log.open("ab") as out:
         return subprocess.Popen(
-            cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-            env={**os.environ, "PYTHONPATH": path}, start_new_session=True,
+            cmd,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            env={**os.environ, "PYTHONPATH": path},
+            start_new_session=True,
         )
 
 
@@ -556,16 +635,25 @@ async def bench_memory(ctx: Context, report: Report) -> None:
     harness = BotHarness(hs, workdir)
     room = await alice.create_room("Memory", invite=[harness.user_id])
     harness.configure(
-        facilitators=[alice.user_id], log_level="INFO",
-        regions=[{"id": "mem", "name": "Memory", "room": room, "languages": ROOM_LANGUAGES,
-                  "timezone": "UTC"}],
+        facilitators=[alice.user_id],
+        log_level="INFO",
+        regions=[
+            {
+                "id": "mem",
+                "name": "Memory",
+                "room": room,
+                "languages": ROOM_LANGUAGES,
+                "timezone": "UTC",
+            }
+        ],
     )
     procs: dict[str, subprocess.Popen[bytes]] = {}
     statuses: dict[str, Path] = {}
     try:
         procs["bot"] = spawn(
             [sys.executable, "-m", "meetbot", "run", "--config", str(harness.config_path)],
-            workdir, workdir / "bot.log",
+            workdir,
+            workdir / "bot.log",
         )
         for name, e2e in (("nio", False), ("nio_e2e", True)):
             user = await asyncio.to_thread(hs.register, f"{name}_{ctx.tag}", "pw")
@@ -575,16 +663,31 @@ async def bench_memory(ctx: Context, report: Report) -> None:
             if e2e:
                 store.mkdir()
             procs[name] = spawn(
-                [sys.executable, __file__, NIO_CHILD, hs.url, user.user_id, user.device_id,
-                 user.access_token, room, str(statuses[name]), str(store) if e2e else ""],
-                workdir, workdir / f"{name}.log",
+                [
+                    sys.executable,
+                    __file__,
+                    NIO_CHILD,
+                    hs.url,
+                    user.user_id,
+                    user.device_id,
+                    user.access_token,
+                    room,
+                    str(statuses[name]),
+                    str(store) if e2e else "",
+                ],
+                workdir,
+                workdir / f"{name}.log",
             )
             await alice.wait_for_member(room, user.user_id, timeout=60)
-        imports = {"imports_bot": BOT_MODULES, "imports_no_research": BOT_MODULES[:-1],
-                   "python": []}
+        imports = {
+            "imports_bot": BOT_MODULES,
+            "imports_no_research": BOT_MODULES[:-1],
+            "python": [],
+        }
         for name, modules in imports.items():
-            procs[name] = spawn([sys.executable, "-c", IMPORT_AND_WAIT, *modules],
-                                workdir, workdir / f"{name}.log")
+            procs[name] = spawn(
+                [sys.executable, "-c", IMPORT_AND_WAIT, *modules], workdir, workdir / f"{name}.log"
+            )
         await alice.wait_for_member(room, harness.user_id, timeout=60)
         start = await alice.send(room, "!startmeeting Memory")
         await alice.wait_for_notice(room, "Meeting started", after=start, timeout=60)
@@ -634,23 +737,32 @@ async def bench_memory(ctx: Context, report: Report) -> None:
     for label, key in (("idle in the meeting", 0), (f"after {count} messages", 1)):
         source = idle if key == 0 else busy
         bot, plain, e2e = source["bot"][0], source["nio"][0], source["nio_e2e"][0]
-        report.add(f"RSS {label}: bot / nio+E2E / bare nio",
-                   f"{bot:.0f} / {e2e:.0f} / {plain:.0f} MB",
-                   f"ratio bot / nio+E2E {bot / e2e:.2f}, bot / bare nio {bot / plain:.2f}")
+        report.add(
+            f"RSS {label}: bot / nio+E2E / bare nio",
+            f"{bot:.0f} / {e2e:.0f} / {plain:.0f} MB",
+            f"ratio bot / nio+E2E {bot / e2e:.2f}, bot / bare nio {bot / plain:.2f}",
+        )
     growth = busy["bot"][0] - idle["bot"][0]
     base_growth = busy["nio_e2e"][0] - idle["nio_e2e"][0]
-    report.add(f"RSS growth over {count} messages: bot / nio+E2E",
-               f"{growth:+.1f} / {base_growth:+.1f} MB",
-               f"{growth * 1024 / count:.1f} KB per message in the bot; {stored}/{count} recorded")
-    report.add("Peak RSS (VmHWM): bot / nio+E2E / bare nio",
-               f"{busy['bot'][1]:.0f} / {busy['nio_e2e'][1]:.0f} / {busy['nio'][1]:.0f} MB")
-    report.add("Attribution: processes that only import the bot's modules",
-               f"{idle['imports_bot'][0]:.0f} MB",
-               ", ".join(f"`{m}`" for m in BOT_MODULES)
-               + f"; bare Python {idle['python'][0]:.0f} MB")
-    report.add("… the same without `meetbot.research.tasks`",
-               f"{idle['imports_no_research'][0]:.0f} MB",
-               "research.tasks → outputs → report_render → charts imports matplotlib.pyplot")
+    report.add(
+        f"RSS growth over {count} messages: bot / nio+E2E",
+        f"{growth:+.1f} / {base_growth:+.1f} MB",
+        f"{growth * 1024 / count:.1f} KB per message in the bot; {stored}/{count} recorded",
+    )
+    report.add(
+        "Peak RSS (VmHWM): bot / nio+E2E / bare nio",
+        f"{busy['bot'][1]:.0f} / {busy['nio_e2e'][1]:.0f} / {busy['nio'][1]:.0f} MB",
+    )
+    report.add(
+        "Attribution: processes that only import the bot's modules",
+        f"{idle['imports_bot'][0]:.0f} MB",
+        ", ".join(f"`{m}`" for m in BOT_MODULES) + f"; bare Python {idle['python'][0]:.0f} MB",
+    )
+    report.add(
+        "… the same without `meetbot.research.tasks`",
+        f"{idle['imports_no_research'][0]:.0f} MB",
+        "research.tasks → outputs → report_render → charts imports matplotlib.pyplot",
+    )
 
 
 def _count_rows(path: Path, ids: list[str]) -> int:
@@ -695,8 +807,14 @@ async def run(args: argparse.Namespace, report: Report, workdir: Path) -> None:
 
     hs = Homeserver(workdir / "synapse", rate_limits=False)
     await asyncio.to_thread(hs.start)
-    ctx = Context(hs, workdir, tag, rounds=20 if quick else 60, catch_up=300,
-                  memory_messages=300 if quick else 2000)
+    ctx = Context(
+        hs,
+        workdir,
+        tag,
+        rounds=20 if quick else 60,
+        catch_up=300,
+        memory_messages=300 if quick else 2000,
+    )
     try:
         ctx.alice = alice = await Participant.create(hs, f"alice_{tag}", display_name="Alice")
         alice.client.add_event_callback(ctx.clock.on_notice, RoomMessageNotice)  # type: ignore[arg-type]
@@ -704,9 +822,17 @@ async def run(args: argparse.Namespace, report: Report, workdir: Path) -> None:
         harness = ctx.harness = BotHarness(hs, workdir / "bot")
         ctx.bot_room = await alice.create_room("Meeting", invite=[harness.user_id])
         harness.configure(
-            facilitators=[alice.user_id], log_level="INFO",
-            regions=[{"id": "bench", "name": "Bench", "room": ctx.bot_room,
-                      "languages": ROOM_LANGUAGES, "timezone": "UTC"}],
+            facilitators=[alice.user_id],
+            log_level="INFO",
+            regions=[
+                {
+                    "id": "bench",
+                    "name": "Bench",
+                    "room": ctx.bot_room,
+                    "languages": ROOM_LANGUAGES,
+                    "timezone": "UTC",
+                }
+            ],
         )
         await harness.start()
         await alice.wait_for_member(ctx.bot_room, harness.user_id)
