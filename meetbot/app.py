@@ -47,7 +47,8 @@ class MeetBotApp:
         self.bot_user_id = config.user_id
         self.states: dict[str, RoomState] = {}
         self.region_rooms: dict[str, str] = {}  # region id -> room id (aliases resolved)
-        self.coordinator_room: str | None = None
+        self._coordinator_room: str | None = None
+        self._settings: dict[tuple[str, str | None], RoomSettings] = {}
         self.outbox_ready = asyncio.Event()
         self.task_wakers: list[asyncio.Event] = []  # one per task runner
         self.on_timer_set: TimerCallback | None = None
@@ -62,6 +63,16 @@ class MeetBotApp:
     # -- rooms and their settings -----------------------------------------------------
     def bind_region(self, region_id: str, room_id: str) -> None:
         self.region_rooms[region_id] = room_id
+        self._settings.clear()
+
+    @property
+    def coordinator_room(self) -> str | None:
+        return self._coordinator_room
+
+    @coordinator_room.setter
+    def coordinator_room(self, room_id: str | None) -> None:
+        self._coordinator_room = room_id
+        self._settings.clear()
 
     def region_for_room(self, room_id: str) -> Region:
         for region in self.config.regions:
@@ -78,6 +89,13 @@ class MeetBotApp:
         return Region(id="adhoc", name="Meeting", room_id=room_id)
 
     def settings_for(self, room_id: str, agenda_name: str | None = None) -> RoomSettings:
+        """The settings of a room (cached: they change only when rooms are bound)."""
+        key = (room_id, agenda_name)
+        if key not in self._settings:
+            self._settings[key] = self._make_settings(room_id, agenda_name)
+        return self._settings[key]
+
+    def _make_settings(self, room_id: str, agenda_name: str | None) -> RoomSettings:
         region = self.region_for_room(room_id)
         return RoomSettings(
             region=region,

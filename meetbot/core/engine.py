@@ -210,8 +210,7 @@ def _on_redaction(state: RoomState, settings: RoomSettings, event: Redaction) ->
     if meeting is not None:
         entry = meeting.log_entry(event.target)
         if entry is not None:
-            entry.redacted = True
-            entry.edits.clear()
+            meeting.redact(entry)
         item = meeting.item_for_event(event.target)
         if event.target == meeting.start_event:
             # The title was typed in the redacted message: it goes with it. The first prompt

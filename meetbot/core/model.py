@@ -160,11 +160,22 @@ class Meeting:
     slot: Slot | None = None
     _log_index: dict[str, LogEntry] = field(default_factory=dict, repr=False)
     _item_index: dict[str, Item] = field(default_factory=dict, repr=False)
+    # Lines said per person, kept as lines come and go (a long meeting must not slow down).
+    _lines: dict[str, int] = field(default_factory=dict, repr=False)
 
     # -- the record -------------------------------------------------------------------
     def add_log(self, entry: LogEntry) -> None:
         self.log.append(entry)
         self._log_index[entry.event_id] = entry
+        if not entry.redacted:
+            self._lines[entry.sender] = self._lines.get(entry.sender, 0) + 1
+
+    def redact(self, entry: LogEntry) -> None:
+        """The line's text is gone; it no longer counts as the sender's."""
+        if not entry.redacted:
+            entry.redacted = True
+            self._lines[entry.sender] -= 1
+        entry.edits.clear()
 
     def log_entry(self, event_id: str) -> LogEntry | None:
         return self._log_index.get(event_id)
@@ -199,18 +210,11 @@ class Meeting:
 
     # -- people -----------------------------------------------------------------------
     def message_counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for entry in self.log:
-            if not entry.redacted:
-                counts[entry.sender] = counts.get(entry.sender, 0) + 1
-        return counts
+        return {user: n for user, n in self._lines.items() if n > 0}
 
     def present(self) -> list[str]:
         """Everyone who spoke or marked attendance, in order of first appearance."""
-        seen: dict[str, None] = {}
-        for entry in self.log:
-            if not entry.redacted:
-                seen.setdefault(entry.sender, None)
+        seen: dict[str, None] = {user: None for user, n in self._lines.items() if n > 0}
         for user in self.attendance:
             seen.setdefault(user, None)
         return list(seen)

@@ -15,8 +15,12 @@ from meetbot.i18n import Msg, render_lines
 _MD_EXTENSIONS = ["sane_lists", "nl2br"]
 
 
+# One parser, reset between documents: building one costs more than converting a notice.
+_MARKDOWN = markdown.Markdown(extensions=_MD_EXTENSIONS, output_format="html")
+
+
 def markdown_to_html(text: str) -> str:
-    return markdown.markdown(text, extensions=_MD_EXTENSIONS, output_format="html")
+    return _MARKDOWN.reset().convert(text)
 
 
 def txn_id_for(key: str) -> str:

@@ -5,20 +5,26 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
 
-import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+@cache
+def _pyplot() -> Any:
+    """matplotlib, loaded on the first chart (it costs ~40 MB and half a second at start)."""
+    import matplotlib
 
-matplotlib.rcParams["svg.hashsalt"] = "meetbot"  # the same report gives the same bytes
+    matplotlib.use("Agg")
+    matplotlib.rcParams["svg.hashsalt"] = "meetbot"  # the same report gives the same bytes
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def _data_uri(fig: Any) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-    plt.close(fig)
+    _pyplot().close(fig)
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -29,7 +35,7 @@ def per_meeting_bars(
     """Grouped bars: one group per region, one bar per meeting number."""
     numbers = sorted({int(p["number"]) for p in participation}) or [1]
     names = [str(r["name"]) for r in regions]
-    fig, ax = plt.subplots(figsize=(8, 3.2))
+    fig, ax = _pyplot().subplots(figsize=(8, 3.2))
     width = 0.8 / len(numbers)
     for offset, number in enumerate(numbers):
         values = [
@@ -52,7 +58,7 @@ def languages_bars(
 ) -> str:
     """Stacked bars: messages per region, split by the language they were written in."""
     languages = sorted({lang for p in participation for lang in p["languages"]})
-    fig, ax = plt.subplots(figsize=(8, 3.2))
+    fig, ax = _pyplot().subplots(figsize=(8, 3.2))
     bottoms = [0] * len(regions)
     names = [str(r["name"]) for r in regions]
     for lang in languages:

@@ -85,8 +85,11 @@ class Store:
 
     # -- the record -------------------------------------------------------------------
     async def has_event(self, event_id: str) -> bool:
-        async with self.conn.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,)) as cur:
-            return await cur.fetchone() is not None
+        # One round trip to aiosqlite's thread: this runs for every event.
+        rows = await self.conn.execute_fetchall(
+            "SELECT 1 FROM events WHERE event_id = ?", (event_id,)
+        )
+        return bool(list(rows))
 
     async def add_event(self, event: Event, meeting_id: str | None) -> None:
         """Keep the whole event inside a meeting; outside one only that it was seen."""
