@@ -80,7 +80,8 @@ class BotHarness:
         while loop.time() < deadline:
             store = self.app.store
             pending = await store.pending_outbox(1)
-            tasks = await store.pending_tasks(["minutes", "translate", "report", "withdraw"], 1)
+            kinds = ["minutes", "translate", "report", "withdraw", "consent"]
+            tasks = await store.pending_tasks(kinds, 1)
             if not pending and not tasks:
                 return
             await asyncio.sleep(0.05)

@@ -162,6 +162,8 @@ class Meeting:
     _item_index: dict[str, Item] = field(default_factory=dict, repr=False)
     # Lines said per person, kept as lines come and go (a long meeting must not slow down).
     _lines: dict[str, int] = field(default_factory=dict, repr=False)
+    # The prompts and topics, in order: the current one is looked up on every message.
+    _sections: list[Item] = field(default_factory=list, repr=False)
 
     # -- the record -------------------------------------------------------------------
     def add_log(self, entry: LogEntry) -> None:
@@ -183,6 +185,8 @@ class Meeting:
     def add_item(self, item: Item) -> None:
         self.items.append(item)
         self._item_index[item.event_id] = item
+        if item.kind.opens_section:
+            self._sections.append(item)
 
     def item_for_event(self, event_id: str) -> Item | None:
         return self._item_index.get(event_id)
@@ -198,8 +202,8 @@ class Meeting:
 
     @property
     def current_section(self) -> Item | None:
-        for item in reversed(self.items):
-            if item.kind.opens_section and not item.struck:
+        for item in reversed(self._sections):
+            if not item.struck:
                 return item
         return None
 

@@ -7,6 +7,7 @@ gone from memory as well as from the database.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ from meetbot.core.model import RoomState
 from meetbot.core.privacy_effects import ConsentChanged
 from meetbot.research.removal import Removal, remove_events, tombstone
 from meetbot.storage.research_store import ResearchStore, StoredEvent
+from meetbot.storage.store import Task
 
 log = logging.getLogger(__name__)
 
@@ -46,25 +48,44 @@ async def rebuild_running(app: MeetBotApp, meeting_ids: set[str]) -> None:
         app.states[row.room_id] = app.replay(RoomState(row.room_id), events)
 
 
-async def on_consent_changed(app: MeetBotApp, effect: ConsentChanged) -> None:
-    """``!optout``: remember it and remove the person's text of the running meeting."""
-    research = ResearchStore(app.store)
+def on_consent_changed(app: MeetBotApp, effect: ConsentChanged) -> None:
+    """``!optout`` / ``!optin``: from now on the shell keeps (or not) the person's text.
+
+    The choice itself and the removal of the running meeting's text were stored with the
+    command (a durable ``consent`` task, see :func:`apply_consent`), so a crash loses neither.
+    """
     if effect.opted_out:
         app.opted_out.add(effect.user_id)
     else:
         app.opted_out.discard(effect.user_id)
+
+
+def consent_task(effect: ConsentChanged) -> tuple[str, dict[str, object]]:
+    """The durable task that carries out a consent change: its key and payload."""
+    person = hashlib.sha256(effect.user_id.encode()).hexdigest()[:16]  # no id in the key
+    return f"consent:{person}:{effect.at.isoformat()}", {
+        "user_id": effect.user_id, "opted_out": effect.opted_out,
+        "meeting_id": effect.meeting_id, "at": effect.at.isoformat(),
+    }
+
+
+async def apply_consent(app: MeetBotApp, task: Task) -> None:
+    """Remove an opted-out person's text from the running meeting; audit the change."""
+    research = ResearchStore(app.store)
+    payload = task.payload
+    user_id, meeting_id = str(payload["user_id"]), payload.get("meeting_id")
     async with app._lock:  # no event is handled while the meeting is rewritten
         removal = Removal()
         async with app.store.db.transaction():
-            await research.set_opted_out(effect.user_id, effect.opted_out, effect.at)
-            if effect.opted_out and effect.meeting_id:
-                events = await research.events_of(effect.user_id, effect.meeting_id)
+            if payload["opted_out"] and meeting_id:
+                events = await research.events_of(user_id, str(meeting_id))
                 removal = await remove_events(
-                    research, events, prefix=app.config.command_prefix, sender=effect.user_id,
-                    created_items=await created_items(app, {effect.meeting_id}),
+                    research, events, prefix=app.config.command_prefix, sender=user_id,
+                    created_items=await created_items(app, {str(meeting_id)}),
                 )
-            await research.audit("optout" if effect.opted_out else "optin",
+            await research.audit("optout" if payload["opted_out"] else "optin",
                                  len(removal.meetings), removal.events)
+            await app.store.finish_task(task.id)
         await rebuild_running(app, removal.meetings)
     await research.checkpoint()
 

@@ -38,7 +38,7 @@ async def attach(app: MeetBotApp) -> None:
 
     async def consent_changed(effect: Effect) -> None:
         assert isinstance(effect, ConsentChanged)
-        await consent.on_consent_changed(app, effect)
+        consent.on_consent_changed(app, effect)
 
     async def withdrawal_requested(effect: Effect) -> None:
         assert isinstance(effect, WithdrawalRequested)
@@ -68,6 +68,7 @@ async def attach(app: MeetBotApp) -> None:
 
         async def keep_consent(effect: Any, _state: Any) -> None:
             await research.set_opted_out(effect.user_id, effect.opted_out, effect.at)
+            await app.store.add_task("consent", *consent.consent_task(effect))
 
         async def keep_withdrawal(effect: Any, _state: Any) -> None:
             await app.store.add_task("withdraw", f"withdraw:{effect.event_id}", {
@@ -179,5 +180,6 @@ class WithdrawTask:
 
 
 register_task_plugin(lambda app, client: {
+    "consent": lambda task: consent.apply_consent(app, task),
     "withdraw": WithdrawTask(app, client), "report": ReportTask(app, client),
 })

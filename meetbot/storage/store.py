@@ -317,7 +317,11 @@ class Store:
         return int(row[0]) if row else 0
 
     async def finish_task(self, task_id: int) -> None:
-        await self.conn.execute("UPDATE tasks SET done_at = ? WHERE id = ?", (utcnow(), task_id))
+        # Done work keeps its key (so it never runs twice) but not its payload: payloads can
+        # hold people's words and ids, which the record must not keep longer than needed.
+        await self.conn.execute(
+            "UPDATE tasks SET done_at = ?, payload = '{}' WHERE id = ?", (utcnow(), task_id)
+        )
 
     async def fail_task(self, task_id: int, error: str) -> None:
         await self.conn.execute(
