@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import require_component
+from components import require_component
 from nio import RedactionEvent, RoomMessageNotice
 
 pytestmark = pytest.mark.integration

