@@ -149,7 +149,7 @@ def do_items(call: Call) -> None:
     for item in live:
         lines.append(
             _(
-                "#{n} {kind}: {text} — {author}",
+                "- \\#{n} {kind}: {text} — {author}",
                 n=item.n,
                 kind=KIND_LABELS[item.kind],
                 text=item.text,

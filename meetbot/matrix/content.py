@@ -96,7 +96,7 @@ _TAG = re.compile(r"<[^>]+>")
 
 def html_to_text(fragment: str) -> str:
     """A plain-text ``body`` for clients that do not show HTML."""
-    text = re.sub(r"<br\s*/?>|</p>|</li>|</h\d>|<hr\s*/?>", "\n", fragment)
+    text = re.sub(r"<br\s*/?>\n?|</p>|</li>|</h\d>|<hr\s*/?>", "\n", fragment)
     text = re.sub(r"<li>", "• ", text)
     text = html.unescape(_TAG.sub("", text))
     return re.sub(r"\n{3,}", "\n\n", text).strip()

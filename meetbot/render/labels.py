@@ -45,10 +45,10 @@ LABELS: dict[str, Msg] = {
     "coordinator_head": _("**{region}** — {title}"),
     "coordinator_when": _("{start} – {end} ({duration}), chaired by {chairs}."),
     "coordinator_people": _("{count} people: {names}."),
-    "decision_line": _("- #{n} {text}"),
-    "action_line": _("- #{n} {text} — {owners}"),
+    "decision_line": _("- \\#{n} {text}"),
+    "action_line": _("- \\#{n} {text} — {owners}"),
     "person_actions": _("- {name}:"),
-    "person_action_line": _("    - #{n} {text}"),
+    "person_action_line": _("    - \\#{n} {text}"),
     "decisions_heading": _("**Decisions**"),
     "actions_heading": _("**Action items, by person**"),
 }

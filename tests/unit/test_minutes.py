@@ -467,7 +467,7 @@ def test_room_summary_counts_decisions_and_owners(room: Room) -> None:
     summary = room_summary(minutes(room), "en")
 
     assert "8 items, 1 decisions, 3 actions, 3 people" in summary
-    assert "- #5 repetimos el taller en junio" in summary
+    assert "- \\#5 repetimos el taller en junio" in summary
     assert "alguien escribe el resumen — UNASSIGNED" in summary
     assert "piden fondos — Carlos, Beatriz" in summary
 
@@ -478,7 +478,7 @@ def test_coordinator_summary_lists_actions_by_person(room: Room) -> None:
     assert summary.startswith("**Bogotá** — Check\\-in de mayo")
     assert "(1h02m), chaired by Ana." in summary
     assert "3 people: Ana \\(9\\), Beatriz \\(1\\), Carlos \\(1\\)." in summary
-    assert "- UNASSIGNED:\n    - #7 alguien escribe el resumen" in summary
+    assert "- UNASSIGNED:\n    - \\#7 alguien escribe el resumen" in summary
 
 
 def test_a_feature_adds_a_key_with_one_function(room: Room) -> None:
