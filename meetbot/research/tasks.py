@@ -33,55 +33,36 @@ log = logging.getLogger(__name__)
 
 
 async def attach(app: MeetBotApp) -> None:
-    """Called when the app opens: load opt-outs, and handle the research effects."""
+    """Called when the app opens: load opt-outs, and handle the research effects.
+
+    Consent choices and the withdrawal and report requests are stored inside the command's
+    own transaction (``app.persisters``): a crash can lose neither. The in-memory opt-out
+    list follows once that transaction has committed.
+    """
     await consent.attach(app)
+    research = ResearchStore(app.store)
+
+    async def keep_consent(effect: Any, _state: Any) -> None:
+        await research.set_opted_out(effect.user_id, effect.opted_out, effect.at)
+        await app.store.add_task("consent", *consent.consent_task(effect))
+
+    async def keep_withdrawal(effect: Any, _state: Any) -> None:
+        await app.store.add_task("withdraw", f"withdraw:{effect.event_id}", {
+            "user_id": effect.user_id, "at": effect.at.isoformat(),
+        })
+
+    async def keep_report(effect: Any, _state: Any) -> None:
+        await app.store.add_task("report", f"report:{effect.event_id}",
+                                 {"room_id": effect.room_id})
 
     async def consent_changed(effect: Effect) -> None:
         assert isinstance(effect, ConsentChanged)
         consent.on_consent_changed(app, effect)
 
-    async def withdrawal_requested(effect: Effect) -> None:
-        assert isinstance(effect, WithdrawalRequested)
-        async with app.store.db.transaction():
-            await app.store.add_task("withdraw", f"withdraw:{effect.event_id}", {
-                "user_id": effect.user_id, "at": effect.at.isoformat(),
-            })
-        app.wake_tasks()
-
-    async def report_requested(effect: Effect) -> None:
-        assert isinstance(effect, ReportRequested)
-        async with app.store.db.transaction():
-            await app.store.add_task("report", f"report:{effect.event_id}",
-                                     {"room_id": effect.room_id})
-        app.wake_tasks()
-
+    app.persisters[ConsentChanged] = keep_consent
+    app.persisters[WithdrawalRequested] = keep_withdrawal
+    app.persisters[ReportRequested] = keep_report
     app.effect_handlers[ConsentChanged] = consent_changed
-    app.effect_handlers[WithdrawalRequested] = withdrawal_requested
-    app.effect_handlers[ReportRequested] = report_requested
-
-    # Where the app can store a feature's effect inside the event's own transaction, the
-    # choice and the requests are kept atomically with the command that made them (the
-    # handlers above then find them done: tasks are keyed, opt-outs idempotent).
-    persisters = getattr(app, "persisters", None)
-    if isinstance(persisters, dict):
-        research = ResearchStore(app.store)
-
-        async def keep_consent(effect: Any, _state: Any) -> None:
-            await research.set_opted_out(effect.user_id, effect.opted_out, effect.at)
-            await app.store.add_task("consent", *consent.consent_task(effect))
-
-        async def keep_withdrawal(effect: Any, _state: Any) -> None:
-            await app.store.add_task("withdraw", f"withdraw:{effect.event_id}", {
-                "user_id": effect.user_id, "at": effect.at.isoformat(),
-            })
-
-        async def keep_report(effect: Any, _state: Any) -> None:
-            await app.store.add_task("report", f"report:{effect.event_id}",
-                                     {"room_id": effect.room_id})
-
-        persisters[ConsentChanged] = keep_consent
-        persisters[WithdrawalRequested] = keep_withdrawal
-        persisters[ReportRequested] = keep_report
 
 
 async def upload(client: AsyncClient | None, data: bytes, name: str, mimetype: str,
