@@ -58,7 +58,8 @@ class MatrixBot:
         self.synced = asyncio.Event()  # set after each handled sync (tests and demo wait on it)
         self.ready = asyncio.Event()  # rooms joined and meetings restored
         self._stop = asyncio.Event()
-        self._undecrypted: list[tuple[str, MegolmEvent, float]] = []
+        # (room id, event, first seen (epoch s), history): kept in the database too.
+        self._undecrypted: list[tuple[str, MegolmEvent, float, bool]] = []
         self._key_requests: set[str] = set()
 
     # -- life cycle -------------------------------------------------------------------
@@ -74,6 +75,7 @@ class MatrixBot:
             token = await self._first_sync()
         await self.join_configured_rooms()
         await self.app.restore()
+        await self._load_undecrypted()
         self.ready.set()
         sender = asyncio.create_task(self._outbox_loop(), name="meetbot-outbox")
         try:
@@ -214,8 +216,7 @@ class MatrixBot:
     async def _handle_event(self, room: MatrixRoom, event: NioEvent, history: bool = False) -> None:
         """Hand one event to the app. History (missed while away) is recorded, not answered."""
         if isinstance(event, MegolmEvent):
-            self._undecrypted.append((room.room_id, event, time.monotonic()))
-            await self._request_key(event)
+            await self._wait_for_key(room.room_id, event, time.time(), history)
             return
         if event.sender == self.client.user_id:
             return
@@ -290,28 +291,53 @@ class MatrixBot:
         except (LocalProtocolError, EncryptionError) as exc:
             log.debug("key request for %s: %s", event.event_id, exc)
 
+    async def _wait_for_key(
+        self, room_id: str, event: MegolmEvent, first_seen: float, history: bool
+    ) -> None:
+        """Keep an event that cannot be decrypted yet (in the database: the sync token moves
+        on, so a restart would not see it again) and ask for its key."""
+        self._undecrypted.append((room_id, event, first_seen, history))
+        async with self.store.db.transaction():
+            await self.store.keep_undecrypted(
+                event.event_id, room_id, {**event.source, "room_id": room_id}, first_seen
+            )
+        await self._request_key(event)
+
+    async def _load_undecrypted(self) -> None:
+        for room_id, source, first_seen in await self.store.undecrypted():
+            event = MegolmEvent.from_dict(source)
+            if isinstance(event, MegolmEvent):
+                event.room_id = room_id
+                self._undecrypted.append((room_id, event, first_seen, True))
+                await self._request_key(event)
+
     async def _retry_undecrypted(self) -> None:
         """Keys can arrive after the message: try again for a grace period."""
         if not self._undecrypted:
             return
         waiting, self._undecrypted = self._undecrypted, []
-        now = time.monotonic()
-        for room_id, event, first_seen in waiting:
+        now = time.time()
+        for room_id, event, first_seen, history in waiting:
             room = self.client.rooms.get(room_id)
             try:
                 decrypted = self.client.decrypt_event(event)
             except (EncryptionError, LocalProtocolError):
                 decrypted = None
+            done = True
             if (
                 decrypted is not None
                 and room is not None
                 and not isinstance(decrypted, MegolmEvent)
             ):
-                await self._handle_event(room, decrypted)
+                await self._handle_event(room, decrypted, history=history)
             elif now - first_seen < UNDECRYPTED_GRACE_S:
-                self._undecrypted.append((room_id, event, first_seen))
+                self._undecrypted.append((room_id, event, first_seen, history))
+                done = False
             else:
                 log.warning("gave up decrypting %s in %s", event.event_id, room_id)
+            if done:
+                async with self.store.db.transaction():
+                    await self.store.forget_undecrypted(event.event_id)
 
     # -- sending ----------------------------------------------------------------------
     async def _outbox_loop(self) -> None:

@@ -137,4 +137,18 @@ MIGRATIONS: list[Migration] = [
         );
         """,
     ),
+    Migration(
+        5,
+        "encrypted events waiting for their keys survive a restart",
+        """
+        -- An encrypted event the bot could not decrypt yet (its key may arrive late). It is
+        -- kept until it decrypts or its grace period ends, so a crash loses no message.
+        CREATE TABLE undecrypted (
+            event_id TEXT PRIMARY KEY,
+            room_id TEXT NOT NULL,
+            source TEXT NOT NULL,
+            first_seen REAL NOT NULL
+        );
+        """,
+    ),
 ]

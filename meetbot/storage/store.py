@@ -394,6 +394,24 @@ class Store:
         """Delete the preferences kept for a person (their chosen language)."""
         await self.conn.execute("DELETE FROM user_prefs WHERE user_id = ?", (user_id,))
 
+    async def keep_undecrypted(
+        self, event_id: str, room_id: str, source: dict[str, Any], first_seen: float
+    ) -> None:
+        await self.conn.execute(
+            "INSERT OR IGNORE INTO undecrypted (event_id, room_id, source, first_seen) "
+            "VALUES (?, ?, ?, ?)",
+            (event_id, room_id, json.dumps(source), first_seen),
+        )
+
+    async def undecrypted(self) -> list[tuple[str, dict[str, Any], float]]:
+        rows = await self.conn.execute_fetchall(
+            "SELECT room_id, source, first_seen FROM undecrypted ORDER BY first_seen"
+        )
+        return [(row[0], json.loads(row[1]), float(row[2])) for row in rows]
+
+    async def forget_undecrypted(self, event_id: str) -> None:
+        await self.conn.execute("DELETE FROM undecrypted WHERE event_id = ?", (event_id,))
+
     async def user_languages(self) -> dict[str, str]:
         async with self.conn.execute(
             "SELECT user_id, language FROM user_prefs WHERE language IS NOT NULL"

@@ -93,3 +93,29 @@ async def test_scrubbing_removes_text_but_keeps_the_place(tmp_path: Path) -> Non
     async with store.conn.execute("SELECT payload FROM events") as cur:
         assert "secret" not in json.dumps([tuple(r) for r in await cur.fetchall()])
     await store.db.close()
+
+
+async def test_encrypted_events_waiting_for_keys_survive_a_restart(tmp_path: Path) -> None:
+    from nio import MegolmEvent
+
+    source = {
+        "type": "m.room.encrypted", "event_id": "$secret", "sender": "@a:x",
+        "origin_server_ts": 1_800_000_000_000, "room_id": "!r:x",
+        "content": {"algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "AwgAEi...",
+                    "sender_key": "curve", "session_id": "session", "device_id": "DEV"},
+    }
+    store = await open_store(tmp_path)
+    async with store.db.transaction():
+        await store.keep_undecrypted("$secret", "!r:x", source, 1_800_000_000.0)
+        await store.keep_undecrypted("$secret", "!r:x", source, 1_800_000_001.0)  # once
+    await store.db.close()
+
+    store = await open_store(tmp_path)
+    (room_id, kept, first_seen), = await store.undecrypted()
+    event = MegolmEvent.from_dict(kept)
+    assert isinstance(event, MegolmEvent) and event.event_id == "$secret"
+    assert (room_id, first_seen) == ("!r:x", 1_800_000_000.0)
+    async with store.db.transaction():
+        await store.forget_undecrypted("$secret")
+    assert await store.undecrypted() == []
+    await store.db.close()
