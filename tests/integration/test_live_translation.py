@@ -250,3 +250,20 @@ async def test_a_prompt_without_a_text_in_a_room_language_is_machine_translated_
     notice = await alice.wait_for_notice(room, "Prompt 1/1")
     assert "casa" in notice.body and "(traducción automática)" in notice.body
     assert "The house is big" in notice.body
+
+
+async def test_translations_can_go_in_a_thread(make_participant, make_bot) -> None:
+    alice, bea, _claude, _bot, room = await _trilingual_room(
+        make_participant, make_bot, display="thread"
+    )
+    await alice.send(room, "!startmeeting")
+    await alice.wait_for_notice(room, "Prompt 1/3")
+    said = await bea.send(room, "La casa es grande")
+    threaded = await alice.wait_for(
+        room,
+        lambda e: isinstance(e, RoomMessageNotice)
+        and _relates(e).get("rel_type") == "m.thread"
+        and _relates(e).get("event_id") == said,
+        timeout=40,
+    )
+    assert "house" in threaded.body.lower()
