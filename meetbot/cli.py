@@ -79,8 +79,44 @@ def cmd_check_config(args: argparse.Namespace) -> int:
             f"languages {', '.join(region.languages)}, {region.timezone}, "
             f"{len(region.meetings)} scheduled meetings"
         )
+    for warning in translation_warnings(config):
+        print(f"warning: {warning}")
     print(f"{args.config}: OK")
     return 0
+
+
+def translation_warnings(config: Config) -> list[str]:
+    """Language pairs the configured back-end cannot translate (the bot runs, untranslated)."""
+    from meetbot.translation.base import TranslationError
+    from meetbot.translation.factory import make_translator
+
+    settings = config.translation
+    if settings.backend == "none":
+        return []
+    if settings.backend == "libretranslate":
+        return []  # a server's pairs are known only when it answers; the bot says so live
+    try:
+        translator = make_translator(
+            settings.backend, models_dir=config.models_path,
+            libretranslate_url=settings.libretranslate_url, api_key=None,
+        )
+        missing = sorted({
+            f"{source}→{target}"
+            for region in config.regions
+            for source in region.languages
+            for target in region.languages
+            if source != target and not translator.can_translate(source, target)
+        })
+    except TranslationError as exc:
+        return [f"translation.backend {settings.backend}: {exc}"]
+    if not missing:
+        return []
+    hint = {
+        "argos": f"meetbot models install en es fr (models in {config.models_path})",
+        "apertium": "apt-get install apertium-eng-spa apertium-fr-es",
+    }.get(settings.backend, "")
+    return [f"translation.backend {settings.backend} cannot translate {', '.join(missing)}; "
+            f"those messages stay untranslated. Install: {hint}"]
 
 
 def _minutes_arguments(parser: argparse.ArgumentParser) -> None:

@@ -14,6 +14,7 @@ that makes CPU translation affordable.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import threading
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from meetbot.translation.base import Pair, TranslationError, Translator
+from meetbot.translation.base import BackendUnavailable, Pair, TranslationError, Translator
 
 _IMPORT_LOCK = threading.Lock()
 _INSTALL_LOCK = threading.Lock()
@@ -81,6 +82,11 @@ def import_argos(models_dir: Path) -> ModuleType:
         if _argos is None:
             models_dir.mkdir(parents=True, exist_ok=True)
             state = state_dir(models_dir)
+            if importlib.util.find_spec("argostranslate") is None:
+                raise BackendUnavailable(
+                    "argostranslate is not installed: pip install 'meetbot[argos]' "
+                    "(or choose translation.backend: apertium, libretranslate or none)"
+                )
             _seed_spacy_cache(state / "cache")
             env = {
                 "ARGOS_PACKAGES_DIR": str(models_dir),

@@ -95,3 +95,15 @@ def test_the_default_agenda_opens_with_the_research_question() -> None:
     first = agenda.prompts[0]
     assert first.texts["en"] == "At this moment, what can we do to work and learn together?"
     assert set(first.texts) == {"en", "fr", "es"}
+
+
+def test_check_config_warns_when_the_back_end_cannot_serve_the_regions(tmp_path: Path, capsys):
+    path = write(tmp_path, BASE + """
+translation: {backend: argos}
+regions:
+  - {id: latam, name: LA, room: "#la:example.org", languages: [es, en]}
+""")
+    assert main(["check-config", "--config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "warning: translation.backend argos cannot translate en→es, es→en" in out
+    assert "meetbot models install" in out
