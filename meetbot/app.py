@@ -29,6 +29,7 @@ from meetbot.core.engine import Outcome, handle
 from meetbot.core.events import Event, Redaction, Tick
 from meetbot.core.model import Meeting, Region, RoomSettings, RoomState
 from meetbot.core.schedule import SlotKey
+from meetbot.core.scrubbing import structural_command
 from meetbot.features import load_features
 from meetbot.matrix.content import content_for, txn_id_for
 from meetbot.storage.store import Store
@@ -177,10 +178,16 @@ class MeetBotApp:
                     await self.store.add_event(event, outcome.meeting_id)
                     if isinstance(event, Tick):
                         await self.store.cancel_timer(event.timer)
-                    if isinstance(event, Redaction) and outcome.meeting_id:
-                        await self.scrub(state, [event.target])
+                    redacted_in = None
+                    if isinstance(event, Redaction):
+                        redacted_in = await self._redacted(state, event)
                     for effect in outcome.effects:
                         await self._persist(effect, state)
+                    if redacted_in is not None and state.meeting is not None \
+                            and state.meeting.id == redacted_in:
+                        # The running meeting is what its scrubbed record replays to, so a
+                        # restart can never find a different one.
+                        state = await self._rebuild_room(event.room_id)
             except Exception:
                 # The state may hold half of a failed event: rebuild it from what was stored.
                 log.exception("could not handle %s; rebuilding the room", event.event_id)
@@ -197,17 +204,47 @@ class MeetBotApp:
     async def scrub(self, state: RoomState, event_ids: list[str]) -> int:
         """Remove the stored text of events (and of their edits); call inside a transaction."""
         meeting = state.meeting or state.last_meeting
+        return await self._scrub_in(meeting, event_ids)
+
+    async def _scrub_in(self, meeting: Meeting | None, event_ids: list[str]) -> int:
         created = {e for e in event_ids if meeting and meeting.item_for_event(e) is not None}
         targets = list(event_ids)
         for event_id in event_ids:
             targets.extend(await self.store.edits_of(event_id))
-        return await self.store.scrub_events(targets, created)
+        prefix = self.config.command_prefix
+        return await self.store.scrub_events(
+            targets, created, keep=lambda body: structural_command(body, prefix)
+        )
 
-    async def _rebuild_room(self, room_id: str) -> None:
-        self.states[room_id] = RoomState(room_id)
+    async def _redacted(self, state: RoomState, event: Redaction) -> str | None:
+        """A redacted message's text leaves the record, whichever meeting it was in.
+        Returns that meeting's id (None if the message was not recorded)."""
+        meeting_id = await self.store.meeting_of_event(event.target)
+        if meeting_id is None:
+            return None
+        running = state.meeting if state.meeting and state.meeting.id == meeting_id else None
+        meeting = running or await self.rebuild_meeting(meeting_id)
+        await self._scrub_in(meeting, [event.target])
+        if running is None:
+            # An earlier meeting: its minutes are written again without the message, and its
+            # translation notice goes (the core only follows the meeting that runs).
+            await self.store.add_task(
+                "rewrite", f"rewrite:{meeting_id}:{event.event_id}", {"meeting_id": meeting_id}
+            )
+            await self.store.enqueue(
+                event.room_id,
+                txn_id_for(f"retract:{event.target}"),
+                {"redacts": "txn:" + txn_id_for(f"translation:{event.target}")},
+                event_type="m.room.redaction",
+            )
+        return meeting_id
+
+    async def _rebuild_room(self, room_id: str) -> RoomState:
+        state = self.states[room_id] = RoomState(room_id)
         for row in await self.store.running_meetings():
             if row.room_id == room_id:
-                self.replay(self.states[room_id], await self.store.meeting_events(row.meeting_id))
+                self.replay(state, await self.store.meeting_events(row.meeting_id))
+        return state
 
     async def _persist(self, effect: Effect, state: RoomState) -> None:
         store = self.store

@@ -131,3 +131,16 @@ class MinutesDelivery:
             await app.store.finish_task(task.id)
         app.outbox_ready.set()
         app.wake_tasks()
+
+
+class MinutesRewrite:
+    """Write a meeting's minutes files again (a message of it was redacted); posts nothing."""
+
+    def __init__(self, app: MeetBotApp) -> None:
+        self.app = app
+
+    async def __call__(self, task: Task) -> None:
+        _data, paths = await write_meeting_minutes(self.app, task.payload["meeting_id"])
+        log.info("minutes rewritten: %s", ", ".join(p.name for p in paths))
+        async with self.app.store.db.transaction():
+            await self.app.store.finish_task(task.id)

@@ -179,6 +179,8 @@ class LiveTranslation:
         results = await asyncio.gather(*(self._translate(t) for t in tasks), return_exceptions=True)
         async with self.app.store.db.transaction():
             for task, result in zip(tasks, results, strict=True):
+                if not await self.app.store.task_pending(task.id):
+                    continue  # the text went (redaction, opt-out, withdrawal) meanwhile
                 if isinstance(result, BaseException):
                     await self._failed(task, result)
                 else:

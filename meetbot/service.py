@@ -10,7 +10,7 @@ from typing import Any
 from meetbot.agenda import AgendaLibrary
 from meetbot.app import MeetBotApp
 from meetbot.config import Config
-from meetbot.delivery import MinutesDelivery
+from meetbot.delivery import MinutesDelivery, MinutesRewrite
 from meetbot.live_translation import LiveTranslation
 from meetbot.matrix.bot import MatrixBot
 from meetbot.matrix.session import open_session
@@ -95,7 +95,10 @@ class BotService:
         translation = self.translation = LiveTranslation(app, fetch)
         await translation.load()
 
-        handlers: dict[str, TaskHandler] = {"minutes": MinutesDelivery(app, upload)}
+        handlers: dict[str, TaskHandler] = {
+            "minutes": MinutesDelivery(app, upload),
+            "rewrite": MinutesRewrite(app),
+        }
         for extra in _task_plugins:
             handlers.update(extra(app, client))
         self.runners = [

@@ -8,7 +8,9 @@ transaction ids make every resend idempotent.
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
+import sqlite3
 import time
 from typing import Any
 
@@ -48,6 +50,16 @@ class DanglingReference(Exception):
     pass
 
 
+class Sent(enum.Enum):
+    DONE = "done"
+    WAIT = "wait"
+    RETRY = "retry"
+
+
+class StoreUnavailable(Exception):
+    """The database refused a write: the sync is handled again later, nothing is skipped."""
+
+
 class MatrixBot:
     def __init__(self, app: MeetBotApp, client: AsyncClient) -> None:
         self.app = app
@@ -61,6 +73,8 @@ class MatrixBot:
         # (room id, event, first seen (epoch s), history): kept in the database too.
         self._undecrypted: list[tuple[str, MegolmEvent, float, bool]] = []
         self._key_requests: set[str] = set()
+        # The newest homeserver timestamp handled: gap paging compares server times only.
+        self._newest_ts = 0
 
     # -- life cycle -------------------------------------------------------------------
     def stop(self) -> None:
@@ -158,11 +172,20 @@ class MatrixBot:
                 continue
             delay = 1.0
             full_state_sent, full_state = full_state, False
-            await self._handle_sync(response, catch_up=full_state_sent)
+            try:
+                await self._handle_sync(response, catch_up=full_state_sent)
+            except StoreUnavailable as exc:
+                # Handle the same sync again (events already stored are skipped by id).
+                log.warning("database unavailable (%s); retrying in %.0fs", exc, delay)
+                full_state = full_state_sent
+                await self._sleep(delay)
+                delay = min(delay * 2, 60)
+                continue
             token = response.next_batch
             async with self.store.db.transaction():
                 await self.store.set_value(TOKEN_KEY, token)
-                await self.store.set_value(LAST_SYNC_KEY, str(int(time.time() * 1000)))
+                if self._newest_ts:
+                    await self.store.set_value(LAST_SYNC_KEY, str(self._newest_ts))
             await self._maintain_keys()
             self.synced.set()
             self.synced.clear()
@@ -221,6 +244,7 @@ class MatrixBot:
         if event.sender == self.client.user_id:
             return
         sent_at = getattr(event, "server_timestamp", 0) or 0
+        self._newest_ts = max(self._newest_ts, sent_at)
         live = not history or sent_at >= self.started_at_ms
         core_event = convert(
             room,
@@ -234,7 +258,11 @@ class MatrixBot:
             return
         try:
             await self.app.ingest(core_event)
+        except sqlite3.Error as exc:
+            # The database is busy or full: stop here, keep the sync token, try again.
+            raise StoreUnavailable(str(exc)) from exc
         except Exception:
+            # A bug in handling this one event: never let it stop the room (logged in full).
             log.exception("event %s in %s was not handled", event.event_id, room.room_id)
 
     async def _handle_invites(self, response: SyncResponse) -> None:
@@ -344,26 +372,31 @@ class MatrixBot:
         while not self._stop.is_set():
             self.app.outbox_ready.clear()
             pending = await self.store.pending_outbox()
+            progressed = False
             for message in pending:
                 if self._stop.is_set():
                     return
-                if not await self._send(message):
+                outcome = await self._send(message)
+                if outcome is Sent.RETRY:
                     await self._sleep(min(2**message.attempts, 30))
                     break
-            if not pending:
-                await wait_or_timeout(self.app.outbox_ready, 5)
+                progressed = progressed or outcome is Sent.DONE
+            if not progressed:
+                # Nothing could go (empty, or only rows waiting for another row): wait.
+                await wait_or_timeout(self.app.outbox_ready, 5 if not pending else 0.5)
 
-    async def _send(self, message: OutboxMessage) -> bool:
-        """Send one message; False when it should be tried again later (in order)."""
+    async def _send(self, message: OutboxMessage) -> Sent:
+        """Send one message: DONE (sent or given up), WAIT (it refers to a row not sent yet:
+        the rows after it may go first) or RETRY (a transient failure: try again, in order)."""
         try:
             content = await self._resolve_placeholders(message.content)
         except DanglingReference as exc:
             # What it points at was never sent (nothing to edit or redact): drop it.
             async with self.store.db.transaction():
                 await self.store.mark_attempt(message.id, str(exc), give_up=True)
-            return True
+            return Sent.DONE
         if content is None:
-            return False
+            return Sent.WAIT
         try:
             if message.event_type == "m.room.redaction":
                 response = await self.client.room_redact(
@@ -386,11 +419,11 @@ class MatrixBot:
             async with self.store.db.transaction():
                 await self.store.mark_attempt(message.id, error, give_up)
             log.warning("sending to %s failed: %s", message.room_id, error)
-            return give_up
+            return Sent.DONE if give_up else Sent.RETRY
         if isinstance(response, (RoomSendResponse, RoomRedactResponse)):
             async with self.store.db.transaction():
                 await self.store.mark_sent(message.id, response.event_id)
-            return True
+            return Sent.DONE
         status = getattr(response, "status_code", None) or ""
         transient = status in ("M_LIMIT_EXCEEDED", "M_UNKNOWN") or not status.startswith("M_")
         give_up = not transient and message.attempts + 1 >= SEND_GIVE_UP_AFTER
@@ -400,7 +433,7 @@ class MatrixBot:
         if status == "M_LIMIT_EXCEEDED":
             retry = getattr(response, "retry_after_ms", None) or 1000
             await self._sleep(retry / 1000)
-        return give_up
+        return Sent.DONE if give_up else Sent.RETRY
 
     async def _resolve_placeholders(self, content: dict[str, Any]) -> dict[str, Any] | None:
         """Outbox rows may point at another row's event as ``txn:ID`` (edits, redactions).

@@ -13,21 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from meetbot.core.commands import (
-    duration,
-    number,
-    optional_text,
-    optional_word,
-    registry,
-    split_command,
-    user,
-    word,
-)
+from meetbot.core.commands import split_command
+from meetbot.core.scrubbing import structural_command
 from meetbot.storage.research_store import ResearchStore, StoredEvent
-
-# Commands that leave nothing structural behind: removed like any message.
-NEVER_KEPT = frozenset({"here", "help", "status", "items", "optout", "optin", "withdraw"})
-_STRUCTURAL_ARGS = (number, word, optional_word, user, duration)
 
 # The sender written over a withdrawn person's events: it links to nobody.
 WITHDRAWN_DOMAIN = "withdrawn.invalid"
@@ -39,22 +27,6 @@ def tombstone() -> str:
 
 def is_tombstone(user_id: str | None) -> bool:
     return bool(user_id) and str(user_id).endswith(":" + WITHDRAWN_DOMAIN)
-
-
-def structural_command(body: str, prefix: str) -> str | None:
-    """The part of a command worth keeping once its author's words are gone, if any."""
-    parsed = split_command(body, prefix)
-    if parsed is None:
-        return None
-    name, args = parsed
-    command = registry.lookup(name)
-    if command is None or command.name in NEVER_KEPT:
-        return None
-    if command.args is None or command.args is optional_text:
-        return f"{prefix}{name}"
-    if command.args in _STRUCTURAL_ARGS:
-        return f"{prefix}{name} {args}".rstrip()
-    return None
 
 
 @dataclass

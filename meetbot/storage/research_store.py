@@ -93,6 +93,7 @@ class ResearchStore:
             (sender, json.dumps(payload, ensure_ascii=False), event_id),
         )
         await self.conn.execute("DELETE FROM translations WHERE event_id = ?", (event_id,))
+        await self.store.cancel_translations(event_id)
 
     async def translated_texts(self, event_ids: Iterable[str]) -> list[str]:
         texts, _sources = await self.store.translations_for(event_ids)

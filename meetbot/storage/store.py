@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -117,11 +117,18 @@ class Store:
             rows = await cur.fetchall()
         return [decode_event(row["type"], row["payload"]) for row in rows]
 
-    async def scrub_events(self, event_ids: Iterable[str], created_items: set[str]) -> int:
+    async def scrub_events(
+        self,
+        event_ids: Iterable[str],
+        created_items: set[str],
+        keep: Callable[[str], str | None] = lambda body: None,
+    ) -> int:
         """Remove the text of these events for good (redaction, opt-out, withdrawal).
 
-        The event keeps its place in the record, marked withdrawn, so replaying the meeting
-        numbers its items as before; its translations go too.
+        The event keeps its place in the record so replaying the meeting gives the same
+        meeting: a command keeps its structure (``keep(body)``, e.g. ``!next``), anything
+        else is marked withdrawn (and ``created_item`` holds its item's number). Its
+        translations go too, and so do those still to be made.
         """
         count = 0
         for event_id in event_ids:
@@ -133,13 +140,17 @@ class Store:
                 continue
             data = json.loads(row["payload"])
             if row["type"] == "Message":
-                data.update(
-                    body="",
-                    display_name="",
-                    mentions=[],
-                    withdrawn=True,
-                    created_item=event_id in created_items,
-                )
+                kept = keep(str(data.get("body") or ""))
+                if kept is not None:
+                    data.update(body=kept, display_name="", mentions=[])
+                else:
+                    data.update(
+                        body="",
+                        display_name="",
+                        mentions=[],
+                        withdrawn=True,
+                        created_item=event_id in created_items,
+                    )
             elif row["type"] == "Edit":
                 data.update(body="", mentions=[])
             else:
@@ -149,8 +160,16 @@ class Store:
                 (json.dumps(data, ensure_ascii=False), event_id),
             )
             await self.conn.execute("DELETE FROM translations WHERE event_id = ?", (event_id,))
+            await self.cancel_translations(event_id)
             count += 1
         return count
+
+    async def meeting_of_event(self, event_id: str) -> str | None:
+        rows = list(await self.conn.execute_fetchall(
+            "SELECT meeting_id FROM events WHERE event_id = ? AND payload IS NOT NULL",
+            (event_id,),
+        ))
+        return rows[0][0] if rows else None
 
     async def edits_of(self, event_id: str) -> list[str]:
         """Stored edits of an event (their text goes when the event's does)."""
@@ -244,8 +263,10 @@ class Store:
         ]
 
     async def mark_sent(self, outbox_id: int, event_id: str) -> None:
+        # Once sent, only the event id is needed (edits and redactions point at it); the
+        # content goes, so no copy of what people said lingers here.
         await self.conn.execute(
-            "UPDATE outbox SET sent_at = ?, sent_event_id = ? WHERE id = ?",
+            "UPDATE outbox SET sent_at = ?, sent_event_id = ?, content = '{}' WHERE id = ?",
             (utcnow(), event_id, outbox_id),
         )
 
@@ -315,6 +336,20 @@ class Store:
         ) as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
+
+    async def cancel_translations(self, event_id: str) -> None:
+        """The message's text is gone: its translations must not be made any more."""
+        await self.conn.execute(
+            "UPDATE tasks SET done_at = ?, payload = '{}' WHERE done_at IS NULL "
+            "AND kind = 'translate' AND json_extract(payload, '$.event_id') = ?",
+            (utcnow(), event_id),
+        )
+
+    async def task_pending(self, task_id: int) -> bool:
+        rows = await self.conn.execute_fetchall(
+            "SELECT 1 FROM tasks WHERE id = ? AND done_at IS NULL", (task_id,)
+        )
+        return bool(list(rows))
 
     async def finish_task(self, task_id: int) -> None:
         # Done work keeps its key (so it never runs twice) but not its payload: payloads can

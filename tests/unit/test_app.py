@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from meetbot.config import load_config
-from meetbot.core.events import Message, Tick
+from meetbot.core.events import Message, Redaction, Tick
 from meetbot.core.schedule import SlotKey
 from meetbot.service import open_app
 
@@ -96,3 +96,75 @@ async def test_a_scheduled_meeting_uses_its_own_agenda_even_after_a_restart(tmp_
         await again.ingest(message(9, "!status"))
     finally:
         await again.store.db.close()
+
+
+def redaction(n: int, target: str, sender: str = ANA) -> Redaction:
+    return Redaction(f"$r{n}", ROOM, sender, AT + timedelta(minutes=n), target=target)
+
+
+def snapshot(app) -> tuple:
+    meeting = app.meeting_in(ROOM)
+    assert meeting is not None
+    return (
+        meeting.title,
+        [(i.n, i.kind.value, i.text, i.struck, i.prompt_id) for i in meeting.items],
+        [(e.event_id, e.current_body) for e in meeting.log],
+    )
+
+
+async def test_a_redaction_leaves_the_meeting_as_a_restart_will_find_it(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    app = await open_app(config)
+    await app.ingest(message(1, "!startmeeting Our secret title"))
+    await app.ingest(message(2, "!idea kept"))
+    await app.ingest(message(3, "!topic a private topic"))
+    await app.ingest(message(4, "!idea under the topic"))
+    await app.ingest(message(5, "my phone is 555-0199", sender="@bea:example.org"))
+    for n, target in enumerate(("$e1", "$e3", "$e5"), start=6):
+        await app.ingest(redaction(n, target))
+    live = snapshot(app)
+    assert live[0] == "LatAm — 2027-01-15", "the title went with the redacted message"
+    assert app.meeting_in(ROOM) is not None, "redacting !startmeeting does not end it"
+    await app.store.db.close()
+
+    again = await open_app(config)
+    try:
+        await again.restore()
+        assert snapshot(again) == live
+        rows = await again.store.conn.execute_fetchall("SELECT payload FROM events")
+        stored = " ".join(str(r[0]) for r in rows)
+        assert "secret title" not in stored and "private topic" not in stored
+        assert "555-0199" not in stored
+    finally:
+        await again.store.db.close()
+
+
+async def test_a_message_of_an_earlier_meeting_can_still_be_redacted(tmp_path: Path) -> None:
+    app = await open_app(make_config(tmp_path))
+    try:
+        await app.ingest(message(1, "!startmeeting"))
+        await app.ingest(message(2, "an old secret", sender="@bea:example.org"))
+        await app.ingest(message(3, "!endmeeting"))
+        await app.ingest(message(4, "!startmeeting"))
+        await app.ingest(redaction(5, "$e2", sender="@bea:example.org"))
+        rows = await app.store.conn.execute_fetchall("SELECT payload FROM events")
+        assert "an old secret" not in " ".join(str(r[0]) for r in rows)
+        rewrite = await app.store.pending_tasks(["rewrite"])
+        assert len(rewrite) == 1
+        old = await app.rebuild_meeting(rewrite[0].payload["meeting_id"])
+        assert old is not None and all(e.body != "an old secret" for e in old.log)
+    finally:
+        await app.store.db.close()
+
+
+async def test_scrubbing_cancels_translations_not_made_yet(tmp_path: Path) -> None:
+    app = await open_app(make_config(tmp_path))
+    try:
+        await app.ingest(message(1, "!startmeeting"))
+        async with app.store.db.transaction():
+            await app.store.add_task("translate", "translate:$e2", {"event_id": "$e2", "text": "x"})
+        await app.ingest(message(2, "hola a todos", sender="@bea:example.org"))
+        await app.ingest(redaction(3, "$e2", sender="@bea:example.org"))
+        assert await app.store.pending_tasks(["translate"]) == []
+    finally:
+        await app.store.db.close()
