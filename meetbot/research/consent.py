@@ -97,8 +97,14 @@ class Withdrawal:
     kept_meetings: int  # meetings past the withdrawal window, left as they were
 
 
-async def withdraw(app: MeetBotApp, user_id: str, requested_at: datetime) -> Withdrawal:
-    """Delete everything ``user_id`` contributed, in every meeting inside the window."""
+async def withdraw(
+    app: MeetBotApp, user_id: str, requested_at: datetime, task_id: int | None = None
+) -> Withdrawal:
+    """Delete everything ``user_id`` contributed, in every meeting inside the window.
+
+    The meetings touched are written into the withdrawal task (``task_id``) in the same
+    transaction, so a retry after a failure still rewrites their minutes.
+    """
     research = ResearchStore(app.store)
     window = app.config.privacy.withdrawal_window
     async with app._lock:
@@ -108,15 +114,21 @@ async def withdraw(app: MeetBotApp, user_id: str, requested_at: datetime) -> Wit
         facilitator_power = (
             app.config.facilitator_power_level if user_id in app.config.facilitators else None
         )
+        stand_in = tombstone()
         async with app.store.db.transaction():
             removal = await remove_events(
-                research, mine, prefix=app.config.command_prefix, sender=tombstone(),
+                research, mine, prefix=app.config.command_prefix, sender=stand_in,
                 created_items=await created_items(app, allowed),
                 facilitator_power=facilitator_power,
             )
+            # Others named the person too (`!action @bea ...`, `!chair @bea`): the same
+            # stand-in replaces the id there, so a chair stays a chair on replay.
+            await research.replace_user_id(user_id, stand_in, allowed)
             # What the bot kept about the person beyond their words goes too.
             await app.store.forget_user(user_id)
             await research.audit("withdrawal", len(removal.meetings), removal.events)
+            if task_id is not None:
+                await research.remember_meetings(task_id, removal.meetings)
         app.user_languages.pop(user_id, None)
         await rebuild_running(app, removal.meetings)
     await research.checkpoint()

@@ -128,19 +128,23 @@ class WithdrawTask:
             async with app.store.db.transaction():
                 await app.store.finish_task(task.id)
             return
-        result = await consent.withdraw(app, user_id, datetime.fromisoformat(task.payload["at"]))
-        await regenerate_after_removal(app, result.meetings)
+        language = app.user_languages.get(user_id, "en")  # before it is forgotten
+        result = await consent.withdraw(
+            app, user_id, datetime.fromisoformat(task.payload["at"]), task_id=task.id
+        )
+        # A retry after a failure finds no more events: the meetings were kept in the task.
+        meetings = set(result.meetings) | set(task.payload.get("meetings") or [])
+        await regenerate_after_removal(app, meetings)
         lines = [_("Your contributions have been withdrawn from the research record: "
                    "{events} messages and reactions in {meetings} meetings. The minutes and "
                    "reports were written again without them.",
-                   events=result.events, meetings=len(result.meetings))]
+                   events=result.events, meetings=len(meetings))]
         if result.kept_meetings:
             lines.append(_("{count} meetings ended before the withdrawal window and were left "
                            "as they were.", count=result.kept_meetings))
         lines.append(_("To keep future messages out of the record as well, type {optout} "
                        "in your meeting room.", optout=f"`{app.config.command_prefix}optout`"))
         dm_room = await self._direct_room(user_id)
-        language = app.user_languages.get(user_id, "en")
         async with app.store.db.transaction():
             if dm_room is not None:
                 await app.store.enqueue(dm_room, txn_id_for(f"{task.key}:dm"),

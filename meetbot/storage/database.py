@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,6 +12,8 @@ from pathlib import Path
 import aiosqlite
 
 from meetbot.storage.migrations import MIGRATIONS, Migration
+
+log = logging.getLogger(__name__)
 
 
 class DatabaseTooNew(RuntimeError):
@@ -78,6 +82,15 @@ class Database:
                 raise
             else:
                 await self.conn.execute("COMMIT")
+
+    async def checkpoint(self) -> None:
+        """Fold the write-ahead log into the database file and empty it (after a withdrawal
+        no old page with the removed text may stay in the log). Taken between writers."""
+        async with self._write_lock:
+            try:
+                await self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.OperationalError as exc:  # a reader holds the log: try next time
+                log.warning("WAL checkpoint postponed: %s", exc)
 
     async def close(self) -> None:
         await self.conn.close()

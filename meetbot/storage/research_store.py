@@ -45,7 +45,33 @@ class ResearchStore:
 
     async def checkpoint(self) -> None:
         """Fold the write-ahead log into the database and empty it, old page images and all."""
-        await self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        await self.store.db.checkpoint()
+
+    async def replace_user_id(self, user_id: str, stand_in: str, meeting_ids: set[str]) -> None:
+        """Write ``stand_in`` wherever a stored event of these meetings, a pending message or
+        a pending task names ``user_id`` (call inside a transaction)."""
+        for meeting_id in meeting_ids:
+            await self.conn.execute(
+                "UPDATE events SET payload = replace(payload, ?, ?) "
+                "WHERE meeting_id = ? AND instr(payload, ?) > 0",
+                (user_id, stand_in, meeting_id, user_id),
+            )
+        await self.conn.execute(
+            "UPDATE outbox SET content = replace(content, ?, ?) "
+            "WHERE sent_at IS NULL AND instr(content, ?) > 0",
+            (user_id, stand_in, user_id),
+        )
+        await self.conn.execute(
+            "UPDATE tasks SET payload = replace(payload, ?, ?) "
+            "WHERE done_at IS NULL AND kind != 'withdraw' AND instr(payload, ?) > 0",
+            (user_id, stand_in, user_id),
+        )
+
+    async def remember_meetings(self, task_id: int, meeting_ids: set[str]) -> None:
+        await self.conn.execute(
+            "UPDATE tasks SET payload = json_set(payload, '$.meetings', json(?)) WHERE id = ?",
+            (json.dumps(sorted(meeting_ids)), task_id),
+        )
 
     # -- opt-outs ---------------------------------------------------------------------
     async def opted_out(self) -> set[str]:

@@ -175,6 +175,14 @@ async def test_opting_out_and_withdrawing_leave_no_trace(make_participant, make_
     await bob.wait_for_notice(latam, "Idea #2 recorded", after=idea)
     decided = await alice.send(latam, "!agreed we meet by the river")
     await alice.wait_for_notice(latam, "Decision #3 recorded", after=decided)
+    # Others name Bob too: an action assigned to him, and the chair he is given.
+    assigned = await alice.send(latam, f"!action {bob.user_id} rows the boat",
+                                mentions=[bob.user_id])
+    await alice.wait_for_notice(latam, "Action #4 recorded", after=assigned)
+    chaired = await alice.send(latam, f"!chair {bob.user_id}", mentions=[bob.user_id])
+    await alice.wait_for_notice(latam, "is now a chair", after=chaired)
+    moved = await bob.send(latam, "!next")  # as a chair
+    await bob.wait_for_notice(latam, "Prompt 2/3", after=moved)
 
     out = await bob.send(latam, "!optout")
     notice = await bob.wait_for_notice(latam, "Someone opted out", after=out)
@@ -226,6 +234,9 @@ async def test_opting_out_and_withdrawing_leave_no_trace(make_participant, make_
     first = next(m for m in minutes if any(i["kind"] == "decision" for i in m["items"]))
     assert [(i["n"], i["text"]) for i in first["items"] if i["kind"] == "decision"] == [
         (3, "we meet by the river")]
+    # Bob's !next as a chair still counts on replay: the second prompt is still there.
+    assert [i["prompt_id"] for i in first["items"] if i["kind"] == "prompt"] == [
+        "work-learn-together", "how-we-decide"]
     # The audit trail says that a withdrawal happened, never who or what.
     con = sqlite3.connect(data_dir / "meetbot.sqlite3")
     audit = con.execute("SELECT kind, meetings FROM research_audit ORDER BY id").fetchall()
