@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 load_features()
 
 TimerCallback = Callable[[str, str, datetime], None]
+BINDING = "binding:"  # kv key prefix: a region's room id as resolved at the last start
+COORDINATOR = ":coordinator"
 
 
 class MeetBotApp:
@@ -65,6 +67,26 @@ class MeetBotApp:
     def bind_region(self, region_id: str, room_id: str) -> None:
         self.region_rooms[region_id] = room_id
         self._settings.clear()
+
+    async def remember_binding(self, region_id: str | None, room_id: str) -> None:
+        """Bind a region (None: the coordinator) to its room, and keep it: an alias that
+        cannot be resolved at the next start (homeserver down) must not change how the
+        region's meetings replay, and ``meetbot minutes`` needs it without Matrix."""
+        if region_id is None:
+            self.coordinator_room = room_id
+        else:
+            self.bind_region(region_id, room_id)
+        async with self.store.db.transaction():
+            await self.store.set_value(f"{BINDING}{region_id or COORDINATOR}", room_id)
+
+    async def load_bindings(self) -> None:
+        for region in self.config.regions:
+            room_id = await self.store.get_value(f"{BINDING}{region.id}")
+            if room_id:
+                self.bind_region(region.id, room_id)
+        room_id = await self.store.get_value(f"{BINDING}{COORDINATOR}")
+        if room_id and self.config.coordinator:
+            self.coordinator_room = room_id
 
     @property
     def coordinator_room(self) -> str | None:

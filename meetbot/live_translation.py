@@ -125,7 +125,7 @@ class LiveTranslation:
         if effect.reply_to is not None:
             key = f"translate-demand:{effect.reply_to}"
         elif effect.edit_of is not None:
-            key = f"translate-edit:{effect.edit_of}:{txn_id_for(effect.text)}"
+            key = f"translate-edit:{effect.edit_event or effect.edit_of}"
         else:
             key = f"translate:{effect.event_id}"
         await self.app.store.add_task("translate", key, asdict(effect))

@@ -39,6 +39,7 @@ async def open_app(config: Config) -> MeetBotApp:
         await db.close()
         raise
     app = MeetBotApp(config, Store(db), agendas)
+    await app.load_bindings()
     app.user_languages.update(await app.store.user_languages())
     from meetbot.research.tasks import attach  # consent, withdrawal, reports
 

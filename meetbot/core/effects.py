@@ -71,6 +71,7 @@ class Translate:
     source_language: str | None = None  # the sender's chosen language, if any
     post: bool = True
     edit_of: str | None = None
+    edit_event: str | None = None  # the edit being translated (one translation per edit)
     reply_to: str | None = None
     thread_root: str | None = None
 

@@ -8,6 +8,7 @@ live-translation shell does the slow work off the event loop and posts the notic
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from meetbot.core import hooks
 from meetbot.core.commands import Call, Scope, UsageError, optional_text, optional_word, registry
@@ -105,7 +106,12 @@ def on_edit(state: RoomState, settings: RoomSettings, event: Edit) -> list[Effec
         if item is None or item.struck or item.kind is ItemKind.PROMPT:
             return []
         text = item.text
-    return [_translate(settings, meeting, event.target, text, event, event.target)]
+    return [
+        replace(
+            _translate(settings, meeting, event.target, text, event, event.target),
+            edit_event=event.event_id,
+        )
+    ]
 
 
 def on_redaction(state: RoomState, settings: RoomSettings, event: Redaction) -> list[Effect]:

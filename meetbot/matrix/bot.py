@@ -119,11 +119,8 @@ class MatrixBot:
         for region_id, room in wanted:
             room_id = await self._join(room)
             if room_id is None:
-                continue
-            if region_id is None:
-                self.app.coordinator_room = room_id
-            else:
-                self.app.bind_region(region_id, room_id)
+                continue  # the binding remembered from an earlier start (if any) stays
+            await self.app.remember_binding(region_id, room_id)
 
     async def _join(self, room: str) -> str | None:
         room_id = room

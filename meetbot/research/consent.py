@@ -7,8 +7,8 @@ gone from memory as well as from the database.
 
 from __future__ import annotations
 
-import hashlib
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -62,8 +62,8 @@ def on_consent_changed(app: MeetBotApp, effect: ConsentChanged) -> None:
 
 def consent_task(effect: ConsentChanged) -> tuple[str, dict[str, object]]:
     """The durable task that carries out a consent change: its key and payload."""
-    person = hashlib.sha256(effect.user_id.encode()).hexdigest()[:16]  # no id in the key
-    return f"consent:{person}:{effect.at.isoformat()}", {
+    # The command is handled once (by event id), so a random key is unique and names nobody.
+    return f"consent:{effect.at.isoformat()}:{secrets.token_hex(8)}", {
         "user_id": effect.user_id, "opted_out": effect.opted_out,
         "meeting_id": effect.meeting_id, "at": effect.at.isoformat(),
     }

@@ -83,6 +83,13 @@ class Database:
             else:
                 await self.conn.execute("COMMIT")
 
+    @asynccontextmanager
+    async def between_writes(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Read without seeing another task's transaction half-done (one connection serves
+        all: a read in the middle of someone's transaction would see its uncommitted rows)."""
+        async with self._write_lock:
+            yield self.conn
+
     async def checkpoint(self) -> None:
         """Fold the write-ahead log into the database file and empty it (after a withdrawal
         no old page with the removed text may stay in the log). Taken between writers."""

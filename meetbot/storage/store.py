@@ -245,11 +245,11 @@ class Store:
         )
 
     async def pending_outbox(self, limit: int = 50) -> list[OutboxMessage]:
-        async with self.conn.execute(
-            "SELECT * FROM outbox WHERE sent_at IS NULL AND failed = 0 ORDER BY id LIMIT ?",
-            (limit,),
-        ) as cur:
-            rows = await cur.fetchall()
+        async with self.db.between_writes() as conn:
+            rows = await conn.execute_fetchall(
+                "SELECT * FROM outbox WHERE sent_at IS NULL AND failed = 0 ORDER BY id LIMIT ?",
+                (limit,),
+            )
         return [
             OutboxMessage(
                 r["id"],
@@ -310,12 +310,12 @@ class Store:
 
     async def pending_tasks(self, kinds: Sequence[str], limit: int = 50) -> list[Task]:
         marks = ",".join("?" for _ in kinds)
-        async with self.conn.execute(
-            f"SELECT * FROM tasks WHERE done_at IS NULL AND kind IN ({marks}) "
-            "AND attempts < 10 ORDER BY id LIMIT ?",
-            (*kinds, limit),
-        ) as cur:
-            rows = await cur.fetchall()
+        async with self.db.between_writes() as conn:
+            rows = await conn.execute_fetchall(
+                f"SELECT * FROM tasks WHERE done_at IS NULL AND kind IN ({marks}) "
+                "AND attempts < 10 ORDER BY id LIMIT ?",
+                (*kinds, limit),
+            )
         return [
             Task(
                 r["id"],
