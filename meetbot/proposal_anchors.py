@@ -42,7 +42,11 @@ class ProposalAnchors:
     async def _anchor(self, room_id: str, token: str) -> None:
         txn = txn_id_for(f"{NOTICE_PREFIX}{token}")
         while self.stopped is None or not self.stopped.done():
-            event_id = await self.app.store.sent_event_id(txn)
+            state = await self.app.store.outbox_state(txn)
+            if state is not None and state[0] == "failed":
+                log.warning("proposal %s was never posted; reactions cannot vote on it", token)
+                return
+            event_id = state[1] if state else None
             if event_id:
                 timer = anchor_timer(token, event_id)
                 tick = Tick(event_id=f"tick:{timer}", room_id=room_id,
