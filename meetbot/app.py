@@ -23,6 +23,7 @@ from meetbot.core.effects import (
     MeetingEnded,
     MeetingStarted,
     Notice,
+    RetractTranslation,
     StartTimer,
 )
 from meetbot.core.engine import Outcome, handle
@@ -253,12 +254,7 @@ class MeetBotApp:
             await self.store.add_task(
                 "rewrite", f"rewrite:{meeting_id}:{event.event_id}", {"meeting_id": meeting_id}
             )
-            await self.store.enqueue(
-                event.room_id,
-                txn_id_for(f"retract:{event.target}"),
-                {"redacts": "txn:" + txn_id_for(f"translation:{event.target}")},
-                event_type="m.room.redaction",
-            )
+            await self._persist(RetractTranslation(event.room_id, event.target), state)
         return meeting_id
 
     async def _rebuild_room(self, room_id: str) -> RoomState:

@@ -377,7 +377,9 @@ class Homeserver:
                         return
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
-            time.sleep(0.1)
+            # Waiting on the process doubles as the pause: a Synapse that dies wakes us at once.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._proc.wait(timeout=0.1)
         raise HomeserverError(
             f"Synapse did not answer on {url} within {self.start_timeout:.0f} s; log tail:\n"
             + self.log_tail(since=log_offset)

@@ -344,14 +344,20 @@ def on_redaction(state: RoomState, settings: RoomSettings, event: Event) -> list
     return []
 
 
+def _ticked(state: RoomState, event: Event, prefix: str) -> tuple[Proposal | None, str]:
+    """The proposal a ``PREFIX TOKEN:REST`` timer is about (None if none), and REST."""
+    meeting = state.meeting
+    if meeting is None or not isinstance(event, Tick) or not event.timer.startswith(prefix):
+        return None, ""
+    token, _sep, rest = event.timer[len(prefix):].rpartition(":")
+    return next((p for p in meeting.proposals if p.token == token), None), rest
+
+
 def on_anchor(state: RoomState, settings: RoomSettings, event: Event) -> list[Effect]:
     """The shell reports the Matrix id of a posted proposal: ``proposal-posted:TOKEN:ID``."""
+    proposal, anchor = _ticked(state, event, ANCHOR)
     meeting = state.meeting
-    if meeting is None or not isinstance(event, Tick) or not event.timer.startswith(ANCHOR):
-        return []
-    token, _sep, anchor = event.timer[len(ANCHOR):].rpartition(":")
-    proposal = next((p for p in meeting.proposals if p.token == token), None)
-    if proposal is None or proposal.anchor is not None:
+    if meeting is None or proposal is None or proposal.anchor is not None:
         return []
     proposal.anchor = anchor
     effects: list[Effect] = []
@@ -433,12 +439,9 @@ def do_close(call: Call, number: int | None) -> None:
 
 
 def on_tick(state: RoomState, settings: RoomSettings, event: Event) -> list[Effect]:
+    proposal, what = _ticked(state, event, TIMER)
     meeting = state.meeting
-    if meeting is None or not isinstance(event, Tick) or not event.timer.startswith(TIMER):
-        return []
-    token, _sep, what = event.timer[len(TIMER):].rpartition(":")
-    proposal = next((p for p in meeting.proposals if p.token == token), None)
-    if proposal is None or not proposal.is_open:
+    if meeting is None or proposal is None or not proposal.is_open:
         return []
     if what == "close":
         return close(state, settings, meeting, proposal, event, settings.bot_user_id)

@@ -35,9 +35,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         finally:
             await app.store.db.close()
 
-    for path in asyncio.run(run()):
-        print(path)
-    return 0
+    return _print_paths(asyncio.run(run()))
 
 
 def _export_arguments(parser: argparse.ArgumentParser) -> None:
@@ -81,7 +79,11 @@ def cmd_export(args: argparse.Namespace) -> int:
         finally:
             await app.store.db.close()
 
-    for path in asyncio.run(run()):
+    return _print_paths(asyncio.run(run()))
+
+
+def _print_paths(paths: Iterable[Path]) -> int:
+    for path in paths:
         print(path)
     return 0
 

@@ -148,7 +148,10 @@ class ResearchStore:
         if not needles:
             return 0
         count = 0
-        async with self.conn.execute("SELECT id, content, sent_at FROM outbox") as cur:
+        # Sent notices and finished tasks keep no content: only pending ones can quote anyone.
+        async with self.conn.execute(
+            "SELECT id, content, sent_at FROM outbox WHERE sent_at IS NULL"
+        ) as cur:
             rows = await cur.fetchall()
         for row in rows:
             if _quotes(json.loads(row[1]), needles):
@@ -158,7 +161,9 @@ class ResearchStore:
                     (row[0],),
                 )
                 count += 1
-        async with self.conn.execute("SELECT id, payload FROM tasks") as cur:
+        async with self.conn.execute(
+            "SELECT id, payload FROM tasks WHERE done_at IS NULL"
+        ) as cur:
             rows = await cur.fetchall()
         for row in rows:
             if _quotes(json.loads(row[1]), needles):
