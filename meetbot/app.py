@@ -28,7 +28,7 @@ from meetbot.core.effects import (
 )
 from meetbot.core.engine import Outcome, handle
 from meetbot.core.events import Event, Redaction, Tick
-from meetbot.core.model import Meeting, Region, RoomSettings, RoomState
+from meetbot.core.model import Meeting, MeetingGlance, Region, RoomSettings, RoomState
 from meetbot.core.schedule import SlotKey
 from meetbot.core.scrubbing import structural_command
 from meetbot.features import load_features
@@ -41,6 +41,7 @@ load_features()
 TimerCallback = Callable[[str, str, datetime], None]
 BINDING = "binding:"  # kv key prefix: a region's room id as resolved at the last start
 COORDINATOR = ":coordinator"
+DIRECT = "direct:"  # kv key prefix: a direct chat's room id -> the person in it
 
 
 class MeetBotApp:
@@ -62,6 +63,11 @@ class MeetBotApp:
         self.effect_handlers: dict[type, Callable[[Effect], Awaitable[None]]] = {}
         # Features store their effects inside the event's transaction: type -> (effect, state).
         self.persisters: dict[type, Callable[[Any, RoomState], Awaitable[None]]] = {}
+        self.direct_rooms: dict[str, str] = {}  # direct chat room id -> the person in it
+        # Rooms named in the config that the bot cannot reach: room -> why (for !status).
+        self.unreachable_rooms: dict[str, str] = {}
+        # Whether a person is in a room (the Matrix shell knows; by default: assume so).
+        self.is_member: Callable[[str, str], bool] = lambda user_id, room_id: True
         self._lock = asyncio.Lock()
 
     # -- rooms and their settings -----------------------------------------------------
@@ -88,6 +94,45 @@ class MeetBotApp:
         room_id = await self.store.get_value(f"{BINDING}{COORDINATOR}")
         if room_id and self.config.coordinator:
             self.coordinator_room = room_id
+        self.direct_rooms.update(await self.store.values_with_prefix(DIRECT))
+
+    async def remember_direct_room(self, room_id: str, user_id: str) -> None:
+        """A direct chat with ``user_id``: only the personal commands are answered there."""
+        self.direct_rooms[room_id] = user_id
+        async with self.store.db.transaction():
+            await self.store.set_value(f"{DIRECT}{room_id}", user_id)
+
+    # -- rooms the bot cannot reach ---------------------------------------------------
+    def mark_unreachable(self, room_id: str, why: str) -> None:
+        if self.unreachable_rooms.get(room_id) != why:
+            self.unreachable_rooms[room_id] = why
+            self._settings.clear()
+
+    def mark_reachable(self, room_id: str) -> None:
+        if self.unreachable_rooms.pop(room_id, None) is not None:
+            self._settings.clear()
+
+    def room_label(self, room_id: str) -> str:
+        """A room as people know it: its region's name and its address."""
+        for region in self.config.regions:
+            if room_id in (region.room, self.region_rooms.get(region.id)):
+                return f"{region.name} ({region.room})"
+        if self.config.coordinator and room_id in (self.config.coordinator.room,
+                                                   self.coordinator_room):
+            return f"coordinator room ({self.config.coordinator.room})"
+        return room_id
+
+    def coordinator_languages(self) -> tuple[str, ...]:
+        return (self.config.coordinator.language,) if self.config.coordinator else ("en",)
+
+    async def enqueue_notice(self, notice: Notice) -> None:
+        """Queue a notice the shell itself has to say (call inside a transaction)."""
+        await self.store.enqueue(notice.room_id, txn_id_for(notice.key), content_for(notice))
+        self.outbox_ready.set()
+
+    async def post_notice(self, notice: Notice) -> None:
+        async with self.store.db.transaction():
+            await self.enqueue_notice(notice)
 
     @property
     def coordinator_room(self) -> str | None:
@@ -114,6 +159,8 @@ class MeetBotApp:
 
     def settings_for(self, room_id: str, agenda_name: str | None = None) -> RoomSettings:
         """The settings of a room (cached: they change only when rooms are bound)."""
+        if room_id in self.direct_rooms:
+            return self._direct_settings(room_id, self.direct_rooms[room_id])
         key = (room_id, agenda_name)
         if key not in self._settings:
             self._settings[key] = self._make_settings(room_id, agenda_name)
@@ -133,6 +180,42 @@ class MeetBotApp:
                 self.config.coordinator.users if self.config.coordinator else ()
             ),
             translate_always=self.config.translation.mode == "always",
+            unreachable=tuple(self.room_label(r) for r in self.unreachable_rooms),
+        )
+
+    def _direct_settings(self, room_id: str, user_id: str) -> RoomSettings:
+        """A direct chat: the person's language, and the meetings of the rooms they are in
+        (never cached: meetings start and end)."""
+        shared = [
+            (region, room)
+            for region in self.config.regions
+            if (room := self.region_rooms.get(region.id, region.room))
+            and self.is_member(user_id, room)
+        ]
+        first = shared[0][0].languages[0] if shared else "en"
+        glances = []
+        for region, room in shared:
+            meeting = self.meeting_in(room)
+            if meeting is None:
+                continue
+            section = meeting.current_section
+            glances.append(
+                MeetingGlance(
+                    region_name=region.name,
+                    title=meeting.title,
+                    started_at=meeting.started_at,
+                    timezone=region.timezone,
+                    current=section.text if section is not None else "",
+                )
+            )
+        return RoomSettings(
+            region=Region(id="direct", name="Direct chat", room_id=room_id,
+                          languages=(self.user_languages.get(user_id, first),)),
+            agenda=self.agendas.get("default"),
+            bot_user_id=self.bot_user_id,
+            command_prefix=self.config.command_prefix,
+            direct=True,
+            meetings_elsewhere=tuple(glances),
         )
 
     def state_for(self, room_id: str) -> RoomState:

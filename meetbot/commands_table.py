@@ -17,6 +17,8 @@ def command_table(prefix: str = "!") -> str:
             Scope.ROOM: "any room",
             Scope.COORDINATOR: "coordinator room",
         }[command.scope]
+        if command.direct:
+            where += ", direct chat"
         aliases = ", ".join(f"`{prefix}{a}`" for a in command.aliases)
         summary = _cell(command.summary.render("en"))
         usage = _cell(command.usage_line(prefix))

@@ -57,6 +57,8 @@ class Command:
     scope: Scope = Scope.MEETING
     args: ArgParser | None = None
     group: str = "meeting"
+    # Also answered in a direct chat with the bot (the personal commands).
+    direct: bool = False
 
     def usage_line(self, prefix: str) -> str:
         return f"{prefix}{self.name} {self.usage}".rstrip()
@@ -133,9 +135,12 @@ class CommandRegistry:
         scope: Scope = Scope.MEETING,
         args: ArgParser | None = None,
         group: str = "meeting",
+        direct: bool = False,
     ) -> Callable[[Callable[..., None]], Callable[..., None]]:
         def register(handler: Callable[..., None]) -> Callable[..., None]:
-            cmd = Command(name, handler, summary, usage, aliases, role, scope, args, group)
+            cmd = Command(
+                name, handler, summary, usage, aliases, role, scope, args, group, direct
+            )
             for key in (name, *aliases):
                 if key in self._commands:
                     raise ValueError(f"command {key!r} declared twice")
@@ -150,6 +155,10 @@ class CommandRegistry:
 
     def __iter__(self) -> Iterator[Command]:
         return iter(self._by_name.values())
+
+    def direct(self) -> list[Command]:
+        """The commands answered in a direct chat, in the order they were declared."""
+        return [c for c in self if c.direct]
 
     def in_order(self) -> list[Command]:
         """Commands as people meet them: the core's first, then each feature's in turn."""

@@ -25,6 +25,7 @@ def kept_when_opted_out(body: str, prefix: str) -> bool:
 @registry.command(
     "optout",
     scope=Scope.ROOM,
+    direct=True,
     group="consent",
     summary=_("Keep your messages out of the record from now on (this meeting's are removed)."),
 )
@@ -37,6 +38,11 @@ def do_optout(call: Call) -> None:
     meeting = call.state.meeting
     meeting_id = meeting.id if meeting else None
     call.emit(effect(ConsentChanged(event.sender, True, event.room_id, meeting_id, event.at)))
+    if call.settings.direct:
+        call.reply(_("Done: from now on your messages in meetings are not kept. Type {optin} "
+                     "to be recorded again, or {withdraw} to delete what you said before.",
+                     optin=f"`{call.prefix}optin`", withdraw=f"`{call.prefix}withdraw`"))
+        return
     # Announced, never answered: the notice names nobody and points at no message.
     call.announce(_("Someone opted out of the record: from now on their messages are not kept, "
                     "and what they said in this meeting has been removed."))
@@ -45,6 +51,7 @@ def do_optout(call: Call) -> None:
 @registry.command(
     "optin",
     scope=Scope.ROOM,
+    direct=True,
     group="consent",
     summary=_("Be recorded again after opting out."),
 )
@@ -64,6 +71,7 @@ def do_optin(call: Call) -> None:
     usage="[confirm]",
     args=optional_text,
     scope=Scope.ROOM,
+    direct=True,
     group="consent",
     summary=_("Delete everything you said from the research record, in every meeting."),
 )

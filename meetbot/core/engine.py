@@ -151,11 +151,21 @@ def dispatch(
         )
         return call.effects
     call = Call(command, event, state, settings)
-    in_coordinator_room = settings.coordinator_room == event.room_id
-    if command.scope is Scope.COORDINATOR and not in_coordinator_room:
+    if settings.direct:
+        if not command.direct:
+            call.reply(
+                _(
+                    "In a direct chat I answer only {commands}. {command} works in your "
+                    "meeting's room.",
+                    commands=", ".join(f"`{prefix}{c.name}`" for c in registry.direct()),
+                    command=f"`{prefix}{name}`",
+                )
+            )
+            return call.effects
+    elif command.scope is Scope.COORDINATOR and settings.coordinator_room != event.room_id:
         call.reply(_("{command} works only in the coordinator room.", command=prefix + name))
         return call.effects
-    if command.scope is Scope.MEETING and state.meeting is None:
+    elif command.scope is Scope.MEETING and state.meeting is None:
         call.reply(
             _(
                 "No meeting is running here. A facilitator can start one with {start}.",

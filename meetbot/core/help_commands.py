@@ -11,6 +11,7 @@ from meetbot.i18n import Code, Msg, _
     usage="[COMMAND]",
     args=optional_word,
     scope=Scope.ROOM,
+    direct=True,
     summary=_("List the commands, or explain one."),
 )
 def do_help(call: Call, name: str | None) -> None:
@@ -21,8 +22,13 @@ def do_help(call: Call, name: str | None) -> None:
             raise UsageError(_("There is no command {command}.", command=prefix + name))
         call.reply(*describe(command, prefix))
         return
-    lines: list[Msg | str] = [_("**meetbot commands** (f = facilitators and chairs only):")]
-    for command in registry.in_order():
+    if call.settings.direct:
+        lines: list[Msg | str] = [_("**In a direct chat** I answer these commands:")]
+        commands = registry.direct()
+    else:
+        lines = [_("**meetbot commands** (f = facilitators and chairs only):")]
+        commands = registry.in_order()
+    for command in commands:
         marker = " (f)" if command.role is Role.FACILITATOR else ""
         lines.append(
             _(

@@ -14,7 +14,7 @@ from meetbot.core.commands import Call, Role, Scope, UsageError, optional_text, 
 from meetbot.core.effects import MeetingEnded, MeetingStarted
 from meetbot.core.events import Message
 from meetbot.core.item_commands import KIND_LABELS, add_item
-from meetbot.core.model import Item, ItemKind, Meeting, RoomSettings, meeting_id_for
+from meetbot.core.model import Item, ItemKind, Meeting, MeetingGlance, RoomSettings, meeting_id_for
 from meetbot.durations import format_duration
 from meetbot.i18n import Code, Localized, Msg, _
 
@@ -198,9 +198,31 @@ def do_topic(call: Call, topic: str) -> None:
     call.announce(_("**Topic #{n}:** {text}", n=item.n, text=topic))
 
 
-@registry.command("status", summary=_("Show the meeting, its current prompt, time and counts."))
+@registry.command(
+    "status",
+    scope=Scope.ROOM,
+    direct=True,
+    summary=_("Show the meeting, its current prompt, time and counts."),
+)
 def do_status(call: Call) -> None:
-    meeting = call.meeting
+    settings = call.settings
+    if settings.direct:
+        call.reply(*_meetings_elsewhere(settings.meetings_elsewhere))
+        return
+    unreachable = [
+        _("I cannot reach {room}: invite me there (or check the room in the config).", room=room)
+        for room in settings.unreachable
+    ]
+    meeting = call.state.meeting
+    if meeting is None:
+        call.reply(
+            _(
+                "No meeting is running here. A facilitator can start one with {start}.",
+                start=f"{call.prefix}startmeeting",
+            ),
+            *unreachable,
+        )
+        return
     section = meeting.current_section
     lines: list[Msg | str] = [
         _(
@@ -241,7 +263,25 @@ def do_status(call: Call) -> None:
     )
     for hook in status_hooks:
         lines.extend(hook(call))
-    call.reply(*lines)
+    call.reply(*lines, *unreachable)
+
+
+def _meetings_elsewhere(glances: tuple[MeetingGlance, ...]) -> list[Msg | str]:
+    if not glances:
+        return [_("No meeting is running in your rooms right now.")]
+    lines: list[Msg | str] = []
+    for glance in glances:
+        lines.append(
+            _(
+                "**{region}: {title}** — since {time}.",
+                region=glance.region_name,
+                title=glance.title,
+                time=local_time(glance.started_at, glance.timezone),
+            )
+        )
+        if glance.current:
+            lines.append(_("Now: {text}", text=glance.current))
+    return lines
 
 
 # Features add lines to !status (e.g. time left in the timebox).

@@ -75,6 +75,17 @@ class Region:
 
 
 @dataclass(frozen=True)
+class MeetingGlance:
+    """A meeting running in another room, as a direct chat's ``!status`` shows it."""
+
+    region_name: str
+    title: str
+    started_at: datetime
+    timezone: str = "UTC"
+    current: str = ""  # the current prompt or topic, in the room's first language
+
+
+@dataclass(frozen=True)
 class RoomSettings:
     """Everything the core needs to know about a room, handed in by the shell."""
 
@@ -87,6 +98,12 @@ class RoomSettings:
     coordinator_room: str | None = None
     coordinator_users: frozenset[str] = frozenset()
     translate_always: bool = False  # translate outside meetings too (translation.mode)
+    # A direct chat with one person: only the personal commands work there.
+    direct: bool = False
+    # For a direct chat: the meetings running in the rooms that person shares with the bot.
+    meetings_elsewhere: tuple[MeetingGlance, ...] = ()
+    # Rooms named in the config that the bot cannot reach (shown by !status).
+    unreachable: tuple[str, ...] = ()
 
     @property
     def room_id(self) -> str:

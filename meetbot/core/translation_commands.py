@@ -131,6 +131,7 @@ hooks.redaction.append(on_redaction)
     usage="[en|fr|es]",
     args=optional_word,
     scope=Scope.ROOM,
+    direct=True,
     group="translation",
     summary=_("Show or choose the language you write and read in."),
 )

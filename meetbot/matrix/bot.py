@@ -8,7 +8,6 @@ transaction ids make every resend idempotent.
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 import sqlite3
 import time
@@ -16,15 +15,15 @@ from typing import Any
 
 from nio import (
     AsyncClient,
+    InviteAliasEvent,
     InviteMemberEvent,
     JoinResponse,
     MatrixRoom,
     MegolmEvent,
     MessageDirection,
+    RoomMessage,
     RoomMessagesResponse,
-    RoomRedactResponse,
     RoomResolveAliasResponse,
-    RoomSendResponse,
     SyncError,
     SyncResponse,
 )
@@ -32,8 +31,11 @@ from nio import Event as NioEvent
 from nio.exceptions import EncryptionError, LocalProtocolError
 
 from meetbot.app import MeetBotApp
+from meetbot.core.effects import Notice
+from meetbot.durations import format_duration
+from meetbot.i18n import Msg, _
 from meetbot.matrix.convert import convert
-from meetbot.storage.store import OutboxMessage
+from meetbot.matrix.outbox import OutboxSender
 from meetbot.waiting import wait_or_timeout
 
 log = logging.getLogger(__name__)
@@ -41,19 +43,8 @@ log = logging.getLogger(__name__)
 SYNC_TIMEOUT_MS = 30_000
 MAX_GAP_PAGES = 100
 UNDECRYPTED_GRACE_S = 600
-SEND_GIVE_UP_AFTER = 5
 TOKEN_KEY = "next_batch"
 LAST_SYNC_KEY = "last_sync_ms"
-
-
-class DanglingReference(Exception):
-    pass
-
-
-class Sent(enum.Enum):
-    DONE = "done"
-    WAIT = "wait"
-    RETRY = "retry"
 
 
 class StoreUnavailable(Exception):
@@ -69,21 +60,26 @@ class MatrixBot:
         self.started_at_ms = int(time.time() * 1000)
         self.synced = asyncio.Event()  # set after each handled sync (tests and demo wait on it)
         self.ready = asyncio.Event()  # rooms joined and meetings restored
+        self.outbox = OutboxSender(app, client)
         self._stop = asyncio.Event()
         # (room id, event, first seen (epoch s), history): kept in the database too.
         self._undecrypted: list[tuple[str, MegolmEvent, float, bool]] = []
         self._key_requests: set[str] = set()
         # The newest homeserver timestamp handled: gap paging compares server times only.
         self._newest_ts = 0
+        # Aliases of the configured rooms, resolved (alias -> room id), for invites.
+        self._aliases: dict[str, str] = {}
+        app.is_member = self._is_member
 
     # -- life cycle -------------------------------------------------------------------
     def stop(self) -> None:
         self._stop.set()
-        self.app.outbox_ready.set()
+        self.outbox.stop()
 
     async def run(self) -> None:
         """Sync until stopped. The caller closes the client (never logs out)."""
         await self._maintain_keys()
+        await self._resolve_configured_aliases()
         token = await self.store.get_value(TOKEN_KEY)
         if token is None:
             token = await self._first_sync()
@@ -91,15 +87,17 @@ class MatrixBot:
         await self.app.restore()
         await self._load_undecrypted()
         self.ready.set()
-        sender = asyncio.create_task(self._outbox_loop(), name="meetbot-outbox")
+        sender = asyncio.create_task(self.outbox.run(), name="meetbot-outbox")
         try:
             await self._sync_loop(token)
         finally:
+            self.outbox.stop()
             sender.cancel()
             await asyncio.gather(sender, return_exceptions=True)
 
     async def _first_sync(self) -> str:
         """The very first start: learn the rooms, answer nothing from history."""
+        delay = 1.0
         while not self._stop.is_set():
             response = await self.client.sync(timeout=0, full_state=True)
             if isinstance(response, SyncResponse):
@@ -108,35 +106,89 @@ class MatrixBot:
                     await self.store.set_value(TOKEN_KEY, response.next_batch)
                     await self.store.set_value(LAST_SYNC_KEY, str(self.started_at_ms))
                 return response.next_batch
-            log.warning("first sync failed: %s; retrying", response)
-            await self._sleep(5)
+            log.warning("first sync failed: %s; retrying in %.0fs", response, delay)
+            await self._sleep(delay)
+            delay = min(delay * 2, 30)
         raise asyncio.CancelledError
 
-    async def join_configured_rooms(self) -> None:
+    def _is_member(self, user_id: str, room_id: str) -> bool:
+        room = self.client.rooms.get(room_id)
+        return room is not None and user_id in room.users
+
+    def _configured(self) -> list[tuple[str | None, str]]:
+        """(region id, or None for the coordinator; room id or alias) of every room named in
+        the config."""
         wanted: list[tuple[str | None, str]] = [(r.id, r.room) for r in self.config.regions]
         if self.config.coordinator:
             wanted.append((None, self.config.coordinator.room))
-        for region_id, room in wanted:
+        return wanted
+
+    async def _resolve_configured_aliases(self) -> None:
+        for _region, room in self._configured():
+            if room.startswith("#") and room not in self._aliases:
+                resolved = await self.client.room_resolve_alias(room)
+                if isinstance(resolved, RoomResolveAliasResponse):
+                    self._aliases[room] = resolved.room_id
+
+    async def join_configured_rooms(self) -> None:
+        for region_id, room in self._configured():
             room_id = await self._join(room)
             if room_id is None:
                 continue  # the binding remembered from an earlier start (if any) stays
             await self.app.remember_binding(region_id, room_id)
+        await self._tell_unreachable()
 
     async def _join(self, room: str) -> str | None:
-        room_id = room
-        if room.startswith("#"):
+        """Join a configured room; None (and the room marked unreachable) if that fails."""
+        room_id = self._aliases.get(room, room)
+        if room.startswith("#") and room not in self._aliases:
             resolved = await self.client.room_resolve_alias(room)
             if not isinstance(resolved, RoomResolveAliasResponse):
-                log.warning("cannot resolve %s: %s", room, resolved)
+                self._unreachable(room, room, f"the alias does not resolve ({resolved})")
                 return None
-            room_id = resolved.room_id
+            room_id = self._aliases[room] = resolved.room_id
         if room_id in self.client.rooms:
+            self.app.mark_reachable(room_id)
             return room_id
         joined = await self.client.join(room_id)
         if isinstance(joined, JoinResponse):
+            self.app.mark_reachable(joined.room_id)
             return joined.room_id
-        log.warning("cannot join %s (invite the bot, then it joins by itself): %s", room, joined)
+        self._unreachable(room, room_id, str(joined))
         return room_id
+
+    def _unreachable(self, room: str, room_id: str, why: str) -> None:
+        log.error(
+            "cannot join the configured room %s: %s. Invite %s to it (anyone in the room "
+            "can), or correct the room in the config; the bot joins by itself once invited.",
+            room,
+            why,
+            self.client.user_id,
+        )
+        self.app.mark_unreachable(room_id, why)
+
+    async def _tell_unreachable(self) -> None:
+        """Tell the coordinator room (once a day while it lasts) which rooms cannot be
+        reached, once the coordinator room itself is reachable."""
+        coordinator = self.app.coordinator_room
+        missing = [r for r in self.app.unreachable_rooms if r != coordinator]
+        if not missing or coordinator is None or coordinator in self.app.unreachable_rooms:
+            return
+        day = time.strftime("%Y-%m-%d", time.gmtime())
+        labels = [self.app.room_label(r) for r in missing]
+        await self.app.post_notice(
+            Notice(
+                room_id=coordinator,
+                lines=tuple(
+                    _("I cannot reach {room}: invite me there (or check the room in the "
+                      "config).", room=label)
+                    for label in labels
+                ),
+                languages=self.app.coordinator_languages(),
+                kind="announce",
+                key=f"unreachable:{coordinator}:{day}:{','.join(sorted(missing))}",
+            )
+        )
 
     # -- syncing ----------------------------------------------------------------------
     async def _sync_loop(self, token: str) -> None:
@@ -170,7 +222,7 @@ class MatrixBot:
             delay = 1.0
             full_state_sent, full_state = full_state, False
             try:
-                await self._handle_sync(response, catch_up=full_state_sent)
+                await self._handle_sync(response, catch_up=full_state_sent, since=token)
             except StoreUnavailable as exc:
                 # Handle the same sync again (events already stored are skipped by id).
                 log.warning("database unavailable (%s); retrying in %.0fs", exc, delay)
@@ -187,7 +239,9 @@ class MatrixBot:
             self.synced.set()
             self.synced.clear()
 
-    async def _handle_sync(self, response: SyncResponse, *, catch_up: bool) -> None:
+    async def _handle_sync(
+        self, response: SyncResponse, *, catch_up: bool, since: str = ""
+    ) -> None:
         """Handle one sync. ``catch_up``: the first after start, holding what was missed."""
         await self._handle_invites(response)
         last_sync = int(await self.store.get_value(LAST_SYNC_KEY) or 0)
@@ -203,7 +257,49 @@ class MatrixBot:
                 await self._handle_event(room, event, history=True)
             for event in events:
                 await self._handle_event(room, event, history=catch_up)
+            if catch_up:
+                await self._tell_caught_up(room_id, [*gap, *events], since)
         await self._retry_undecrypted()
+
+    def _catch_up_from_ms(self) -> int:
+        """Events sent after this (server time, ms) are answered when the bot comes back."""
+        window = self.config.catch_up_window.total_seconds()
+        return self.started_at_ms - int(window * 1000)
+
+    async def _tell_caught_up(self, room_id: str, events: list[Any], since: str) -> None:
+        """After downtime, one notice in a room with a running meeting: how many messages
+        came in while the bot was away (its key makes it once-only across crashes)."""
+        if self.app.meeting_in(room_id) is None or room_id in self.app.direct_rooms:
+            return
+        missed = [
+            e for e in events
+            if isinstance(e, (RoomMessage, MegolmEvent))
+            and e.sender != self.client.user_id
+            and (getattr(e, "server_timestamp", 0) or 0) < self.started_at_ms
+        ]
+        if not missed:
+            return
+        answered_from = self._catch_up_from_ms()
+        older = sum(1 for e in missed if e.server_timestamp < answered_from)
+        lines: list[Msg] = [
+            _("I was away for a moment. Messages that came in meanwhile: {count}; I have "
+              "caught up with them.", count=len(missed))
+        ]
+        if older:
+            lines.append(
+                _("{count} of them were older than {window}: they are in the record, but I "
+                  "did not answer or translate them.", count=older,
+                  window=format_duration(self.config.catch_up_window))
+            )
+        await self.app.post_notice(
+            Notice(
+                room_id=room_id,
+                lines=tuple(lines),
+                languages=self.app.settings_for(room_id).languages,
+                kind="announce",
+                key=f"caught-up:{room_id}:{since}",
+            )
+        )
 
     async def _fill_gap(self, room: MatrixRoom, prev_batch: str, since_ms: int) -> list[Any]:
         """Events a limited sync left out, oldest first (paged back with /messages)."""
@@ -242,7 +338,8 @@ class MatrixBot:
             return
         sent_at = getattr(event, "server_timestamp", 0) or 0
         self._newest_ts = max(self._newest_ts, sent_at)
-        live = not history or sent_at >= self.started_at_ms
+        # Missed while away: answered (and translated) if it is recent enough.
+        live = not history or sent_at >= self._catch_up_from_ms()
         core_event = convert(
             room,
             event,
@@ -263,11 +360,18 @@ class MatrixBot:
             log.exception("event %s in %s was not handled", event.event_id, room.room_id)
 
     async def _handle_invites(self, response: SyncResponse) -> None:
+        """Who may bring the bot into a room.
+
+        - a room named in the config (a region's or the coordinator's): anyone in it;
+        - another room: a facilitator or a coordinator user (an ad-hoc meeting);
+        - a direct chat: anyone who shares a configured room with the bot (so people can
+          opt out, withdraw or ask for help in private).
+        """
         allowed = set(self.config.facilitators)
         if self.config.coordinator:
             allowed.update(self.config.coordinator.users)
         for room_id, info in response.rooms.invite.items():
-            inviter = None
+            inviter, direct, aliases = None, False, set()
             for event in info.invite_state:
                 if (
                     isinstance(event, InviteMemberEvent)
@@ -275,21 +379,53 @@ class MatrixBot:
                     and event.membership == "invite"
                 ):
                     inviter = event.sender
+                    direct = bool((event.content or {}).get("is_direct"))
+                elif isinstance(event, InviteAliasEvent) and event.canonical_alias:
+                    aliases.add(event.canonical_alias)
             if inviter is None:
                 continue
-            if inviter in allowed or room_id in self._configured_room_ids():
+            configured = self._configured_room(room_id, aliases)
+            if configured is not None:
+                log.info("accepting the invite of %s to the configured room %s",
+                         inviter, configured[1])
+                joined = await self.client.join(room_id)
+                if isinstance(joined, JoinResponse):
+                    self.app.mark_reachable(room_id)
+                    await self.app.remember_binding(configured[0], room_id)
+                else:
+                    self._unreachable(configured[1], room_id, str(joined))
+            elif inviter in allowed and not direct:
                 log.info("accepting the invite of %s to %s", inviter, room_id)
                 await self.client.join(room_id)
+            elif direct and self._shares_configured_room(inviter):
+                log.info("accepting a direct chat with %s (%s)", inviter, room_id)
+                joined = await self.client.join(room_id)
+                if isinstance(joined, JoinResponse):
+                    await self.app.remember_direct_room(room_id, inviter)
             else:
-                log.info("declining the invite of %s to %s (not a facilitator)", inviter, room_id)
+                why = "a direct chat with someone in none of the configured rooms" if direct \
+                    else "not a facilitator, and not a configured room"
+                log.info("declining the invite of %s to %s (%s)", inviter, room_id, why)
                 await self.client.room_leave(room_id)
 
-    def _configured_room_ids(self) -> set[str]:
+    def _configured_room(self, room_id: str, aliases: set[str]) -> tuple[str | None, str] | None:
+        """(region id or None for the coordinator, configured room) if the config names it."""
+        for region_id, room in self._configured():
+            if room in (room_id, *aliases) or self._aliases.get(room) == room_id:
+                return region_id, room
+            bound = (
+                self.app.coordinator_room if region_id is None
+                else self.app.region_rooms.get(region_id)
+            )
+            if bound == room_id:
+                return region_id, room
+        return None
+
+    def _shares_configured_room(self, user_id: str) -> bool:
         rooms = set(self.app.region_rooms.values())
-        rooms.update(r.room for r in self.config.regions)
         if self.app.coordinator_room:
             rooms.add(self.app.coordinator_room)
-        return rooms
+        return any(self._is_member(user_id, room) for room in rooms)
 
     # -- encryption -------------------------------------------------------------------
     async def _maintain_keys(self) -> None:
@@ -363,100 +499,6 @@ class MatrixBot:
             if done:
                 async with self.store.db.transaction():
                     await self.store.forget_undecrypted(event.event_id)
-
-    # -- sending ----------------------------------------------------------------------
-    async def _outbox_loop(self) -> None:
-        while not self._stop.is_set():
-            self.app.outbox_ready.clear()
-            pending = await self.store.pending_outbox()
-            progressed = False
-            for message in pending:
-                if self._stop.is_set():
-                    return
-                outcome = await self._send(message)
-                if outcome is Sent.RETRY:
-                    await self._sleep(min(2**message.attempts, 30))
-                    break
-                progressed = progressed or outcome is Sent.DONE
-            if not progressed:
-                # Nothing could go (empty, or only rows waiting for another row): wait.
-                await wait_or_timeout(self.app.outbox_ready, 5 if not pending else 0.5)
-
-    async def _send(self, message: OutboxMessage) -> Sent:
-        """Send one message: DONE (sent or given up), WAIT (it refers to a row not sent yet:
-        the rows after it may go first) or RETRY (a transient failure: try again, in order)."""
-        try:
-            content = await self._resolve_placeholders(message.content)
-        except DanglingReference as exc:
-            # What it points at was never sent (nothing to edit or redact): drop it.
-            async with self.store.db.transaction():
-                await self.store.mark_attempt(message.id, str(exc), give_up=True)
-            return Sent.DONE
-        if content is None:
-            return Sent.WAIT
-        try:
-            if message.event_type == "m.room.redaction":
-                response = await self.client.room_redact(
-                    message.room_id,
-                    str(content["redacts"]),
-                    content.get("reason"),
-                    tx_id=message.txn_id,
-                )
-            else:
-                response = await self.client.room_send(
-                    message.room_id,
-                    message.event_type,
-                    content,
-                    tx_id=message.txn_id,
-                    ignore_unverified_devices=True,
-                )
-        except (LocalProtocolError, EncryptionError, OSError, asyncio.TimeoutError) as exc:
-            error = f"{type(exc).__name__}: {exc}"
-            give_up = message.attempts + 1 >= SEND_GIVE_UP_AFTER
-            async with self.store.db.transaction():
-                await self.store.mark_attempt(message.id, error, give_up)
-            log.warning("sending to %s failed: %s", message.room_id, error)
-            return Sent.DONE if give_up else Sent.RETRY
-        if isinstance(response, (RoomSendResponse, RoomRedactResponse)):
-            async with self.store.db.transaction():
-                await self.store.mark_sent(message.id, response.event_id)
-            return Sent.DONE
-        status = getattr(response, "status_code", None) or ""
-        transient = status in ("M_LIMIT_EXCEEDED", "M_UNKNOWN") or not status.startswith("M_")
-        give_up = not transient and message.attempts + 1 >= SEND_GIVE_UP_AFTER
-        async with self.store.db.transaction():
-            await self.store.mark_attempt(message.id, str(response), give_up)
-        log.warning("sending to %s failed: %s", message.room_id, response)
-        if status == "M_LIMIT_EXCEEDED":
-            retry = getattr(response, "retry_after_ms", None) or 1000
-            await self._sleep(retry / 1000)
-        return Sent.DONE if give_up else Sent.RETRY
-
-    async def _resolve_placeholders(self, content: dict[str, Any]) -> dict[str, Any] | None:
-        """Outbox rows may point at another row's event as ``txn:ID`` (edits, redactions).
-
-        None while that row is not sent yet (rows go in order, so it is usually sent).
-        """
-        redacts = content.get("redacts")
-        if isinstance(redacts, str) and redacts.startswith("txn:"):
-            event_id = await self._sent(redacts[4:])
-            return None if event_id is None else {**content, "redacts": event_id}
-        relates = content.get("m.relates_to")
-        if not isinstance(relates, dict):
-            return content
-        target = relates.get("event_id")
-        if isinstance(target, str) and target.startswith("txn:"):
-            event_id = await self._sent(target[4:])
-            if event_id is None:
-                return None
-            content = {**content, "m.relates_to": {**relates, "event_id": event_id}}
-        return content
-
-    async def _sent(self, txn_id: str) -> str | None:
-        state = await self.store.outbox_state(txn_id)
-        if state is None or state[0] == "failed":
-            raise DanglingReference(f"refers to {txn_id}, which was never sent")
-        return state[1]
 
     async def _sleep(self, seconds: float) -> None:
         await wait_or_timeout(self._stop, seconds)

@@ -83,6 +83,16 @@ class Store:
             (key, value),
         )
 
+    async def values_with_prefix(self, prefix: str) -> dict[str, str]:
+        """Keys starting with ``prefix`` (the prefix removed) and their values."""
+        async with self.conn.execute(
+            "SELECT key, value FROM kv WHERE substr(key, 1, ?) = ?", (len(prefix), prefix)
+        ) as cur:
+            return {r[0][len(prefix):]: r[1] for r in await cur.fetchall()}
+
+    async def delete_value(self, key: str) -> None:
+        await self.conn.execute("DELETE FROM kv WHERE key = ?", (key,))
+
     # -- the record -------------------------------------------------------------------
     async def has_event(self, event_id: str) -> bool:
         # One round trip to aiosqlite's thread: this runs for every event.
@@ -244,12 +254,25 @@ class Store:
             (room_id, txn_id, event_type, json.dumps(content, ensure_ascii=False), utcnow()),
         )
 
-    async def pending_outbox(self, limit: int = 50) -> list[OutboxMessage]:
+    async def pending_outbox(
+        self, limit: int = 50, per_room: int | None = None
+    ) -> list[OutboxMessage]:
+        """Rows still to send, oldest first; ``per_room``: at most that many of each room
+        (so that one room's long queue never hides another room's rows)."""
         async with self.db.between_writes() as conn:
-            rows = await conn.execute_fetchall(
-                "SELECT * FROM outbox WHERE sent_at IS NULL AND failed = 0 ORDER BY id LIMIT ?",
-                (limit,),
-            )
+            if per_room is None:
+                rows = await conn.execute_fetchall(
+                    "SELECT * FROM outbox WHERE sent_at IS NULL AND failed = 0 "
+                    "ORDER BY id LIMIT ?",
+                    (limit,),
+                )
+            else:
+                rows = await conn.execute_fetchall(
+                    "SELECT * FROM (SELECT *, ROW_NUMBER() OVER "
+                    "(PARTITION BY room_id ORDER BY id) AS place FROM outbox "
+                    "WHERE sent_at IS NULL AND failed = 0) WHERE place <= ? ORDER BY id LIMIT ?",
+                    (per_room, limit),
+                )
         return [
             OutboxMessage(
                 r["id"],
@@ -269,6 +292,16 @@ class Store:
             "UPDATE outbox SET sent_at = ?, sent_event_id = ?, content = '{}' WHERE id = ?",
             (utcnow(), event_id, outbox_id),
         )
+
+    async def failed_outbox(self, room_id: str | None = None) -> list[tuple[str, str, str]]:
+        """Rows given up for good: (room id, txn id, last error), oldest first."""
+        sql = "SELECT room_id, txn_id, last_error FROM outbox WHERE failed = 1"
+        args: tuple[Any, ...] = ()
+        if room_id is not None:
+            sql += " AND room_id = ?"
+            args = (room_id,)
+        async with self.conn.execute(sql + " ORDER BY id", args) as cur:
+            return [(r[0], r[1], r[2] or "") for r in await cur.fetchall()]
 
     async def mark_attempt(self, outbox_id: int, error: str, give_up: bool) -> None:
         await self.conn.execute(
