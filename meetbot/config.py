@@ -47,6 +47,26 @@ def _duration(value: Any) -> timedelta:
         raise ValueError(f"{exc} Write a duration such as 90s, 15m or 1h.") from exc
 
 
+_ZERO = re.compile(r"\s*0+(\.0*)?\s*[smhdSMHD]?\s*")
+
+
+def positive_duration(value: Any) -> timedelta:
+    delta = timedelta(0) if isinstance(value, str) and _ZERO.fullmatch(value) else _duration(value)
+    if delta <= timedelta(0):
+        raise ValueError("must be longer than 0s; write a duration such as 30s or 2m")
+    return delta
+
+
+def _duration_or_zero(value: Any) -> timedelta:
+    """A duration that may be 0 (``0``, ``0s``, ``0m``): never negative."""
+    if isinstance(value, str) and _ZERO.fullmatch(value):
+        return timedelta(0)
+    delta = _duration(value)
+    if delta < timedelta(0):
+        raise ValueError("must not be negative; write 0s, or a duration such as 10m")
+    return delta
+
+
 class ScheduledMeeting(_Strict):
     number: int = Field(ge=1, le=99)
     starts: datetime  # local time in the region's timezone (no offset)
@@ -155,6 +175,12 @@ class Config(_Strict):
         default_factory=lambda: [timedelta(hours=24), timedelta(hours=1)]
     )
     late_start_grace: timedelta = timedelta(minutes=15)
+    # How long `meetbot run` tries to reach the homeserver, log in and sync once before it
+    # gives up (exit code 3), naming the homeserver and the error.
+    startup_timeout: timedelta = timedelta(minutes=2)
+    # Events younger than this that arrive while the bot was down are handled as live when it
+    # comes back (translated and answered); older ones are recorded silently.
+    catch_up_window: timedelta = timedelta(minutes=10)
     encryption: bool = True
     translation: TranslationConfig = TranslationConfig()
     privacy: PrivacyConfig = PrivacyConfig()
@@ -164,6 +190,12 @@ class Config(_Strict):
     source: Path | None = Field(default=None, exclude=True)
 
     _check_durations = field_validator("late_start_grace", mode="before")(_duration)
+    _check_startup_timeout = field_validator("startup_timeout", mode="before")(
+        positive_duration
+    )
+    _check_catch_up_window = field_validator("catch_up_window", mode="before")(
+        _duration_or_zero
+    )
 
     @field_validator("reminders", mode="before")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,57 @@ regions:
     out = capsys.readouterr().out
     assert "warning: translation.backend argos cannot translate en→es, es→en" in out
     assert "meetbot models install" in out
+
+
+def test_startup_timeout_and_catch_up_window_have_defaults(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, BASE))
+    assert config.startup_timeout == timedelta(minutes=2)
+    assert config.catch_up_window == timedelta(minutes=10)
+
+
+def test_startup_timeout_and_catch_up_window_read_durations(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, BASE + "startup_timeout: 30s\ncatch_up_window: 1h\n"))
+    assert config.startup_timeout == timedelta(seconds=30)
+    assert config.catch_up_window == timedelta(hours=1)
+
+
+@pytest.mark.parametrize("zero", ["0", "0s", "0m", "'0'"])
+def test_the_catch_up_window_may_be_zero(tmp_path: Path, zero: str) -> None:
+    config = load_config(write(tmp_path, BASE + f"catch_up_window: {zero}\n"))
+    assert config.catch_up_window == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("startup_timeout: 0s", "startup_timeout: must be longer than 0s"),
+        ("startup_timeout: 0", "startup_timeout: must be longer than 0s"),
+        ("startup_timeout: -5", "startup_timeout: must be longer than 0s"),
+        ("startup_timeout: soon", "startup_timeout: 'soon' is not a duration"),
+        ("catch_up_window: -5", "catch_up_window: must not be negative"),
+        ("catch_up_window: -5m", "catch_up_window: '-5m' is not a duration"),
+        ("catch_up_window: later", "catch_up_window: 'later' is not a duration"),
+    ],
+)
+def test_bad_start_up_and_catch_up_durations_name_the_file_and_key(
+    tmp_path: Path, line: str, says: str
+) -> None:
+    path = write(tmp_path, BASE + line + "\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert f"{path}: {says}" in str(err.value)
+
+
+def test_run_rejects_a_bad_startup_timeout_flag(tmp_path: Path, capsys) -> None:
+    path = write(tmp_path, BASE)
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--config", str(path), "--startup-timeout", "soon"])
+    assert exit_.value.code == 2
+    assert "--startup-timeout" in capsys.readouterr().err
+
+
+def test_a_bad_duration_in_the_config_stops_run_with_exit_code_2(tmp_path: Path, capsys) -> None:
+    path = write(tmp_path, BASE + "startup_timeout: never\n")
+    assert main(["run", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: startup_timeout:" in err
