@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from meetbot import __version__
@@ -49,13 +50,48 @@ def read_config(args: argparse.Namespace) -> Config:
 # -- the core subcommands ---------------------------------------------------------------
 
 
-@subcommand("run", "run the bot", add_config_argument)
+# `meetbot run` exit codes (documented in the README's "Start-up and shutdown").
+EXIT_CONFIG = 2
+EXIT_STARTUP = 3
+
+
+def _positive_duration(text: str) -> timedelta:
+    from meetbot.config import positive_duration
+
+    try:
+        return positive_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_argument(parser)
+    parser.add_argument(
+        "--startup-timeout",
+        type=_positive_duration,
+        metavar="DURATION",
+        help="give up starting after this long (e.g. 30s, 2m; default: the config's "
+        "startup_timeout, 2m)",
+    )
+    parser.epilog = (
+        "Stops on SIGTERM or SIGINT at any moment, start-up included. Exit codes: 0 stopped, "
+        f"1 unexpected error, {EXIT_CONFIG} configuration error, {EXIT_STARTUP} could not "
+        "start (homeserver unreachable, login refused, no sync within the start-up timeout)."
+    )
+
+
+@subcommand("run", "run the bot", _run_arguments)
 def cmd_run(args: argparse.Namespace) -> int:
-    from meetbot.service import serve
+    from meetbot.service import StartupFailed, serve
 
     config = read_config(args)
-    asyncio.run(serve(config))
-    return 0
+    if getattr(args, "startup_timeout", None) is not None:
+        config = config.model_copy(update={"startup_timeout": args.startup_timeout})
+    try:
+        return asyncio.run(serve(config))
+    except StartupFailed as exc:
+        print(f"meetbot: {exc}", file=sys.stderr)
+        return EXIT_STARTUP
 
 
 @subcommand("check-config", "validate a config file and its agendas", add_config_argument)
@@ -231,6 +267,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except ConfigError as exc:
         print(f"meetbot: configuration error\n{exc}", file=sys.stderr)
-        return 2
+        return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130
