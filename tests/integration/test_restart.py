@@ -43,8 +43,10 @@ def _minutes(bot) -> dict:
     return json.loads(next(folder.glob("*.json")).read_text())
 
 
-async def test_restart_mid_meeting_keeps_everything_said_while_down(make_participant, make_bot):
+async def _miss_forty_messages_and_a_command(make_participant, make_bot, **settings):
     alice, bob, bot, room = await _setup(make_participant, make_bot)
+    if settings:
+        bot.configure(**{**bot.settings, **settings})
     await bot.start()
     await alice.send(room, "!startmeeting")
     await alice.wait_for_notice(room, "Prompt 1/3")
@@ -63,7 +65,7 @@ async def test_restart_mid_meeting_keeps_everything_said_while_down(make_partici
     after = await bob.send(room, "!items")
     listing = await bob.wait_for_notice(room, "Items", after=after)
     assert "recorded while down" in listing.body
-    assert _replies_to(bob, room, missed_command) == [], "history is recorded, never answered"
+    caught_up = await alice.wait_for_notice(room, "Messages that came in meanwhile: 41")
     end = await alice.send(room, "!endmeeting")
     await alice.wait_for_notice(room, "Meeting ended", after=end)
     await bot.settled()
@@ -74,6 +76,26 @@ async def test_restart_mid_meeting_keeps_everything_said_while_down(make_partici
         assert bodies.count(text) == 1
     assert [n for n in alice.notices(room) if "Meeting started" in n.body].__len__() == 1
     assert len(_replies_to(bob, room, first)) == 1
+    assert len([n for n in alice.notices(room) if "came in meanwhile" in n.body]) == 1
+    return bob, room, missed_command, caught_up
+
+
+async def test_a_command_missed_while_down_is_answered_once_on_return(make_participant, make_bot):
+    bob, room, missed, caught_up = await _miss_forty_messages_and_a_command(
+        make_participant, make_bot
+    )
+    assert len(_replies_to(bob, room, missed)) == 1, "inside catch_up_window: answered, once"
+    assert "older than" not in caught_up.body
+
+
+async def test_what_is_older_than_the_catch_up_window_is_recorded_not_answered(
+    make_participant, make_bot
+):
+    bob, room, missed, caught_up = await _miss_forty_messages_and_a_command(
+        make_participant, make_bot, catch_up_window="0s"
+    )
+    assert _replies_to(bob, room, missed) == [], "older than the window: recorded, not answered"
+    assert "41 of them were older than" in caught_up.body
 
 
 async def test_encrypted_room_works_across_a_restart(make_participant, make_bot):
