@@ -281,3 +281,4 @@ async def serve(config: Config) -> int:
         await service.stop()
         for sig in signals:
             loop.remove_signal_handler(sig)
+        log.info("stopped")

@@ -243,7 +243,7 @@ class MatrixClient(AsyncClient):
     async def get_timeout_retry_wait_time(self, got_timeouts: int) -> float:
         wait = await super().get_timeout_retry_wait_time(got_timeouts)
         problem = self.last_problem.message if self.last_problem else "no answer"
-        log.warning("homeserver %s: %s; retrying in %.0fs", self.homeserver, problem, wait)
+        log.warning("homeserver %s: %s; retrying in %.1fs", self.homeserver, problem, wait)
         return wait
 
 
