@@ -65,10 +65,13 @@ def decide(failure: Failure, attempts: int, *, rejoined: bool = False) -> Decisi
     if failure.exception in ("transport", "timeout"):
         return Decision(Action.RETRY, wait)
     if failure.exception == "no_room":
-        # nio does not know the room (never joined, or left): join, then give up.
-        if rejoined:
+        # nio does not know the room (never joined, left, or joined but not synced yet):
+        # join, then give the sync a few chances to bring the room, then give up.
+        if not rejoined:
+            return Decision(Action.REJOIN)
+        if attempts + 1 >= BOUNDED_ATTEMPTS:
             return Decision(Action.GIVE_UP, reason=Reason.NOT_IN_ROOM)
-        return Decision(Action.REJOIN)
+        return Decision(Action.RETRY, wait)
     if failure.exception == "encryption":
         if attempts + 1 >= BOUNDED_ATTEMPTS:
             return Decision(Action.GIVE_UP, reason=Reason.ENCRYPTION)

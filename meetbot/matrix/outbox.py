@@ -185,8 +185,10 @@ class OutboxSender:
             self._rejoined.add(message.id)
             joined = await self.client.join(room)
             if isinstance(joined, JoinResponse):
+                # Send again once a sync has brought the room (a moment, not an attempt).
                 log.info("joined %s again after: %s", room, error)
-                return await self.send(message)
+                self._room_waits_until[room] = time.monotonic() + 1.0
+                return Sent.RETRY
             log.warning("cannot join %s again: %s", room, joined)
             decision = decide(Failure(errcode="M_FORBIDDEN"), message.attempts, rejoined=True)
         give_up = decision.action is Action.GIVE_UP
@@ -242,11 +244,7 @@ class OutboxSender:
             return
         coordinator = self.app.coordinator_room
         if coordinator is None or coordinator == room:
-            log.error(
-                "messages for %s (%s) cannot be delivered and no coordinator room can be told",
-                name,
-                room,
-            )
+            log.error("messages for %s cannot be delivered and nobody can be told", name)
             return
         notice = Notice(
             room_id=coordinator,
