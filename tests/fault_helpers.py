@@ -174,3 +174,33 @@ async def until_answering(participant: Any, room: str, bot_id: str, timeout: flo
                 return
             await asyncio.sleep(0.1)
     raise TimeoutError("the bot never answered")
+
+
+async def history(participant: Any, room: str) -> list[Any]:
+    """Every event of the room, oldest first, paged from the server with /messages (a
+    client that was offline for minutes gets a limited sync and would miss some)."""
+    from nio import MessageDirection, RoomMessagesResponse
+
+    events: list[Any] = []
+    start = ""
+    for _page in range(200):
+        response = await participant.client.room_messages(
+            room, start=start, direction=MessageDirection.back, limit=100
+        )
+        assert isinstance(response, RoomMessagesResponse), response
+        events.extend(response.chunk)
+        if not response.chunk or not response.end or response.end == start:
+            break
+        start = response.end
+    events.reverse()
+    return events
+
+
+def answers_in(events: list[Any], event_id: str, sender: str) -> list[Any]:
+    """Notices from ``sender`` in ``events`` that reply to ``event_id`` (edits left out)."""
+    return [
+        e for e in events
+        if isinstance(e, RoomMessageNotice) and e.sender == sender
+        and relates(e).get("m.in_reply_to", {}).get("event_id") == event_id
+        and relates(e).get("rel_type") != "m.replace"
+    ]
