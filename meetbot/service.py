@@ -165,7 +165,7 @@ class BotService:
             raise StartupFailed("cannot start: the bot stopped before its first sync")
         assert self.client is not None
         problem = self.client.last_problem or await probe(self.config.homeserver)
-        reason = problem.message if problem else "no answer to the first sync"
+        reason = problem.message if problem else "it answers, but the first sync did not end"
         raise StartupFailed(
             f"cannot start: homeserver {self.config.homeserver}: {reason} (no sync within "
             f"{format_duration(self.config.startup_timeout)}; see startup_timeout)"

@@ -301,9 +301,9 @@ async def test_connect_retries_a_closed_port_until_its_deadline(tmp_path, caplog
     with caplog.at_level(logging.WARNING, "meetbot.matrix.session"), pytest.raises(
         StartupFailed
     ) as err:
-        await connect(_config(tmp_path, url), deadline=began + 2.5)
+        await connect(_config(tmp_path, url), deadline=began + 1.5)
     took = loop.time() - began
-    assert 2.4 < took < 5
+    assert 1.4 < took < 4
     assert f"homeserver {url}: connection refused" in str(err.value)
     attempts = [r.getMessage() for r in caplog.records if "(attempt" in r.getMessage()]
     assert len(attempts) >= 2 and all(url in message for message in attempts)
@@ -398,3 +398,29 @@ async def test_cancelling_nios_endless_retries_ends_them(tmp_path, caplog) -> No
     retries = [r.getMessage() for r in caplog.records if "retrying in" in r.getMessage()]
     assert retries and f"homeserver {url}: connection refused" in retries[0]
     assert not any("Timed out, sleeping" in r.getMessage() for r in caplog.records)
+
+
+async def test_no_first_sync_within_the_start_up_timeout_names_the_last_error(
+    serve_http, tmp_path
+) -> None:
+    """Logged in, but the homeserver never completes a sync: serve() gives up, naming it."""
+    from meetbot.service import serve
+
+    async def login(_request: web.Request) -> web.Response:
+        return web.json_response({"user_id": "@bot:example.org", "access_token": "tok",
+                                  "device_id": "DEV"})
+
+    async def sync(_request: web.Request) -> web.Response:
+        return web.Response(status=502, text="<html>Bad Gateway</html>")
+
+    url = await serve_http({("GET", "/_matrix/client/versions"): _versions,
+                            ("POST", "/_matrix/client/v3/login"): login,
+                            ("GET", "/_matrix/client/v3/sync"): sync})
+    config = _config(tmp_path, url, startup_timeout="2s", translation={"backend": "none"})
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    with pytest.raises(StartupFailed) as err:
+        await serve(config)
+    assert 1.9 < loop.time() - began < 6
+    assert f"homeserver {url}: server error (HTTP 502)" in str(err.value)
+    assert "no sync within 2s" in str(err.value)
