@@ -244,6 +244,12 @@ class MatrixBot:
     ) -> None:
         """Handle one sync. ``catch_up``: the first after start, holding what was missed."""
         await self._handle_invites(response)
+        for room_id in response.rooms.leave:
+            if self._configured_room(room_id, set()) is not None:
+                # Kicked, banned or left: !status says so at once (the outbox tells the
+                # coordinator if something was still owed to the room).
+                log.error("the bot is no longer in the configured room %s", room_id)
+                self.app.mark_unreachable(room_id, "the bot was removed from the room")
         last_sync = int(await self.store.get_value(LAST_SYNC_KEY) or 0)
         for room_id, info in response.rooms.join.items():
             room = self.client.rooms.get(room_id)
