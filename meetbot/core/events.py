@@ -22,12 +22,29 @@ class RoomEvent:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file, image, sound, video or sticker shared in the room. The record keeps where it
+    is (its ``mxc://`` address), never its bytes, nor the key of an encrypted one."""
+
+    kind: str  # m.image | m.file | m.audio | m.video | m.sticker
+    name: str  # the file name (a sticker's description)
+    url: str  # mxc:// URI; "" when the event gave none
+    mimetype: str | None = None
+    size: int | None = None  # bytes, as the sender's client declared it
+    encrypted: bool = False  # shared in an encrypted room: the file is ciphertext
+
+
+@dataclass(frozen=True)
 class Message(RoomEvent):
+    # What the person wrote: never the quoted text of a reply's fallback. For an attachment,
+    # its caption ("" when the client sent only the file name).
     body: str
     display_name: str = ""
-    msgtype: str = "m.text"  # m.text | m.emote | m.notice
+    # m.text | m.emote | m.notice, an attachment's (m.image, m.file, m.audio, m.video,
+    # m.sticker), or m.poll / m.location for the text of a poll or a location.
+    msgtype: str = "m.text"
     mentions: tuple[str, ...] = ()
-    reply_to: str | None = None
+    reply_to: str | None = None  # the event this one answers (a real reply, not a thread's)
     thread_root: str | None = None
     sender_power: int = 0
     sender_language: str | None = None  # the language the sender chose with !lang
@@ -38,6 +55,7 @@ class Message(RoomEvent):
     # event keeps its place so item numbers stay stable, and carries no text.
     withdrawn: bool = False
     created_item: bool = False
+    attachment: Attachment | None = None
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,18 @@
-"""Core events to and from JSON, for the event store."""
+"""Core events to and from JSON, for the event store.
+
+An event is stored as a JSON object of its dataclass fields: times as ISO strings, tuples as
+lists, and a field that holds a dataclass of its own (a message's attachment) as a nested
+object, decoded back by the field's declared type. Fields a stored payload lacks take their
+defaults, so records written before a field existed still load; keys no field has are ignored.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import types
+import typing
 from datetime import datetime
 from typing import Any
 
@@ -11,28 +20,57 @@ from meetbot.core.events import EVENT_TYPES, Event
 
 
 def encode_event(event: Event) -> tuple[str, str]:
-    data: dict[str, Any] = {}
-    for f in dataclasses.fields(event):
-        value = getattr(event, f.name)
-        if isinstance(value, datetime):
-            value = value.isoformat()
-        elif isinstance(value, tuple):
-            value = list(value)
-        data[f.name] = value
-    return type(event).__name__, json.dumps(data, ensure_ascii=False)
+    return type(event).__name__, json.dumps(_encode(event), ensure_ascii=False)
 
 
 def decode_event(type_name: str, payload: str) -> Event:
-    cls = EVENT_TYPES[type_name]
-    data = json.loads(payload)
+    return _decode(EVENT_TYPES[type_name], json.loads(payload))  # type: ignore[no-any-return]
+
+
+def _encode(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (tuple, list)):
+        return [_encode(item) for item in value]
+    return value
+
+
+def _decode(cls: type, data: dict[str, Any]) -> Any:
+    kinds = _field_kinds(cls)
     kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        if f.name not in data:
+    for name, value in data.items():
+        if name not in kinds:
             continue
-        value = data[f.name]
-        if f.name == "at":
+        kind = kinds[name]
+        if value is None:
+            pass
+        elif kind is datetime:
             value = datetime.fromisoformat(value)
-        elif isinstance(value, list):
+        elif kind is tuple:
             value = tuple(value)
-        kwargs[f.name] = value
-    return cls(**kwargs)  # type: ignore[return-value]
+        elif isinstance(kind, type) and dataclasses.is_dataclass(kind):
+            value = _decode(kind, value)
+        kwargs[name] = value
+    return cls(**kwargs)
+
+
+@functools.cache
+def _field_kinds(cls: type) -> dict[str, type | None]:
+    """Each field's type as decoding needs it: datetime, tuple, a dataclass, or None (as is).
+
+    ``X | None`` counts as ``X``; the annotations are strings (postponed evaluation), so they
+    are resolved once per class.
+    """
+    hints = typing.get_type_hints(cls)
+    kinds: dict[str, type | None] = {}
+    for f in dataclasses.fields(cls):
+        hint = hints[f.name]
+        if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+            members = [a for a in typing.get_args(hint) if a is not type(None)]
+            hint = members[0] if len(members) == 1 else None
+        origin = typing.get_origin(hint) or hint
+        nested = isinstance(origin, type) and dataclasses.is_dataclass(origin)
+        kinds[f.name] = origin if origin in (datetime, tuple) or nested else None
+    return kinds
