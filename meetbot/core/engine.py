@@ -87,7 +87,7 @@ def _on_message(state: RoomState, settings: RoomSettings, event: Message) -> lis
         if meeting is not None and event.created_item:
             withdrawn_placeholder(meeting, event)
         return []
-    parsed = split_command(event.body, settings.command_prefix)
+    parsed = split_command(event.body, settings.command_prefix) if _may_command(event) else None
     if meeting is not None:
         _log_message(meeting, event, is_command=parsed is not None)
     effects: list[Effect] = []
@@ -101,6 +101,16 @@ def _on_message(state: RoomState, settings: RoomSettings, event: Message) -> lis
         _log_message(state.meeting, event, is_command=True)
     effects.extend(_run_hooks(hooks.message, state, settings, event))
     return effects
+
+
+# Messages a command can come from. Notices are what bots send: answering another bot's notice
+# could start two bots talking to each other forever. Files, polls and locations are no
+# commands either, whatever their name or text says.
+COMMAND_MSGTYPES = frozenset({"m.text", "m.emote"})
+
+
+def _may_command(event: Message) -> bool:
+    return event.msgtype in COMMAND_MSGTYPES and event.attachment is None
 
 
 def withdrawn_placeholder(meeting: Meeting, event: Message) -> None:
@@ -129,6 +139,8 @@ def _log_message(meeting: Meeting, event: Message, *, is_command: bool) -> None:
             body=event.body,
             msgtype=event.msgtype,
             is_command=is_command,
+            reply_to=event.reply_to,
+            attachment=event.attachment,
         )
     )
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from meetbot.core.events import Attachment
+
 if TYPE_CHECKING:  # the facilitation records; their modules import this one
     from meetbot.core.consent import Proposal
     from meetbot.core.queue import SpeakingQueue
@@ -140,6 +142,8 @@ class LogEntry:
     is_command: bool = False
     redacted: bool = False
     edits: list[tuple[datetime, str]] = field(default_factory=list)
+    reply_to: str | None = None  # the event this line answers
+    attachment: Attachment | None = None  # the file shared with this line
 
     @property
     def current_body(self) -> str:
