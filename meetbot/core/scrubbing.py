@@ -4,9 +4,16 @@ A meeting is rebuilt by replaying its events, so a removed message keeps its pla
 goes, and a command that shaped the meeting (``!startmeeting``, ``!next``, ``!prompt ID``,
 ``!strike N``, ``!endmeeting`` ...) stays without any words the person typed, so the meeting
 still starts, its prompts come in the same order and item numbers do not move.
+
+What "its words" are is decided here, once, for every store that rewrites stored events
+(redaction, opt-out, withdrawal): the text, the name the person went by, whom they named and
+the file they shared.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 from meetbot.core.commands import (
     duration,
@@ -41,3 +48,28 @@ def structural_command(body: str, prefix: str) -> str | None:
     if command.args in STRUCTURAL_ARGS:
         return f"{prefix}{name} {args}".rstrip()
     return None
+
+
+def message_without_words(
+    fields: Mapping[str, Any], kept: str | None, *, created_item: bool
+) -> dict[str, Any]:
+    """A stored message's fields (as the event store keeps them) once its author's words are
+    gone. ``kept``: the structural command that stays (:func:`structural_command`), if any.
+
+    A kept command keeps the people it named: they are part of its structure (``!chair``,
+    ``!call`` name a person by a pill, which only ``mentions`` holds), so replaying it gives
+    the same meeting. Anything else becomes a withdrawn placeholder that says nothing, not
+    even what it answered.
+    """
+    data = dict(fields)
+    data.update(body="", display_name="", attachment=None)
+    if kept is not None:
+        data["body"] = kept
+    else:
+        data.update(mentions=[], reply_to=None, withdrawn=True, created_item=created_item)
+    return data
+
+
+def edit_without_words(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored edit's fields once its author's words are gone."""
+    return {**fields, "body": "", "mentions": []}

@@ -14,7 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from meetbot.core.commands import split_command
-from meetbot.core.scrubbing import structural_command
+from meetbot.core.scrubbing import (
+    edit_without_words,
+    message_without_words,
+    structural_command,
+)
 from meetbot.storage.research_store import ResearchStore, StoredEvent
 
 # The sender written over a withdrawn person's events: it links to nobody.
@@ -54,21 +58,21 @@ def stripped(
     if event.type == "Message":
         body = str(data.get("body") or "")
         texts.add(body)
+        attachment = data.get("attachment")
+        if isinstance(attachment, dict):
+            texts.add(str(attachment.get("name") or ""))
         parsed = split_command(body, prefix)
         if parsed is not None:
             texts.add(parsed[1])  # the item's text, as the summaries quote it
         kept = structural_command(body, prefix)
-        data["display_name"] = ""
-        if kept is not None:
-            data["body"] = kept
-            if facilitator_power is not None:
-                data["sender_power"] = max(int(data.get("sender_power") or 0), facilitator_power)
-        else:
-            data.update(body="", mentions=[], withdrawn=True, reply_to=None,
-                        created_item=event.event_id in created_items)
+        data = message_without_words(
+            data, kept, created_item=event.event_id in created_items
+        )
+        if kept is not None and facilitator_power is not None:
+            data["sender_power"] = max(int(data.get("sender_power") or 0), facilitator_power)
     elif event.type == "Edit":
         texts.add(str(data.get("body") or ""))
-        data.update(body="", mentions=[], target="")
+        data = {**edit_without_words(data), "target": ""}
     elif event.type == "Reaction":
         data["key"] = ""
     elif event.type == "Membership":

@@ -11,6 +11,7 @@ from typing import Any
 import aiosqlite
 
 from meetbot.core.events import Event
+from meetbot.core.scrubbing import edit_without_words, message_without_words
 from meetbot.storage.codec import decode_event, encode_event
 from meetbot.storage.database import Database
 
@@ -133,7 +134,9 @@ class Store:
         created_items: set[str],
         keep: Callable[[str], str | None] = lambda body: None,
     ) -> int:
-        """Remove the text of these events for good (redaction, opt-out, withdrawal).
+        """Remove the text of these events for good (redaction, opt-out, withdrawal), and
+        whatever else holds the person's words (:mod:`meetbot.core.scrubbing`: a shared file's
+        name and address too).
 
         The event keeps its place in the record so replaying the meeting gives the same
         meeting: a command keeps its structure (``keep(body)``, e.g. ``!next``), anything
@@ -151,18 +154,11 @@ class Store:
             data = json.loads(row["payload"])
             if row["type"] == "Message":
                 kept = keep(str(data.get("body") or ""))
-                if kept is not None:
-                    data.update(body=kept, display_name="", mentions=[])
-                else:
-                    data.update(
-                        body="",
-                        display_name="",
-                        mentions=[],
-                        withdrawn=True,
-                        created_item=event_id in created_items,
-                    )
+                data = message_without_words(
+                    data, kept, created_item=event_id in created_items
+                )
             elif row["type"] == "Edit":
-                data.update(body="", mentions=[])
+                data = edit_without_words(data)
             else:
                 continue
             await self.conn.execute(
