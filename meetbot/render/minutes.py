@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from meetbot.core.events import Attachment
 from meetbot.core.model import Item, ItemKind, LogEntry, Meeting
 from meetbot.render.outputs import (
     UNASSIGNED,
@@ -31,7 +32,15 @@ from meetbot.render.outputs import (
     render_markdown,
     room_summary,
 )
-from meetbot.render.text import as_utc, local_iso, permalink, safe_url, utc_iso, zone
+from meetbot.render.text import (
+    as_utc,
+    local_iso,
+    media_url,
+    permalink,
+    safe_url,
+    utc_iso,
+    zone,
+)
 
 FORMAT = "meetbot-minutes/1"
 
@@ -92,6 +101,11 @@ class MinutesView:
         # An item whose message was redacted is struck by the core; checking the log too
         # keeps the promise even for records written before that rule.
         return [i for i in self.meeting.items if not i.struck and i.event_id not in self.redacted]
+
+    @cached_property
+    def item_of(self) -> dict[str, Item]:
+        """The item each event made, for the items the minutes show."""
+        return {item.event_id: item for item in self.items}
 
     @cached_property
     def section_of(self) -> dict[int, Item | None]:
@@ -354,9 +368,45 @@ def _log(view: MinutesView) -> list[dict[str, Any]]:
             "permalink": view.link(entry.event_id),
             "language": view.ctx.languages.get(entry.event_id),
             "translations": view.translations(entry.event_id),
+            "reply_to": _reply(view, entry.reply_to),
+            "attachment": _attachment(entry.attachment),
         }
         for entry in view.log
     ]
+
+
+def _reply(view: MinutesView, target: str | None) -> dict[str, Any] | None:
+    """What a line answers: the line and item it replied to when they are in the record
+    (a removed message leaves only its event id), and a link to it in Matrix."""
+    if target is None:
+        return None
+    entry = view.meeting.log_entry(target)
+    line = view.line_of.get(target)
+    item = view.item_of.get(target) if line else None
+    return {
+        "event_id": target,
+        "permalink": view.link(target),
+        "line": line,
+        "sender": entry.sender if entry is not None and line else None,
+        "display_name": view.name(entry.sender) if entry is not None and line else None,
+        "item": item.n if item is not None else None,
+        "item_kind": item.kind.value if item is not None else None,
+    }
+
+
+def _attachment(attachment: Attachment | None) -> dict[str, Any] | None:
+    """A shared file as the minutes show it: its name linked to its ``mxc://`` address."""
+    if attachment is None:
+        return None
+    return {
+        "kind": attachment.kind,
+        "name": attachment.name,
+        "url": attachment.url,
+        "media_url": media_url(attachment.url),
+        "mimetype": attachment.mimetype,
+        "size": attachment.size,
+        "encrypted": attachment.encrypted,
+    }
 
 
 # -- files ------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from markupsafe import Markup
 from meetbot.durations import format_duration
 from meetbot.i18n import Msg, md_escape, render_lines
 from meetbot.render.labels import label
-from meetbot.render.text import md_text, safe_url, truncate
+from meetbot.render.text import file_size, md_text, media_url, safe_url, truncate
 from meetbot.research.labels import report_label
 
 UNASSIGNED = "UNASSIGNED"  # the actions group for nobody; no Matrix user id looks like this
@@ -91,6 +91,11 @@ class _Helpers:
         checked = safe_url(url)
         return Markup(checked) if checked else None
 
+    def media(self, url: str | None) -> str | None:
+        """A shared file's ``mxc://`` address, checked again, ready to link."""
+        checked = media_url(url)
+        return Markup(checked) if checked else None
+
     def translated(self, entry: Mapping[str, Any], text: str) -> str | None:
         """The reader's translation when it says something other than the original."""
         if entry.get("language") == self.language:
@@ -125,6 +130,21 @@ def _duration(seconds: int | None) -> Markup:
     return Markup(duration_text(seconds))
 
 
+def _size(size: int | None) -> Markup:
+    return Markup(file_size(size))
+
+
+# What a log line of these kinds starts with: no words, so no translation is needed.
+MSGTYPE_MARKS = {
+    "m.image": "🖼", "m.file": "📎", "m.audio": "🔊", "m.video": "🎞", "m.sticker": "🏷",
+    "m.poll": "📊", "m.location": "📍",
+}
+
+
+def _mark(msgtype: str | None) -> Markup:
+    return Markup(MSGTYPE_MARKS.get(msgtype or "", ""))
+
+
 def _context(data: Mapping[str, Any], language: str, markdown: bool) -> dict[str, Any]:
     helpers = _Helpers(data, language, markdown)
     return {
@@ -138,6 +158,9 @@ def _context(data: Mapping[str, Any], language: str, markdown: bool) -> dict[str
         "translated": helpers.translated,
         "when": _when,
         "duration": _duration,
+        "media": helpers.media,
+        "size": _size,
+        "mark": _mark,
     }
 
 

@@ -6,6 +6,7 @@ their Markdown is pasted into chat clients and wikis that render it.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
@@ -79,3 +80,28 @@ def truncate(text: str, limit: int) -> str:
     """Shorten text for a chat summary; the minutes themselves always keep all of it."""
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+# A Matrix content URI: mxc://<server name>/<media id> (the spec's grammar for both parts).
+_MXC = re.compile(r"mxc://[A-Za-z0-9.:\[\]-]+/[A-Za-z0-9_-]+")
+
+
+def media_url(url: str | None) -> str | None:
+    """A shared file's ``mxc://`` address if it is one, else ``None`` (never linked)."""
+    if url and _MXC.fullmatch(url.strip()):
+        return url.strip()
+    return None
+
+
+def file_size(size: int | None) -> str:
+    """``31 kB``, ``1.6 MB``: a file's size as a reader grasps it (decimal units)."""
+    if size is None or size < 0:
+        return ""
+    if size < 1000:
+        return f"{size} B"
+    value = float(size)
+    for unit in ("kB", "MB", "GB", "TB"):
+        value /= 1000
+        if value < 999.5 or unit == "TB":
+            return f"{value:.0f} {unit}" if value >= 10 else f"{value:.1f} {unit}"
+    return ""  # pragma: no cover - the loop always returns
