@@ -20,6 +20,11 @@ FORMATS = ("csv", "jsonl", "qdpx")
 BASE_LANGUAGES = ("en", "fr", "es")
 COLUMNS = ("speaker", "region", "meeting_number", "meeting_id", "line", "at_utc", "prompt_id",
            "item_kind", "language", "text")
+# After the translations, so the columns above keep their places.
+SHAPE_COLUMNS = ("msgtype", "reply_to_line", "attachment_kind", "attachment_name",
+                 "attachment_mimetype", "attachment_size", "attachment_url")
+# A shared file's facts, flat for the CSV (the JSON lines keep them as one object).
+ATTACHMENT_FIELDS = ("kind", "name", "mimetype", "size", "url")
 IDENTITY_COLUMNS = ("matrix_id", "display_name")
 
 
@@ -53,11 +58,28 @@ def message_rows(
                     lang: pseudonyms.in_text(t)
                     for lang, t in (source.get("translations") or {}).items()
                 },
+                "msgtype": line.get("msgtype") or "m.text",
+                "reply_to_line": (line.get("reply_to") or {}).get("line"),
+                "attachment": _attachment(line.get("attachment"), pseudonyms),
             }
             if with_ids:
                 row["matrix_id"] = line["sender"]
                 row["display_name"] = line["display_name"]
             yield row
+
+
+def _attachment(attachment: Any, pseudonyms: Pseudonyms) -> dict[str, Any] | None:
+    """A shared file as the exports carry it: never its bytes, its name pseudonymous like any
+    text (a file name can hold a Matrix id)."""
+    if not isinstance(attachment, dict):
+        return None
+    return {
+        "kind": attachment.get("kind"),
+        "name": pseudonyms.in_text(str(attachment.get("name") or "")),
+        "mimetype": attachment.get("mimetype"),
+        "size": attachment.get("size"),
+        "url": attachment.get("url") or None,
+    }
 
 
 def to_jsonl(rows: Sequence[dict[str, Any]]) -> str:
@@ -70,7 +92,7 @@ def to_csv(rows: Sequence[dict[str, Any]], *, with_ids: bool = False) -> str:
         for lang in row["translations"]:
             if lang not in languages:
                 languages.append(lang)
-    header = [*COLUMNS, *(f"text_{lang}" for lang in languages)]
+    header = [*COLUMNS, *(f"text_{lang}" for lang in languages), *SHAPE_COLUMNS]
     if with_ids:
         header += IDENTITY_COLUMNS
     out = io.StringIO()
@@ -78,6 +100,8 @@ def to_csv(rows: Sequence[dict[str, Any]], *, with_ids: bool = False) -> str:
     writer.writeheader()
     for row in rows:
         flat = {**row, **{f"text_{lang}": t for lang, t in row["translations"].items()}}
+        attachment = row.get("attachment") or {}
+        flat.update({f"attachment_{key}": attachment.get(key) for key in ATTACHMENT_FIELDS})
         writer.writerow(flat)
     return out.getvalue()
 

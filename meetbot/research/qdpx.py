@@ -45,10 +45,20 @@ def transcript(held: HeldMeeting, rows: Sequence[dict[str, Any]]) -> tuple[str, 
         prefix = f"[{row['at_utc'][11:16]} UTC] {row['speaker']}: "
         kind = f"({row['item_kind']}) " if row["item_kind"] else ""
         start = len(text) + len(prefix)
-        text += prefix + kind + row["text"]
+        text += prefix + kind + _shared(row) + row["text"]
         spans.append((start, len(text), row))
         text += "\n"
     return text, spans
+
+
+def _shared(row: dict[str, Any]) -> str:
+    """A shared file, as the transcript names it: ``[file: notes.pdf (application/pdf)] ``."""
+    attachment = row.get("attachment")
+    if not attachment:
+        return ""
+    kind = str(attachment.get("kind") or "file").removeprefix("m.")
+    mimetype = f" ({attachment['mimetype']})" if attachment.get("mimetype") else ""
+    return f"[{kind}: {attachment.get('name') or ''}{mimetype}] "
 
 
 def build_qdpx(rows: Sequence[dict[str, Any]], meetings: Sequence[HeldMeeting], name: str) -> bytes:
