@@ -322,7 +322,10 @@ def _prompt_lines(data: Mapping[str, Any], language: str) -> list[Msg | str]:
                     if e["line"] in by_line and prompt_at.get(e["line"]) == prompt_id]
         for endorsement in endorsed[:TOP_ENDORSED]:
             line = by_line[endorsement["line"]]
-            text, original = _beside(line, str(line["body"]), language)
+            # A shared file said nothing itself: its name stands for it.
+            shared = line.get("attachment") or {}
+            said_text = str(line["body"]) or str(shared.get("name") or "")
+            text, original = _beside(line, said_text, language)
             said.append(report_label("endorsed_line", count=endorsement["count"], text=text,
                                      original=original, author=line["display_name"]))
         if not said:

@@ -30,7 +30,7 @@ from meetbot.core.effects import Notice, Translate
 from meetbot.core.events import Attachment, Edit, Message, Redaction
 from meetbot.delivery import minutes_data
 from meetbot.matrix.convert import convert, without_reply_fallback
-from meetbot.render.minutes import render_html, render_markdown
+from meetbot.render.minutes import coordinator_summary, render_html, render_markdown
 from meetbot.research.consent import withdraw
 from meetbot.research.dataset import held_meetings
 from meetbot.research.export import message_rows, to_csv, to_jsonl
@@ -501,6 +501,15 @@ async def test_the_minutes_show_replies_and_files_never_the_quote(app: MeetBotAp
     assert '<a href="mxc://example.org/FHyPlCeYUSFFxlgbQYZmoEoe"' in html_text
     assert "our budget &lt;b&gt;draft&lt;/b&gt;" in html_text
     assert "(image/jpeg, 422 kB, 🔒)" in html_text
+    # A file others endorsed is named in the coordinator's summary.
+    file_line = next(line for line in data["log"] if line["msgtype"] == "m.file")
+    data["endorsements"] = [{"event_id": file_line["event_id"], "line": file_line["line"],
+                             "count": 2, "keys": {"👍": 2}}]
+    assert "our budget" in coordinator_summary(data, "en")
+    sticker_line = next(line for line in data["log"] if line["msgtype"] == "m.sticker")
+    data["endorsements"] = [{"event_id": sticker_line["event_id"], "line": sticker_line["line"],
+                             "count": 2, "keys": {"👍": 2}}]
+    assert "Landing" in coordinator_summary(data, "en")
 
 
 async def test_a_reply_to_an_item_names_the_item(app: MeetBotApp) -> None:
