@@ -240,9 +240,14 @@ def optional_duration(raw: str, event: Message) -> timedelta | None:
     return duration(raw, event) if raw.strip() else None
 
 
+# Item numbers have at most this many digits; int() refuses thousands of them, and isdecimal()
+# (not isdigit(): "²" is a digit int() refuses) says what int() accepts.
+MAX_NUMBER_DIGITS = 9
+
+
 def number(raw: str, event: Message) -> int:
     token = raw.strip().lstrip("#")
-    if not token.isdigit() or int(token) < 1:
+    if not token.isdecimal() or len(token) > MAX_NUMBER_DIGITS or int(token) < 1:
         raise UsageError(_("Give an item number, such as 3."))
     return int(token)
 
@@ -259,13 +264,28 @@ def optional_word(raw: str, event: Message) -> str | None:
     return token[0] if token else None
 
 
+# The longest timebox, extension or speaking time a command accepts: far beyond it, adding it
+# to a date overflows (``!time 9999999d``), and nothing in a meeting lasts longer anyway.
+MAX_DURATION = timedelta(hours=24)
+
+
 def duration(raw: str, event: Message) -> timedelta:
     try:
-        return parse_duration(raw.strip())
+        value = parse_duration(raw.strip())
     except DurationError as exc:
         raise UsageError(
             _("{problem} Write a duration such as 90s, 10m or 1h.", problem=str(exc))
         ) from exc
+    except OverflowError:  # more seconds than a timedelta holds
+        value = MAX_DURATION * 2
+    if value <= timedelta(0) or value > MAX_DURATION:
+        raise UsageError(
+            _(
+                "{problem} Write a duration such as 90s, 10m or 1h.",
+                problem="A duration is more than zero and at most 24h.",
+            )
+        )
+    return value
 
 
 def mentioned_users(body: str, mentions: tuple[str, ...]) -> tuple[str, ...]:
