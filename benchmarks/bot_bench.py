@@ -11,10 +11,16 @@ measures, in one run, each subject against a baseline taken in the same run:
 3. catch-up after downtime: the bot is stopped, messages are sent, the bot restarts; the time
    until every one is recorded vs the time Synapse took to accept them;
 4. memory: RSS of ``python -m meetbot run`` idle in a meeting and after many messages vs a
-   nio client process syncing the same room.
+   nio client process syncing the same room;
+5. start-up: ``python -m meetbot run`` from Popen to its first answer to ``!status`` vs a bare
+   nio process (``nio_first_reply.py``) measured the same way (interleaved rounds);
+6. catch-up after a 10-minute outage: 1,000 messages from several people while the bot is
+   stopped; restart to all recorded (and to the last answer) vs Synapse accepting them and a
+   bare nio client paging them.
 
 Only ratios are judged, never absolute times (they depend on the machine and its load).
-Run: python benchmarks/bot_bench.py [--quick]   (writes benchmarks/results/bot.md)
+Run: python benchmarks/bot_bench.py [--quick] [--only PART ...]   (writes benchmarks/results/bot.md;
+with --only, only the sections of the parts run)
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ import cProfile
 import io
 import os
 import pstats
+import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -776,6 +784,345 @@ def _count_rows(path: Path, ids: list[str]) -> int:
         conn.close()
 
 
+# -- 5. start-up ---------------------------------------------------------------------------------
+
+
+BASELINE_SCRIPT = HERE / "nio_first_reply.py"
+STATUS_EVERY_S = 0.2  # the participant's "!status" while it waits for the first answer
+SETTLE_S = 10.0  # a clean stop waits at most this long for the other answers
+
+
+async def first_answer(
+    ctx: Context, room: str, cmd: list[str], cwd: Path, log: Path, settle: bool = True
+) -> tuple[float, int]:
+    """Start ``cmd``; send ``!status`` in ``room`` until one is answered. Returns the seconds
+    from Popen to the answer's arrival in the participant's sync, and how many were sent.
+
+    ``settle``: stop the process only once every ``!status`` sent has its answer (a clean
+    stop); otherwise at once, leaving answers unsent in the bot's outbox."""
+    alice, clock = ctx.alice, ctx.clock
+    sent: list[str] = []
+    t0 = time.perf_counter()
+    proc = spawn(cmd, cwd, log)
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 90
+        while True:
+            answered = [clock.at[e] for e in sent if e in clock.at]
+            if answered:
+                if settle:  # (a first start answers nothing sent before its first sync)
+                    settled = loop.time() + SETTLE_S
+                    while loop.time() < settled and not all(e in clock.at for e in sent):
+                        clock.changed.clear()
+                        with contextlib.suppress(asyncio.TimeoutError):
+                            await asyncio.wait_for(clock.changed.wait(), 0.2)
+                return min(answered) - t0, len(sent)
+            if proc.poll() is not None and proc.returncode != 0:
+                raise RuntimeError(f"{cmd[1:3]} exited with {proc.returncode}:\n{tail(log)}")
+            if loop.time() > deadline:
+                raise TimeoutError(f"no answer to !status from {cmd[1:3]}:\n{tail(log)}")
+            sent.append(await alice.send(room, "!status"))
+            clock.changed.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(clock.changed.wait(), STATUS_EVERY_S)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()  # SIGTERM: the bot saves its sync position and stops cleanly
+        try:
+            await asyncio.to_thread(proc.wait, 30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            await asyncio.to_thread(proc.wait)
+
+
+def tail(log: Path, size: int = 3000) -> str:
+    return log.read_text(errors="replace")[-size:] if log.exists() else "(no log)"
+
+
+@dataclass
+class ImportProfile:
+    total_ms: float  # the whole import, as ``-X importtime`` counts it
+    packages: list[tuple[str, float]]  # third-party top-level packages, heaviest first
+    own_ms: float  # meetbot's own modules (their self time)
+
+
+def import_profile(modules: list[str]) -> ImportProfile:
+    """Where importing ``modules`` spends its time, from ``python -X importtime``."""
+    code = "; ".join(f"import {m}" for m in modules)
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=True,
+    )
+    total = own = 0.0
+    packages: dict[str, float] = {}
+    for line in result.stderr.splitlines():
+        if not line.startswith("import time:") or "cumulative" in line:
+            continue
+        self_us, cumulative, name = line[len("import time:") :].split("|")
+        top = name.strip().split(".")[0]
+        if not name[1:].startswith(" "):  # a top-level import of this process
+            total += int(cumulative) / 1000
+        if top == "meetbot":
+            own += int(self_us) / 1000
+        else:
+            packages[top] = max(packages.get(top, 0.0), int(cumulative) / 1000)
+    ranked = sorted(packages.items(), key=lambda kv: -kv[1])
+    return ImportProfile(total, ranked, own)
+
+
+async def bench_startup(ctx: Context, report: Report) -> None:
+    from bot_helpers import BotHarness
+
+    alice, hs, workdir = ctx.alice, ctx.hs, ctx.workdir / "startup"
+    workdir.mkdir()
+    harness = BotHarness(hs, workdir)
+    bot_room = await alice.create_room("Start-up", invite=[harness.user_id])
+    harness.configure(
+        facilitators=[alice.user_id],
+        log_level="WARNING",
+        regions=[
+            {
+                "id": "start",
+                "name": "Start-up",
+                "room": bot_room,
+                "languages": ROOM_LANGUAGES,
+                "timezone": "UTC",
+            }
+        ],
+    )
+    bot_cmd = [sys.executable, "-m", "meetbot", "run", "--config", str(harness.config_path)]
+    base_user = await asyncio.to_thread(hs.register, f"first_{ctx.tag}", "first-password")
+    base_room = await alice.create_room("Baseline", invite=[base_user.user_id])
+    joiner = AsyncClient(hs.url, base_user.user_id, device_id=base_user.device_id)
+    joiner.restore_login(base_user.user_id, base_user.device_id, base_user.access_token)
+    await joiner.join(base_room)
+    await joiner.close()
+    await alice.wait_for_member(base_room, base_user.user_id)
+
+    def base_cmd() -> list[str]:
+        # What is sent from now on (Synapse runs on this machine's clock): never an earlier
+        # round's !status.
+        start_ms = int(time.time() * 1000)
+        return [sys.executable, str(BASELINE_SCRIPT), hs.url, base_user.user_id,
+                "first-password", base_room, str(start_ms)]  # fmt: skip
+
+    # Warm-up, not counted: the bot's very first start logs in, joins and answers nothing from
+    # before its first sync; both warm the file cache.
+    await first_answer(ctx, bot_room, bot_cmd, workdir, workdir / "bot.log")
+    await first_answer(ctx, base_room, base_cmd(), workdir, workdir / "baseline.log")
+    bot: list[float] = []
+    base: list[float] = []
+    sent: list[int] = []
+    bot_log = workdir / "bot.log"
+    for i in range(ctx.startup_rounds):
+        order = ["bot", "base"] if i % 2 == 0 else ["base", "bot"]
+        for who in order:
+            if who == "bot":
+                elapsed, n = await first_answer(ctx, bot_room, bot_cmd, workdir, bot_log)
+                bot.append(elapsed)
+                sent.append(n)
+            else:
+                elapsed, _n = await first_answer(
+                    ctx, base_room, base_cmd(), workdir, workdir / "baseline.log"
+                )
+                base.append(elapsed)
+    # Reported only: a restart after a stop that left answers unsent in the outbox.
+    dirty: list[float] = []
+    for _ in range(ctx.startup_rounds // 2 + 1):
+        await first_answer(ctx, bot_room, bot_cmd, workdir, bot_log, settle=False)
+        dirty.append((await first_answer(ctx, bot_room, bot_cmd, workdir, bot_log))[0])
+    imports = await asyncio.to_thread(import_profile, BOT_MODULES)
+    nio_only = await asyncio.to_thread(import_profile, ["nio"])
+
+    report.section(f"5. Start-up ({ctx.startup_rounds} interleaved rounds of each, same Synapse)")
+    report.add(
+        "Bare nio process: start → first answer, median",
+        f"{statistics.median(base):.2f} s",
+        "baseline: `benchmarks/nio_first_reply.py` logs in, syncs, answers the first `!status`; "
+        f"rounds {', '.join(f'{v:.2f}' for v in base)} s",
+    )
+    report.add(
+        "`python -m meetbot run`: start → first answer, median",
+        f"{statistics.median(bot):.2f} s",
+        "restart of a configured bot after a clean stop (session kept, E2E on, backend none); "
+        f"rounds {', '.join(f'{v:.2f}' for v in bot)} s",
+    )
+    report.add(
+        "… restarted after a stop that left answers unsent, median",
+        f"{statistics.median(dirty):.2f} s",
+        "the previous run was stopped as soon as its first answer arrived; reported only; "
+        f"rounds {', '.join(f'{v:.2f}' for v in dirty)} s",
+    )
+    ratio = statistics.median(bot) / statistics.median(base)
+    report.target("Start-up ratio bot / bare nio (medians)", f"{ratio:.3f}", ratio <= 1.5, "≤ 1.5")
+    report.add(
+        "`!status` sent before the first answer (bot)",
+        f"{min(sent)}–{max(sent)}",
+        f"one every {STATUS_EVERY_S:.1f} s from Popen until an answer arrives",
+    )
+    report.add(
+        "Imports on the start path: bot / nio alone",
+        f"{imports.total_ms:.0f} / {nio_only.total_ms:.0f} ms",
+        "`python -X importtime -c 'import "
+        + "; import ".join(BOT_MODULES)
+        + "'` vs `-c 'import nio'`, one run each; reported only",
+    )
+    report.add(
+        "Heaviest imports (cumulative, ≈)",
+        ", ".join(f"{name} {ms:.0f} ms" for name, ms in imports.packages[:8])
+        + f"; meetbot's own modules {imports.own_ms:.0f} ms",
+        "top-level packages (nio includes aiohttp, jsonschema, olm …); reported only",
+    )
+
+
+# -- 6. catch-up after a 10-minute outage ----------------------------------------------------------
+
+
+async def bench_catch_up_10(ctx: Context, report: Report) -> None:
+    from bot_helpers import BotHarness
+    from matrix_helpers import Participant
+
+    alice, hs, workdir, clock = ctx.alice, ctx.hs, ctx.workdir / "catchup10", ctx.clock
+    workdir.mkdir()
+    count, speakers = ctx.outage_messages, 4
+    others = [
+        await Participant.create(hs, f"speaker{n}_{ctx.tag}", display_name=f"Speaker {n}")
+        for n in range(1, speakers)
+    ]
+    try:
+        harness = BotHarness(hs, workdir)
+        room = await alice.create_room(
+            "Outage", invite=[harness.user_id, *(p.user_id for p in others)]
+        )
+        for person in others:
+            await person.join(room)
+        settings: dict[str, Any] = {
+            "facilitators": [alice.user_id],
+            "log_level": "WARNING",
+            "catch_up_window": "10m",
+            "regions": [
+                {
+                    "id": "outage",
+                    "name": "Outage",
+                    "room": room,
+                    "languages": ROOM_LANGUAGES,
+                    "timezone": "UTC",
+                }
+            ],
+        }
+        window_note = "catch_up_window 10m"
+        try:
+            harness.configure(**settings)
+        except Exception as exc:  # an older config model without the key
+            settings.pop("catch_up_window")
+            harness.configure(**settings)
+            window_note = f"catch_up_window left out ({type(exc).__name__})"
+        await harness.start()
+        await alice.wait_for_member(room, harness.user_id)
+        start = await alice.send(room, "!startmeeting Outage")
+        await alice.wait_for_notice(room, "Meeting started", after=start)
+        with contextlib.suppress(TimeoutError):
+            await harness.settled(timeout=20)
+        await harness.stop()
+
+        # While the bot is away: every speaker posts in turn, every 100th message a command.
+        people = [alice, *others]
+        bodies: list[list[str]] = [[] for _ in people]
+        for n in range(count):
+            body = (
+                f"!idea idea number {n} from the outage"
+                if n % 100 == 99
+                else f"message {n} while the bot was away: we could share our notes weekly"
+            )
+            bodies[n % speakers].append(body)
+        t0 = time.perf_counter()
+        sent = await asyncio.gather(
+            *(send_many(person, room, mine) for person, mine in zip(people, bodies, strict=True))
+        )
+        accepted = time.perf_counter() - t0
+        ids = [event_id for mine in sent for event_id in mine]
+        commands = [
+            event_id
+            for mine, texts in zip(sent, bodies, strict=True)
+            for event_id, body in zip(mine, texts, strict=True)
+            if body.startswith("!")
+        ]
+
+        t0 = time.perf_counter()
+        await harness.start()
+        first_sync = time.perf_counter() - t0
+        store = harness.app.store
+
+        async def all_recorded() -> bool:
+            return await recorded(store, ids) >= count
+
+        await until(all_recorded, 180, f"{count} missed messages recorded")
+        caught_up = time.perf_counter() - t0
+        answers = [await clock.wait(event_id, timeout=120) for event_id in commands]
+        answered = max(answers) - t0
+
+        # Reference: a bare nio client paging the same messages back with /messages.
+        t0 = time.perf_counter()
+        token, found = alice.client.next_batch, 0
+        wanted = set(ids)
+        for _ in range(100):
+            response = await alice.client.room_messages(
+                room, start=token, direction=MessageDirection.back, limit=100
+            )
+            if not isinstance(response, RoomMessagesResponse) or not response.chunk:
+                break
+            found += sum(1 for e in response.chunk if e.event_id in wanted)
+            if found >= count or not response.end:
+                break
+            token = response.end
+        paged = time.perf_counter() - t0
+        await harness.stop()
+    finally:
+        for person in others:
+            await person.close()
+
+    report.section(
+        f"6. Catch-up after a 10-minute outage ({count} messages from {speakers} people while "
+        "the bot was stopped)"
+    )
+    report.add(
+        "Synapse accepting them",
+        f"{accepted:.2f} s = {count / accepted:,.0f} msg/s",
+        f"baseline 1: {speakers} people sending at once, each in turn",
+    )
+    report.add(
+        "Bare nio client paging them with /messages",
+        f"{paged:.2f} s",
+        f"baseline 2: found {found}/{count}, 100 per page",
+    )
+    report.add(
+        "Bot: restart → all recorded",
+        f"{caught_up:.2f} s = {count / caught_up:,.0f} msg/s",
+        f"in a running bilingual meeting, {window_note}; restore session, sync (limited), page "
+        f"the gap, ingest; first sync handled at {first_sync:.2f} s",
+    )
+    report.add(
+        "Bot: restart → last answer arrived",
+        f"{answered:.2f} s",
+        f"{len(commands)} `!idea` sent during the outage, all younger than the window, so all "
+        "answered (backend none: no translation notices)",
+    )
+    report.add(
+        "**Catch-up / accept time**",
+        f"**{caught_up / accepted:.2f}**",
+        "< 1: the bot is back in step faster than the messages were sent",
+    )
+    report.add(
+        "**Catch-up / bare paging**",
+        f"**{caught_up / paged:.2f}**",
+        "what recording (and answering) costs over only fetching the missed messages",
+    )
+
+
 # -- the run -----------------------------------------------------------------------------------
 
 
@@ -787,13 +1134,26 @@ class Context:
     rounds: int
     catch_up: int
     memory_messages: int
+    startup_rounds: int = 5
+    outage_messages: int = 1000
     alice: Any = None
     clock: ReplyClock = field(default_factory=ReplyClock)
     harness: Any = None
     bot_room: str = ""
 
 
-async def run(args: argparse.Namespace, report: Report, workdir: Path) -> None:
+# The parts, by the name ``--only`` takes, with the number of their section in results/bot.md.
+PARTS = {
+    "roundtrip": 1,
+    "ingest": 2,
+    "catchup": 3,
+    "memory": 4,
+    "startup": 5,
+    "catchup10": 6,
+}
+
+
+async def run(args: argparse.Namespace, report: Report, workdir: Path, parts: list[str]) -> None:
     from bot_helpers import BotHarness
     from matrix_helpers import Participant
 
@@ -801,9 +1161,13 @@ async def run(args: argparse.Namespace, report: Report, workdir: Path) -> None:
 
     quick = args.quick
     tag = os.urandom(3).hex()
-    t0 = time.perf_counter()
-    await bench_ingest(workdir / "ingest", 1500 if quick else args.events, report, args.profile)
-    print(f"  (ingest part: {time.perf_counter() - t0:.1f} s)", flush=True)
+    if "ingest" in parts:
+        t0 = time.perf_counter()
+        await bench_ingest(workdir / "ingest", 1500 if quick else args.events, report, args.profile)
+        print(f"  (ingest part: {time.perf_counter() - t0:.1f} s)", flush=True)
+    matrix_parts = [p for p in parts if p != "ingest"]
+    if not matrix_parts:
+        return
 
     hs = Homeserver(workdir / "synapse", rate_limits=False)
     await asyncio.to_thread(hs.start)
@@ -814,40 +1178,91 @@ async def run(args: argparse.Namespace, report: Report, workdir: Path) -> None:
         rounds=20 if quick else 60,
         catch_up=300,
         memory_messages=300 if quick else 2000,
+        startup_rounds=3 if quick else 5,
+        outage_messages=300 if quick else 1000,
     )
     try:
         ctx.alice = alice = await Participant.create(hs, f"alice_{tag}", display_name="Alice")
         alice.client.add_event_callback(ctx.clock.on_notice, RoomMessageNotice)  # type: ignore[arg-type]
-        (workdir / "bot").mkdir()
-        harness = ctx.harness = BotHarness(hs, workdir / "bot")
-        ctx.bot_room = await alice.create_room("Meeting", invite=[harness.user_id])
-        harness.configure(
-            facilitators=[alice.user_id],
-            log_level="INFO",
-            regions=[
-                {
-                    "id": "bench",
-                    "name": "Bench",
-                    "room": ctx.bot_room,
-                    "languages": ROOM_LANGUAGES,
-                    "timezone": "UTC",
-                }
-            ],
-        )
-        await harness.start()
-        await alice.wait_for_member(ctx.bot_room, harness.user_id)
-        start = await alice.send(ctx.bot_room, "!startmeeting Benchmark")
-        await alice.wait_for_notice(ctx.bot_room, "Meeting started", after=start)
-        for part in (bench_round_trip, bench_catch_up, bench_memory):
+        if {"roundtrip", "catchup"} & set(parts):
+            (workdir / "bot").mkdir()
+            harness = ctx.harness = BotHarness(hs, workdir / "bot")
+            ctx.bot_room = await alice.create_room("Meeting", invite=[harness.user_id])
+            harness.configure(
+                facilitators=[alice.user_id],
+                log_level="INFO",
+                regions=[
+                    {
+                        "id": "bench",
+                        "name": "Bench",
+                        "room": ctx.bot_room,
+                        "languages": ROOM_LANGUAGES,
+                        "timezone": "UTC",
+                    }
+                ],
+            )
+            await harness.start()
+            await alice.wait_for_member(ctx.bot_room, harness.user_id)
+            start = await alice.send(ctx.bot_room, "!startmeeting Benchmark")
+            await alice.wait_for_notice(ctx.bot_room, "Meeting started", after=start)
+        benches = {
+            "roundtrip": bench_round_trip,
+            "catchup": bench_catch_up,
+            "memory": bench_memory,
+            "startup": bench_startup,
+            "catchup10": bench_catch_up_10,
+        }
+        for name in matrix_parts:
             t0 = time.perf_counter()
-            await part(ctx, report)
-            print(f"  ({part.__name__}: {time.perf_counter() - t0:.1f} s)", flush=True)
+            await benches[name](ctx, report)
+            print(f"  ({benches[name].__name__}: {time.perf_counter() - t0:.1f} s)", flush=True)
     finally:
         if ctx.harness is not None:
             await ctx.harness.stop()
         if ctx.alice is not None:
             await ctx.alice.close()
         await asyncio.to_thread(hs.stop)
+
+
+HEADER = "# Bot benchmark\n\nGenerated by `benchmarks/bot_bench.py`; see benchmarks/README.md."
+_SECTION = re.compile(r"^\| \*\*(\d+)\. ")
+
+
+def parse_results(text: str) -> tuple[dict[int, list[str]], list[str]]:
+    """The table rows of an earlier results file by section number, and its notes."""
+    sections: dict[int, list[str]] = {}
+    notes: list[str] = []
+    current: list[str] | None = None
+    for line in text.splitlines():
+        found = _SECTION.match(line)
+        if found:
+            current = sections.setdefault(int(found.group(1)), [])
+        if line.startswith("| ") and current is not None and not line.startswith("| Measure"):
+            current.append(line)
+        elif line.startswith("- "):
+            notes.append(line[2:])
+    return sections, notes
+
+
+def note_key(note: str) -> str:
+    return note.split(":", 1)[0]
+
+
+def merged_results(old: str, report: Report) -> str:
+    """``old`` with the sections of the parts just run replaced by ``report``'s, and their
+    notes (a note replaces an earlier one with the same words before its colon)."""
+    sections, notes = parse_results(old)
+    fresh = report.markdown(HEADER)
+    new_sections, new_notes = parse_results(fresh)
+    sections.update(new_sections)
+    keys = {note_key(n) for n in new_notes}
+    notes = [n for n in notes if note_key(n) not in keys] + new_notes
+    lines = [HEADER, "", "| Measure | Value | Note |", "|---|---|---|"]
+    for number in sorted(sections):
+        lines += sections[number]
+    if notes:
+        lines += ["", *[f"- {n}" for n in notes]]
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -859,23 +1274,57 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=5000, help="events for the ingest benchmark")
     parser.add_argument("--profile", action="store_true", help="cProfile the ingest part")
     parser.add_argument("--no-write", action="store_true", help=f"do not write {RESULTS.name}")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=list(PARTS),
+        help="run only this part (repeatable); results/bot.md keeps the other parts' sections",
+    )
     args = parser.parse_args()
+    parts = [p for p in PARTS if p in (args.only or PARTS)]
     report = Report()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="meetbot-bench-") as tmp:
-        asyncio.run(run(args, report, Path(tmp)))
+        asyncio.run(run(args, report, Path(tmp), parts))
     total = time.perf_counter() - started
     load = os.getloadavg()[0]
-    report.notes += [
-        f"Run: `python benchmarks/bot_bench.py{' --quick' if args.quick else ''}` in {total:.0f} s "
-        f"on {os.cpu_count()} cores (1-min load average at the end: {load:.1f}); "
-        "Synapse, the bot and the clients share the machine.",
-        "Round trip: user sends, the answer arrives in the user's sync; the bot and the echo "
-        "client run in the same process and event loop as the user's client, in separate rooms.",
-        "Only ratios between subjects and baselines measured in the same run are judged.",
-    ]
-    header = "# Bot benchmark\n\nGenerated by `benchmarks/bot_bench.py`; see benchmarks/README.md."
-    text = report.markdown(header)
+    command = "python benchmarks/bot_bench.py" + (" --quick" if args.quick else "")
+    if args.only:
+        command += "".join(f" --only {p}" for p in parts)
+    machine = (
+        f"in {total:.0f} s on {os.cpu_count()} cores (1-min load average at the end: "
+        f"{load:.1f}); Synapse, the bot and the clients share the machine."
+    )
+    if args.only:
+        report.notes.append(f"Run of `{command}`: {machine}")
+    else:
+        report.notes.append(f"Run: `{command}` {machine}")
+    if "roundtrip" in parts:
+        report.notes.append(
+            "Round trip: user sends, the answer arrives in the user's sync; the bot and the echo "
+            "client run in the same process and event loop as the user's client, in separate "
+            "rooms."
+        )
+    if "startup" in parts:
+        report.notes.append(
+            "Start-up: from `Popen` to the arrival (in the participant's sync) of the first "
+            "answer to the `!status` the participant sends every "
+            f"{STATUS_EVERY_S:.1f} s; both processes run their own Python; the bot restores its "
+            "session, the baseline logs in with a password each time. Rounds alternate which "
+            "goes first."
+        )
+    if "catchup10" in parts:
+        report.notes.append(
+            "Catch-up (10-minute outage): no literal 10-minute wait — the outage is simulated by "
+            "its volume (what a busy meeting says in 10 minutes); every missed message is "
+            "younger than catch_up_window, so the missed commands are answered."
+        )
+    report.notes.append(
+        "Only ratios between subjects and baselines measured in the same run are judged."
+    )
+    text = report.markdown(HEADER)
+    if args.only and RESULTS.exists():
+        text = merged_results(RESULTS.read_text(), report)
     print("\n" + text)
     if not args.no_write:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)

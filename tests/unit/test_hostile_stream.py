@@ -416,8 +416,10 @@ says = st.builds(
     shape=st.sampled_from(SHAPES),
     pick=picks,
     msgtype=st.sampled_from(("m.text",) * 12 + ("m.emote", "m.notice", "m.file", "m.image")),
-    live=st.integers(0, 19).map(lambda k: k != 0),
+    live=st.integers(0, 19).map(lambda k: k != 0),  # one in 20 is history (caught up)
 )
+
+
 def _cumulative(weighted: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
     total, out = 0, []
     for weight, strategy in weighted:
