@@ -1080,3 +1080,43 @@ async def test_a_withdrawal_keeps_pending_notices_that_do_not_quote_the_person()
             assert [(r[0], r[1] != "{}") for r in rows] == [(0, True)]
         finally:
             await app.store.db.close()
+
+
+@pytest.mark.xfail(strict=True, reason="Notice has no thread: Call.reply answers a command typed "
+                                       "in a thread in the main timeline (docs: field.md)")
+async def test_a_command_in_a_thread_is_answered_in_the_thread() -> None:
+    with tempfile.TemporaryDirectory(prefix="hostile-") as tmp:
+        app = await open_app(make_config(Path(tmp)))
+        try:
+            await app.ingest(Message("$e1", ROOM, ANA, AT, body="!startmeeting"))
+            await app.ingest(Message("$e2", ROOM, CARLA, AT + timedelta(seconds=1), body="root"))
+            await app.ingest(Message("$e3", ROOM, CARLA, AT + timedelta(seconds=2),
+                                     body="!status", thread_root="$e2"))
+            rows = await app.store.conn.execute_fetchall(
+                "SELECT content FROM outbox WHERE txn_id = ?", (txn_id_for("reply:$e3:0"),)
+            )
+            relates = json.loads(next(iter(rows))[0])["m.relates_to"]
+            assert relates.get("rel_type") == "m.thread" and relates["event_id"] == "$e2"
+        finally:
+            await app.store.db.close()
+
+
+MATRIX_EVENT_LIMIT = 65_536  # bytes of a whole event, as the spec bounds it
+
+
+@pytest.mark.xfail(strict=True, reason="notices quote user text in full, in every room language: "
+                                       "a 30 KB topic makes a 120 KB notice the homeserver refuses")
+async def test_notices_that_quote_a_long_text_fit_in_a_matrix_event() -> None:
+    with tempfile.TemporaryDirectory(prefix="hostile-") as tmp:
+        app = await open_app(make_config(Path(tmp)))
+        try:
+            long = "x" * 30_000  # a message this long is itself a valid event
+            for n, body in enumerate(("!startmeeting", f"!topic {long}", f"!idea {long}",
+                                      "!undo", "!items"), start=1):
+                await app.ingest(Message(f"$e{n}", ROOM, ANA, AT + timedelta(seconds=n),
+                                         body=body))
+            rows = await app.store.conn.execute_fetchall("SELECT content FROM outbox")
+            sizes = [len(row[0].encode()) for row in rows]
+            assert max(sizes) < MATRIX_EVENT_LIMIT - 4_096, sizes  # room for the event's keys
+        finally:
+            await app.store.db.close()
