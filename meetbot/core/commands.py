@@ -100,6 +100,7 @@ class Call:
                 mentions=mentions,
                 kind="reply",
                 key=f"reply:{self.event.event_id}:{len(self.effects)}",
+                thread_root=self.event.thread_root,
             )
         )
 

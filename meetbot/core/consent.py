@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from meetbot.core import hooks
-from meetbot.core.commands import Call, Role, UsageError, registry
+from meetbot.core.commands import MAX_NUMBER_DIGITS, Call, Role, UsageError, registry
 from meetbot.core.effects import CancelTimer, Effect, Notice, StartTimer
 from meetbot.core.events import Event, Message, Reaction, Redaction, RoomEvent, Tick
 from meetbot.core.initiative import announce, bot_call
@@ -26,6 +26,8 @@ from meetbot.core.model import Item, ItemKind, Meeting, RoomSettings, RoomState
 from meetbot.core.queue import people_here
 from meetbot.durations import DurationError, format_duration, parse_duration
 from meetbot.i18n import Msg, Pill, _
+
+MAX_CLOSES = timedelta(days=30)  # the longest a proposal may stay open
 
 POSITIONS = ("agree", "abstain", "object", "block")
 KINDS = ("consent", "consensus", "majority")
@@ -201,6 +203,11 @@ def _propose_args(raw: str, event: Message) -> ProposeArgs:
             except DurationError as exc:
                 raise UsageError(_("{problem} Write a duration such as 90s, 10m or 1h.",
                                    problem=str(exc))) from exc
+            except (OverflowError, ValueError):
+                closes_in = MAX_CLOSES + MAX_CLOSES  # refused just below
+            if closes_in > MAX_CLOSES:
+                raise UsageError(_("A proposal closes within {most} at the latest.",
+                                   most=format_duration(MAX_CLOSES)))
         else:
             raise UsageError(_("Unknown option --{option}.", option=option))
     if kind not in KINDS:
@@ -261,7 +268,9 @@ class VoteArgs:
 def _vote_args(raw: str, event: Message) -> VoteArgs:
     words = raw.split(None, 1)
     number: int | None = None
-    if words and words[0].startswith("#") and words[0][1:].isdigit():
+    if words and words[0].startswith("#") and words[0][1:].isdecimal():
+        if len(words[0]) > MAX_NUMBER_DIGITS + 1:
+            raise UsageError(_("Give a proposal number, such as 2."))
         number = int(words[0][1:])
         words = words[1].split(None, 1) if len(words) > 1 else []
     if not words:
@@ -419,7 +428,7 @@ def _number(raw: str, event: Message) -> int | None:
     token = raw.strip().lstrip("#")
     if not token:
         return None
-    if not token.isdigit():
+    if not token.isdecimal() or len(token) > MAX_NUMBER_DIGITS:
         raise UsageError(_("Give a proposal number, such as 2."))
     return int(token)
 

@@ -24,6 +24,8 @@ class Notice:
     mentions: tuple[str, ...] = ()
     kind: str = "reply"
     key: str = ""  # stable identity used to make sending idempotent
+    # The thread of the message answered: an answer belongs in the thread it was asked in.
+    thread_root: str | None = None
 
 
 @dataclass(frozen=True)

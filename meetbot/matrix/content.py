@@ -75,7 +75,11 @@ def notice_content(
 
 def content_for(notice: Notice) -> dict[str, object]:
     return notice_content(
-        notice.lines, notice.languages, reply_to=notice.reply_to, mentions=notice.mentions
+        notice.lines,
+        notice.languages,
+        reply_to=notice.reply_to,
+        mentions=notice.mentions,
+        thread_root=notice.thread_root,
     )
 
 
