@@ -321,7 +321,7 @@ def commands(draw: st.DrawFn) -> tuple[str, list[Part], str]:
 # -- known bugs, outside what this test may fix (meetbot/core/consent.py) ------------------------
 # Each has a strict xfail below: when it is fixed, that test fails until its entry goes here.
 
-KNOWN_BUGS = ("close", "vote", "propose")
+KNOWN_BUGS: tuple[str, ...] = ()  # fixed: !close, !vote and !propose answer every argument
 _PROBE = Message("$probe", ROOM, ANA, AT, body="")
 
 
@@ -449,7 +449,8 @@ WEIGHTED: list[tuple[int, st.SearchStrategy[Any]]] = [
 steps: st.SearchStrategy[Step] = st.integers(0, sum(w for w, _s in WEIGHTED) - 1).flatmap(
     lambda k: next(s for limit, s in _cumulative(WEIGHTED) if k < limit)
 )
-streams = st.tuples(st.booleans(), st.lists(steps, min_size=200, max_size=260))
+# About one step in eight (waits, task runs, resends) adds no new event: 240 steps make 200+.
+streams = st.tuples(st.booleans(), st.lists(steps, min_size=240, max_size=280))
 
 
 # -- the app, as test_app.py builds it --------------------------------------------------------
@@ -1004,7 +1005,7 @@ def say(sender: int, name: str, *args: Part) -> Say:
 
 
 # About a second per example on one core; MEETBOT_HOSTILE_EXAMPLES=500 hunts longer.
-EXAMPLES = int(os.environ.get("MEETBOT_HOSTILE_EXAMPLES", "30"))
+EXAMPLES = int(os.environ.get("MEETBOT_HOSTILE_EXAMPLES", "25"))
 
 
 @settings(max_examples=EXAMPLES, deadline=None, database=None,
@@ -1035,14 +1036,11 @@ async def _app_with_proposal(tmp: str) -> Any:
     return app
 
 
-@pytest.mark.xfail(strict=True, raises=(ValueError, OverflowError),
-                   reason="meetbot/core/consent.py parses with isdigit()/parse_duration and lets "
-                          "ValueError/OverflowError escape; remove from KNOWN_BUGS once fixed")
 @pytest.mark.parametrize("body", [
     "!close ²", "!close " + "9" * 5000, "!vote #² agree", "!vote #" + "9" * 5000 + " agree",
     "!propose --closes 99999999999d x", "!propose --closes 9999999d x",
 ])
-async def test_known_bugs_consent_arguments_are_answered(body: str) -> None:
+async def test_consent_arguments_out_of_range_are_answered(body: str) -> None:
     with tempfile.TemporaryDirectory(prefix="hostile-") as tmp:
         app = await _app_with_proposal(tmp)
         try:
@@ -1082,8 +1080,6 @@ async def test_a_withdrawal_keeps_pending_notices_that_do_not_quote_the_person()
             await app.store.db.close()
 
 
-@pytest.mark.xfail(strict=True, reason="Notice has no thread: Call.reply answers a command typed "
-                                       "in a thread in the main timeline (docs: field.md)")
 async def test_a_command_in_a_thread_is_answered_in_the_thread() -> None:
     with tempfile.TemporaryDirectory(prefix="hostile-") as tmp:
         app = await open_app(make_config(Path(tmp)))
