@@ -291,7 +291,7 @@ async def bench_round_trip(ctx: Context, report: Report) -> None:
 def bench_config(workdir: Path) -> Any:
     import yaml
 
-    from meetbot.config import load_config
+    from meetbot.config.schema import load_config
 
     data = {
         "homeserver": "http://127.0.0.1:9",
@@ -371,9 +371,9 @@ async def plain_db(path: Path) -> Any:
 
 async def bench_ingest(workdir: Path, count: int, report: Report, profile: bool) -> None:
     from meetbot.core.engine import handle
-    from meetbot.live_translation import LiveTranslation
-    from meetbot.service import open_app
+    from meetbot.runtime.service import open_app
     from meetbot.storage.codec import encode_event
+    from meetbot.translation.live import LiveTranslation
 
     config = bench_config(workdir)
     app = await open_app(config)
@@ -486,8 +486,8 @@ async def bench_ingest(workdir: Path, count: int, report: Report, profile: bool)
 
 async def count_hops(workdir: Path, count: int = 200) -> float:
     """Calls into aiosqlite's worker thread per ingested event (each is a thread hop)."""
-    from meetbot.live_translation import LiveTranslation
-    from meetbot.service import open_app
+    from meetbot.runtime.service import open_app
+    from meetbot.translation.live import LiveTranslation
 
     app = await open_app(bench_config(workdir))
     LiveTranslation(app)
@@ -578,7 +578,12 @@ async def bench_catch_up(ctx: Context, report: Report) -> None:
 
 NIO_CHILD = "--nio-child"
 # What the bot process imports before it does anything (``open_app`` pulls in research).
-BOT_MODULES = ["meetbot.cli", "meetbot.features", "meetbot.service", "meetbot.research.tasks"]
+BOT_MODULES = [
+    "meetbot.cli.main",
+    "meetbot.runtime.features",
+    "meetbot.runtime.service",
+    "meetbot.runtime.research_tasks",
+]
 # Attribution processes: import the modules given as arguments, then wait to be ended.
 IMPORT_AND_WAIT = (
     "import importlib, sys, time\n"
@@ -767,7 +772,7 @@ async def bench_memory(ctx: Context, report: Report) -> None:
         ", ".join(f"`{m}`" for m in BOT_MODULES) + f"; bare Python {idle['python'][0]:.0f} MB",
     )
     report.add(
-        "… the same without `meetbot.research.tasks`",
+        "… the same without `meetbot.runtime.research_tasks`",
         f"{idle['imports_no_research'][0]:.0f} MB",
         "research.tasks → outputs → report_render → charts imports matplotlib.pyplot",
     )
@@ -1157,7 +1162,7 @@ async def run(args: argparse.Namespace, report: Report, workdir: Path, parts: li
     from bot_helpers import BotHarness
     from matrix_helpers import Participant
 
-    from meetbot.homeserver import Homeserver
+    from meetbot.demo.homeserver import Homeserver
 
     quick = args.quick
     tag = os.urandom(3).hex()

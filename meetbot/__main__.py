@@ -1,3 +1,3 @@
-from meetbot.cli import main
+from meetbot.cli.main import main
 
 raise SystemExit(main())

@@ -15,8 +15,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from meetbot.agenda import AgendaLibrary
-from meetbot.config import Config
+from meetbot.config.agendas import AgendaLibrary
+from meetbot.config.schema import Config
 from meetbot.core.effects import (
     CancelTimer,
     Effect,
@@ -28,11 +28,11 @@ from meetbot.core.effects import (
 )
 from meetbot.core.engine import Outcome, handle
 from meetbot.core.events import Event, Redaction, Tick
+from meetbot.core.facilitation.scheduled import SlotKey
 from meetbot.core.model import Meeting, MeetingGlance, Region, RoomSettings, RoomState
-from meetbot.core.schedule import SlotKey
 from meetbot.core.scrubbing import structural_command
-from meetbot.features import load_features
 from meetbot.matrix.content import content_for, txn_id_for
+from meetbot.runtime.features import load_features
 from meetbot.storage.store import Store
 
 log = logging.getLogger(__name__)

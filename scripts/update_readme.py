@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from meetbot.commands_table import command_table  # noqa: E402
+from meetbot.cli.commands_table import command_table  # noqa: E402
 
 README = ROOT / "README.md"
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import yaml
 
-from meetbot.config import Config, load_config
-from meetbot.homeserver import Homeserver, RegisteredUser
-from meetbot.service import BotService
+from meetbot.config.schema import Config, load_config
+from meetbot.demo.homeserver import Homeserver, RegisteredUser
+from meetbot.runtime.service import BotService
 
 _counter = itertools.count(1)
 PROMPTS = Path(__file__).resolve().parent.parent / "prompts"

@@ -21,7 +21,7 @@ import pytest
 # directory (a conftest outside any package) on sys.path, so test modules can do the same.
 from matrix_helpers import MakeParticipant, Participant
 
-from meetbot.homeserver import Homeserver
+from meetbot.demo.homeserver import Homeserver
 
 _counter = itertools.count(1)
 

@@ -39,7 +39,7 @@ from nio import (
     SyncResponse,
 )
 
-from meetbot.homeserver import Homeserver, RegisteredUser
+from meetbot.demo.homeserver import Homeserver, RegisteredUser
 
 EventPredicate = Callable[[Event], bool]
 _R = TypeVar("_R", bound=Response)

@@ -11,13 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from meetbot.core import help_commands, hooks, people_commands  # noqa: F401 - they register commands
-from meetbot.core.commands import Call, Role, Scope, UsageError, registry, split_command
+from meetbot.core import hooks
+from meetbot.core.commands import help as help_commands  # noqa: F401 - they register commands
+from meetbot.core.commands import people as people_commands  # noqa: F401
+from meetbot.core.commands.items import apply_item_edit
+from meetbot.core.commands.meeting import default_title
 from meetbot.core.effects import Effect, Notice, Translate
 from meetbot.core.events import Edit, Event, Membership, Message, Reaction, Redaction, Tick
-from meetbot.core.item_commands import apply_item_edit
-from meetbot.core.meeting_commands import default_title
 from meetbot.core.model import Item, ItemKind, LogEntry, Meeting, RoomSettings, RoomState
+from meetbot.core.registry import Call, Role, Scope, UsageError, registry, split_command
 from meetbot.i18n import Msg, _
 
 

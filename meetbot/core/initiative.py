@@ -7,10 +7,10 @@ own, carrying the tick's id and time, so replaying the tick gives the same recor
 
 from __future__ import annotations
 
-from meetbot.core.commands import Call, registry
 from meetbot.core.effects import Notice
 from meetbot.core.events import Message, RoomEvent
 from meetbot.core.model import RoomSettings, RoomState
+from meetbot.core.registry import Call, registry
 from meetbot.i18n import Msg
 
 

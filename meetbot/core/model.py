@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 from meetbot.core.events import Attachment
 
 if TYPE_CHECKING:  # the facilitation records; their modules import this one
-    from meetbot.core.consent import Proposal
-    from meetbot.core.queue import SpeakingQueue
-    from meetbot.core.schedule import Slot
-    from meetbot.core.timebox import Timebox
+    from meetbot.core.facilitation.proposals import Proposal
+    from meetbot.core.facilitation.queue import SpeakingQueue
+    from meetbot.core.facilitation.scheduled import Slot
+    from meetbot.core.facilitation.timebox import Timebox
 
 
 MEETING_NAMESPACE = uuid.UUID("6f1c5a3e-0d6b-4b8e-9a51-3d2f7c1e9b42")

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from meetbot.core.commands import (
+from meetbot.core.registry import (
     duration,
     number,
     optional_duration,

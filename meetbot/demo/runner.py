@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from meetbot.config import load_config
+from meetbot.config.schema import load_config
 from meetbot.demo.backend import BackendChoice, choose_backend
 from meetbot.demo.client import DemoClient
+from meetbot.demo.homeserver import Homeserver, RegisteredUser
 from meetbot.demo.progress import Progress
 from meetbot.demo.script import Meeting
 from meetbot.demo.transcript import render
@@ -27,8 +28,7 @@ from meetbot.demo.world import (
     new_password,
     write_config,
 )
-from meetbot.homeserver import Homeserver, RegisteredUser
-from meetbot.service import BotService
+from meetbot.runtime.service import BotService
 
 STEPS = 12  # the progress steps of a whole run (one more when the bot translates)
 

@@ -31,8 +31,8 @@ from nio import Event as NioEvent
 from nio.exceptions import EncryptionError, LocalProtocolError
 
 from meetbot.app import MeetBotApp
+from meetbot.core.durations import format_duration
 from meetbot.core.effects import Notice
-from meetbot.durations import format_duration
 from meetbot.i18n import Msg, _
 from meetbot.matrix.convert import convert
 from meetbot.matrix.outbox import OutboxSender

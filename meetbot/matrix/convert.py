@@ -37,7 +37,7 @@ from nio import (
     Event as NioEvent,
 )
 
-from meetbot.core.consent_commands import kept_when_opted_out
+from meetbot.core.commands.research_consent import kept_when_opted_out
 from meetbot.core.events import (
     Attachment,
     Edit,

@@ -37,7 +37,7 @@ from nio import (
 )
 from nio.crypto import ENCRYPTION_ENABLED
 
-from meetbot.config import Config
+from meetbot.config.schema import Config
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The shell side of consent: storing opt-outs, removing text, withdrawing a person.
 
-The core announces and asks (:mod:`meetbot.core.consent_commands`); this module does the
+The core announces and asks (:mod:`meetbot.core.commands.research_consent`); this module does the
 work against the store, then rebuilds any running meeting from what is left, so the text is
 gone from memory as well as from the database.
 """

@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from meetbot.app import MeetBotApp
-from meetbot.config import Config, RegionConfig
+from meetbot.config.schema import Config, RegionConfig
 from meetbot.research.removal import is_tombstone
 from meetbot.storage.research_store import ResearchStore
 from meetbot.storage.store import MeetingRow
@@ -112,7 +112,7 @@ async def held_meetings(
     progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
 ) -> list[HeldMeeting]:
     """Every meeting held (ended), oldest first, each with its minutes document."""
-    from meetbot.delivery import minutes_data
+    from meetbot.minutes.delivery import minutes_data
 
     rows = await app.store.meetings()
     chosen = [row for row in rows if row.ended_at is not None or include_running]

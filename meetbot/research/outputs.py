@@ -73,7 +73,7 @@ async def write_exports(
 
 async def rewrite_meeting_minutes(app: MeetBotApp, meeting_id: str) -> list[Path]:
     """Write a meeting's minutes again, first removing every older file of it."""
-    from meetbot.delivery import write_meeting_minutes
+    from meetbot.minutes.delivery import write_meeting_minutes
 
     folder = app.config.minutes_path
     if folder.is_dir():

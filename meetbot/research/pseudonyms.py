@@ -14,7 +14,7 @@ import re
 import secrets
 from pathlib import Path
 
-from meetbot.core.commands import USER_ID
+from meetbot.core.registry import USER_ID
 
 SECRET_FILE = "research-pseudonym.key"
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from meetbot.core.commands import split_command
+from meetbot.core.registry import split_command
 from meetbot.core.scrubbing import (
     edit_without_words,
     message_without_words,

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from meetbot.config import Config
+from meetbot.config.schema import Config
 from meetbot.research.dataset import (
     TOP_ENDORSED,
     HeldMeeting,

@@ -10,7 +10,7 @@ from typing import Any
 from markupsafe import Markup
 
 from meetbot.i18n import md_escape
-from meetbot.render.outputs import render_template
+from meetbot.minutes.render import render_template
 from meetbot.research import charts
 from meetbot.research.labels import report_label
 

@@ -12,7 +12,7 @@ from bot_helpers import BotHarness
 from components import require_component
 from fault_helpers import BotProcess, answers_in, history, until_answering
 
-from meetbot.homeserver import Homeserver
+from meetbot.demo.homeserver import Homeserver
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults, pytest.mark.slow]
 

@@ -22,7 +22,7 @@ from fault_helpers import BotProcess, RawSender, answers_in, history
 from nio import RoomCreateResponse, RoomMessageText
 from nio.api import RoomPreset
 
-from meetbot.homeserver import Homeserver
+from meetbot.demo.homeserver import Homeserver
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults, pytest.mark.slow]
 

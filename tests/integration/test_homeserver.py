@@ -10,7 +10,7 @@ import pytest
 from matrix_helpers import EventPredicate, MakeParticipant, MatrixRequestError
 from nio import Event, ReactionEvent, RedactionEvent, RoomMemberEvent, RoomMessageText
 
-from meetbot.homeserver import Homeserver, HomeserverError
+from meetbot.demo.homeserver import Homeserver, HomeserverError
 
 pytestmark = pytest.mark.integration
 

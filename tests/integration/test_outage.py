@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from bot_helpers import BotHarness
 
-from meetbot.homeserver import Homeserver
+from meetbot.demo.homeserver import Homeserver
 
 pytestmark = pytest.mark.integration
 

@@ -23,7 +23,7 @@ import yaml
 from aiohttp import web
 from bot_helpers import BotHarness
 
-from meetbot.homeserver import Homeserver
+from meetbot.demo.homeserver import Homeserver
 
 pytestmark = pytest.mark.integration
 

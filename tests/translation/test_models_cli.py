@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from meetbot.cli import main
+from meetbot.cli.main import main
 
 
 def test_install_from_files_then_list(tmp_path: Path, tiny_packages, capsys) -> None:

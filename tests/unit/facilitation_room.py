@@ -6,7 +6,7 @@ import itertools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-import meetbot.features  # noqa: F401 - registers the facilitation commands and hooks
+import meetbot.runtime.features  # noqa: F401 - registers the facilitation commands and hooks
 from meetbot.core.effects import CancelTimer, Effect, Notice, StartTimer
 from meetbot.core.engine import handle
 from meetbot.core.events import Event, Membership, Message, Reaction, Redaction, Tick

@@ -25,18 +25,18 @@ from nio import BadEvent, MatrixRoom, StickerEvent, UnknownEvent
 from nio import Event as NioEvent
 
 from meetbot.app import MeetBotApp
-from meetbot.config import load_config
+from meetbot.config.schema import load_config
 from meetbot.core.effects import Notice, Translate
 from meetbot.core.events import Attachment, Edit, Message, Redaction
-from meetbot.delivery import minutes_data
 from meetbot.matrix.convert import convert, without_reply_fallback
-from meetbot.render.minutes import coordinator_summary, render_html, render_markdown
+from meetbot.minutes.delivery import minutes_data
+from meetbot.minutes.document import coordinator_summary, render_html, render_markdown
 from meetbot.research.consent import withdraw
 from meetbot.research.dataset import held_meetings
 from meetbot.research.export import message_rows, to_csv, to_jsonl
 from meetbot.research.pseudonyms import Pseudonyms
 from meetbot.research.qdpx import transcript
-from meetbot.service import open_app
+from meetbot.runtime.service import open_app
 from meetbot.storage.codec import decode_event, encode_event
 
 ROOM = "!somewhere:example.org"

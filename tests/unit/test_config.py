@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from meetbot.agenda import load_agenda
-from meetbot.cli import main
-from meetbot.config import Config, ConfigError, load_config
+from meetbot.cli.main import main
+from meetbot.config.agendas import load_agenda
+from meetbot.config.schema import Config, ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "config" / "meetbot.example.yaml"

@@ -18,7 +18,7 @@ import pytest
 import yaml
 from components import require_component
 
-from meetbot.config import load_config
+from meetbot.config.schema import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"

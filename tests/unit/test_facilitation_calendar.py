@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 
 from facilitation_room import ANA, BEA, COORDINATION, START, Room
 
-from meetbot.calendar import opening, plan, slot_for
-from meetbot.config import RegionConfig, ScheduledMeeting
+from meetbot.config.schema import RegionConfig, ScheduledMeeting
 from meetbot.core.effects import MeetingStarted, Notice
-from meetbot.core.schedule import Planned, SlotKey, calendar_sources
+from meetbot.core.facilitation.scheduled import Planned, SlotKey, calendar_sources
+from meetbot.runtime.calendar import opening, plan, slot_for
 
 SLOT = SlotKey("latam", 1, "open", START, timedelta(minutes=90), "Regional meeting 1")
 

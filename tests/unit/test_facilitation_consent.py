@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from facilitation_room import ANA, BEA, BOT, CARLOS, DINA, Room
 
-from meetbot.core.consent import anchor_timer, outcome, position_of_reaction
+from meetbot.core.facilitation.proposals import anchor_timer, outcome, position_of_reaction
 from meetbot.core.model import ItemKind
-from meetbot.render.minutes import MinutesContext, build_minutes_data
+from meetbot.minutes.document import MinutesContext, build_minutes_data
 
 
 def proposed(text: str = "!propose We meet every two weeks") -> tuple[Room, str]:

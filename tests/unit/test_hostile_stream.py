@@ -46,8 +46,14 @@ from hypothesis import strategies as st
 from nio import Event as NioEvent
 from nio import MatrixRoom
 
-from meetbot.config import load_config
-from meetbot.core.commands import (
+from meetbot.config.schema import load_config
+from meetbot.core.commands.research_consent import kept_when_opted_out
+from meetbot.core.effects import Notice, Translate
+from meetbot.core.events import Event, Message, Tick
+from meetbot.core.facilitation.proposals import anchor_timer
+from meetbot.core.facilitation.scheduled import SlotKey
+from meetbot.core.model import Meeting
+from meetbot.core.registry import (
     Command,
     UsageError,
     duration,
@@ -63,20 +69,14 @@ from meetbot.core.commands import (
     user,
     word,
 )
-from meetbot.core.consent import anchor_timer
-from meetbot.core.consent_commands import kept_when_opted_out
-from meetbot.core.effects import Notice, Translate
-from meetbot.core.events import Event, Message, Tick
-from meetbot.core.model import Meeting
-from meetbot.core.schedule import SlotKey
 from meetbot.core.scrubbing import structural_command
-from meetbot.delivery import MinutesDelivery, MinutesRewrite, minutes_data
 from meetbot.matrix.content import txn_id_for
 from meetbot.matrix.convert import convert
-from meetbot.plugins import task_plugins
-from meetbot.render.minutes import render_html
-from meetbot.service import open_app
-from meetbot.workers import NotReady
+from meetbot.minutes.delivery import MinutesDelivery, MinutesRewrite, minutes_data
+from meetbot.minutes.document import render_html
+from meetbot.runtime.plugins import task_plugins
+from meetbot.runtime.service import open_app
+from meetbot.runtime.tasks import NotReady
 
 PREFIX = "!"
 ROOM = "!latam:example.org"
@@ -320,7 +320,7 @@ def commands(draw: st.DrawFn) -> tuple[str, list[Part], str]:
     return name, parts, separator
 
 
-# -- known bugs, outside what this test may fix (meetbot/core/consent.py) ------------------------
+# -- known bugs, outside what this test may fix (core/facilitation/proposals.py) ---------------
 # Each has a strict xfail below: when it is fixed, that test fails until its entry goes here.
 
 KNOWN_BUGS: tuple[str, ...] = ()  # fixed: !close, !vote and !propose answer every argument

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from meetbot.agenda import load_agenda
-from meetbot.core.commands import split_command, strip_reply_fallback
+from meetbot.config.agendas import load_agenda
 from meetbot.core.effects import MeetingEnded, MeetingStarted, Notice, Translate
 from meetbot.core.engine import handle
 from meetbot.core.events import Edit, Message, Redaction
 from meetbot.core.model import ItemKind, Region, RoomSettings, RoomState
+from meetbot.core.registry import split_command, strip_reply_fallback
 from meetbot.i18n import render_lines
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -19,7 +19,7 @@ from components import require_component
 from meetbot.core.engine import handle
 from meetbot.core.events import Edit, Message, Redaction
 from meetbot.core.model import Agenda, Meeting, Prompt, Region, RoomSettings, RoomState
-from meetbot.render.minutes import (
+from meetbot.minutes.document import (
     PARTS,
     UNASSIGNED,
     MinutesContext,

@@ -14,10 +14,10 @@ import pytest
 import yaml
 from nio import ErrorResponse, JoinError, JoinResponse, RoomRedactResponse, RoomSendResponse
 
-from meetbot.config import load_config
+from meetbot.config.schema import load_config
 from meetbot.matrix.delivery_policy import Action, Decision, Failure, Reason, backoff, decide
 from meetbot.matrix.outbox import OutboxSender, failure_of
-from meetbot.service import open_app
+from meetbot.runtime.service import open_app
 
 REGION = "!region:example.org"
 KICKED = "!kicked:example.org"

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import meetbot.core.consent_commands
-import meetbot.core.coordinator_commands  # noqa: F401
 from meetbot.core.engine import handle
 from meetbot.core.events import Message
 from meetbot.core.model import Agenda, Prompt, Region, RoomSettings, RoomState

@@ -16,11 +16,11 @@ from xml.etree import ElementTree as ET
 import pytest
 from components import require_component
 
-from meetbot.config import Config
+from meetbot.config.schema import Config
 from meetbot.core.engine import handle
 from meetbot.core.events import Message
 from meetbot.core.model import Agenda, Prompt, Region, RoomSettings, RoomState
-from meetbot.render.minutes import MinutesContext, build_minutes_data
+from meetbot.minutes.document import MinutesContext, build_minutes_data
 from meetbot.research.dataset import HeldMeeting
 from meetbot.research.export import message_rows, to_csv, to_jsonl, write_export
 from meetbot.research.pseudonyms import Pseudonyms
@@ -214,7 +214,7 @@ def test_report_json_round_trips(meetings: list[HeldMeeting]) -> None:
 def test_coordinator_summary_numbers_the_meeting_and_groups_by_prompt(
     meetings: list[HeldMeeting],
 ) -> None:
-    from meetbot.render.outputs import coordinator_summary
+    from meetbot.minutes.render import coordinator_summary
 
     doc = meetings[0].doc
     doc["items"][1]["translations"] = {"en": "workshops on Saturdays"}

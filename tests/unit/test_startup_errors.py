@@ -21,7 +21,7 @@ import pytest
 from aiohttp import web
 from aiohttp.client_reqrep import ConnectionKey
 
-from meetbot.config import Config
+from meetbot.config.schema import Config
 from meetbot.matrix.session import (
     Problem,
     StartupFailed,
@@ -404,7 +404,7 @@ async def test_no_first_sync_within_the_start_up_timeout_names_the_last_error(
     serve_http, tmp_path
 ) -> None:
     """Logged in, but the homeserver never completes a sync: serve() gives up, naming it."""
-    from meetbot.service import serve
+    from meetbot.runtime.service import serve
 
     async def login(_request: web.Request) -> web.Response:
         return web.json_response({"user_id": "@bot:example.org", "access_token": "tok",

@@ -1,0 +1,1 @@
+"""``meetbot``: the command line and its subcommands."""

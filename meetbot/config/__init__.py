@@ -1,0 +1,1 @@
+"""The bot's configuration (a YAML file validated by pydantic) and its agenda files."""

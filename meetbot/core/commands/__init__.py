@@ -1,0 +1,1 @@
+"""The core's commands, one module per subject, each command declared next to its handler."""

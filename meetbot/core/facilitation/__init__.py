@@ -1,0 +1,1 @@
+"""Facilitation over time: timeboxes, the speaking queue, consent rounds and scheduled meetings."""

@@ -1,0 +1,362 @@
+"""Turn-taking: raised hands, the speaking queue, and rounds (QuatBot and Jitsi's habits).
+
+Anyone raises and lowers their own hand; facilitators give the floor (``!call``), pass
+someone over (``!skip``) or move them up (``!bump``). A round puts everyone present in the
+queue, those who have not spoken on this prompt first, and calls them one after the other,
+optionally with a per-speaker timebox. A hand lowers when its owner speaks; people who leave
+the room drop out of the queue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from meetbot.core import hooks
+from meetbot.core.commands.meeting import status_hooks
+from meetbot.core.durations import format_duration
+from meetbot.core.effects import CancelTimer, Effect, StartTimer
+from meetbot.core.engine import is_facilitator
+from meetbot.core.events import Event, Membership, Message, RoomEvent, Tick
+from meetbot.core.initiative import bot_call
+from meetbot.core.model import Meeting, RoomSettings, RoomState
+from meetbot.core.registry import (
+    Call,
+    Role,
+    optional_duration,
+    optional_user,
+    registry,
+    split_command,
+    user,
+)
+from meetbot.i18n import Msg, Pill, _
+
+PREFIX = "round:"
+
+
+@dataclass
+class Round:
+    """Everyone in turn. ``order`` holds those still to be called."""
+
+    token: str
+    order: list[str]
+    per_speaker: timedelta | None = None
+    turn: int = 0  # how many have been called so far; names the per-speaker timer
+
+    @property
+    def timer_key(self) -> str:
+        return f"{PREFIX}{self.token}:{self.turn}"
+
+
+@dataclass
+class SpeakingQueue:
+    hands: list[str] = field(default_factory=list)
+    speaker: str | None = None
+    round: Round | None = None
+    joined: list[str] = field(default_factory=list)  # who joined during the meeting
+    gone: set[str] = field(default_factory=set)  # who left the room
+
+    def waiting(self) -> list[str]:
+        """Who is next, in order: the round first, then raised hands."""
+        ahead = list(self.round.order) if self.round else []
+        return ahead + [u for u in self.hands if u not in ahead]
+
+    def drop(self, user: str) -> None:
+        if user in self.hands:
+            self.hands.remove(user)
+        if self.round and user in self.round.order:
+            self.round.order.remove(user)
+
+
+def queue_of(meeting: Meeting) -> SpeakingQueue:
+    if meeting.queue is None:
+        meeting.queue = SpeakingQueue()
+    return meeting.queue
+
+
+def _pill(meeting: Meeting, user: str) -> Pill:
+    return Pill(user, meeting.name_of(user))
+
+
+def spoken_on_current_section(meeting: Meeting) -> set[str]:
+    section = meeting.current_section
+    since = section.at if section else meeting.started_at
+    return {
+        e.sender for e in meeting.log if not e.is_command and not e.redacted and e.at >= since
+    }
+
+
+def people_here(meeting: Meeting, settings: RoomSettings) -> list[str]:
+    queue = queue_of(meeting)
+    people = dict.fromkeys([*meeting.present(), *queue.joined])
+    return [u for u in people if u != settings.bot_user_id and u not in queue.gone]
+
+
+# -- giving the floor ---------------------------------------------------------------------
+
+
+def give_floor(call: Call, user: str) -> None:
+    meeting = call.meeting
+    queue = queue_of(meeting)
+    queue.drop(user)
+    queue.speaker = user
+    turn = queue.round
+    if turn is not None:
+        call.effects.append(CancelTimer(turn.timer_key))
+        turn.turn += 1
+        if turn.per_speaker:
+            call.effects.append(
+                StartTimer(turn.timer_key, meeting.room_id, call.event.at + turn.per_speaker)
+            )
+            call.announce(
+                _("🎤 {name}, you have the floor ({time}).", name=_pill(meeting, user),
+                  time=format_duration(turn.per_speaker)),
+                mentions=(user,),
+            )
+            return
+    call.announce(_("🎤 {name}, you have the floor.", name=_pill(meeting, user)), mentions=(user,))
+
+
+def call_next(call: Call) -> bool:
+    """Give the floor to whoever is next; False (and the round closed) when nobody is."""
+    queue = queue_of(call.meeting)
+    waiting = queue.waiting()
+    if waiting:
+        give_floor(call, waiting[0])
+        return True
+    queue.speaker = None
+    if queue.round is not None:
+        call.effects.append(CancelTimer(queue.round.timer_key))
+        queue.round = None
+        call.announce(_("🔄 The round is complete: everyone has had a turn."))
+    return False
+
+
+# -- commands -----------------------------------------------------------------------------
+
+
+@registry.command("hand", summary=_("Raise your hand to speak; you join the queue."))
+def do_hand(call: Call) -> None:
+    queue = queue_of(call.meeting)
+    who = call.event.sender
+    if queue.speaker == who:
+        call.reply(_("You have the floor already."))
+        return
+    if who not in queue.hands:
+        queue.hands.append(who)
+    position = queue.waiting().index(who) + 1
+    call.reply(_("✋ Hand raised: you are number {n} in the queue.", n=position))
+
+
+@registry.command("lower", summary=_("Lower your hand; you leave the queue."))
+def do_lower(call: Call) -> None:
+    queue = queue_of(call.meeting)
+    if call.event.sender not in queue.hands:
+        call.reply(_("Your hand is not raised."))
+        return
+    queue.hands.remove(call.event.sender)
+    call.reply(_("Hand lowered."))
+
+
+@registry.command("queue", summary=_("Show who is speaking and who is waiting, in order."))
+def do_queue(call: Call) -> None:
+    meeting = call.meeting
+    queue = queue_of(meeting)
+    lines: list[Msg | str] = []
+    if queue.speaker:
+        lines.append(_("🎤 Speaking: {name}", name=meeting.name_of(queue.speaker)))
+    waiting = queue.waiting()
+    if queue.round is not None:
+        lines.append(_("🔄 A round is on: {count} still to speak.", count=len(queue.round.order)))
+    if waiting:
+        lines.append(_("**Queue:**"))
+        lines += [f"{n}. {meeting.name_of(u)}" for n, u in enumerate(waiting, start=1)]
+    else:
+        lines.append(_("Nobody is waiting. Raise your hand with {hand}.",
+                       hand=f"`{call.prefix}hand`"))
+    call.reply(*lines)
+
+
+
+
+@registry.command(
+    "call",
+    usage="[@user]",
+    args=optional_user,
+    role=Role.FACILITATOR,
+    summary=_("Give the floor to the next in the queue, or to the person named."),
+)
+def do_call(call: Call, who: str | None) -> None:
+    if who is not None:
+        give_floor(call, who)
+        return
+    if not call_next(call) and not call.effects:
+        call.reply(_("Nobody is waiting in the queue."))
+
+
+@registry.command(
+    "skip",
+    usage="[@user]",
+    args=optional_user,
+    role=Role.FACILITATOR,
+    summary=_("Pass over the next in the queue (in a round: the current speaker) and go on."),
+)
+def do_skip(call: Call, who: str | None) -> None:
+    meeting = call.meeting
+    queue = queue_of(meeting)
+    if who is None:
+        if queue.round is not None and queue.speaker:
+            who = queue.speaker
+        elif queue.waiting():
+            who = queue.waiting()[0]
+        else:
+            call.reply(_("Nobody is waiting in the queue."))
+            return
+    queue.drop(who)
+    call.announce(_("⏭ {name} is passed over.", name=meeting.name_of(who)))
+    if queue.round is not None and (queue.speaker == who or queue.speaker is None):
+        call_next(call)
+    elif queue.speaker == who:
+        queue.speaker = None
+
+
+@registry.command(
+    "bump",
+    usage="@user",
+    args=user,
+    role=Role.FACILITATOR,
+    summary=_("Move someone to the front of the queue."),
+)
+def do_bump(call: Call, who: str) -> None:
+    meeting = call.meeting
+    queue = queue_of(meeting)
+    queue.drop(who)
+    if queue.round is not None:
+        queue.round.order.insert(0, who)
+    else:
+        queue.hands.insert(0, who)
+    call.announce(_("⬆ {name} is next.", name=_pill(meeting, who)), mentions=(who,))
+
+
+
+
+@registry.command(
+    "round",
+    usage="[TIME EACH]",
+    args=optional_duration,
+    role=Role.FACILITATOR,
+    summary=_("Everyone in turn, those who have not spoken on this prompt first."),
+)
+def do_round(call: Call, per_speaker: timedelta | None) -> None:
+    meeting = call.meeting
+    queue = queue_of(meeting)
+    spoken = spoken_on_current_section(meeting)
+    people = people_here(meeting, call.settings)
+    order = [u for u in people if u not in spoken] + [u for u in people if u in spoken]
+    if not order:
+        call.reply(_("Nobody is here for a round yet."))
+        return
+    if queue.round is not None:
+        call.effects.append(CancelTimer(queue.round.timer_key))
+    token = f"{meeting.id[:8]}:{hashlib.sha256(call.event.event_id.encode()).hexdigest()[:10]}"
+    queue.round = Round(token=token, order=order, per_speaker=per_speaker)
+    queue.hands = [u for u in queue.hands if u not in order]
+    names = tuple(meeting.name_of(u) for u in order)
+    if per_speaker:
+        call.announce(_("🔄 A round: {names}. {time} each.", names=names,
+                        time=format_duration(per_speaker)))
+    else:
+        call.announce(_("🔄 A round: {names}.", names=names))
+    call_next(call)
+
+
+@registry.command("done", summary=_("End your turn; the next person gets the floor."))
+def do_done(call: Call) -> None:
+    queue = queue_of(call.meeting)
+    sender = call.event.sender
+    if queue.speaker != sender and not is_facilitator(call.settings, call.meeting, call.event):
+        call.reply(_("Only the person speaking (or a facilitator) can end the turn."))
+        return
+    if queue.round is not None:
+        call_next(call)
+        return
+    queue.speaker = None
+    call.reply(_("Thank you. The floor is open."))
+
+
+# -- what happens around the commands -----------------------------------------------------
+
+
+def on_message(state: RoomState, settings: RoomSettings, event: Event) -> list[Effect]:
+    meeting = state.meeting
+    if meeting is None or meeting.queue is None or not isinstance(event, Message):
+        return []
+    spoke = split_command(event.body, settings.command_prefix) is None
+    if spoke and event.sender in meeting.queue.hands:
+        meeting.queue.hands.remove(event.sender)  # they have spoken: the hand lowers
+    return []
+
+
+def on_membership(state: RoomState, settings: RoomSettings, event: Event) -> list[Effect]:
+    meeting = state.meeting
+    if meeting is None or not isinstance(event, Membership):
+        return []
+    queue = queue_of(meeting)
+    who = event.sender
+    if event.membership == "join":
+        queue.gone.discard(who)
+        if who not in queue.joined and who != settings.bot_user_id:
+            queue.joined.append(who)
+        return []
+    if event.membership not in ("leave", "ban"):
+        return []
+    queue.gone.add(who)
+    queue.drop(who)
+    if queue.speaker != who:
+        return []
+    queue.speaker = None
+    if queue.round is None:
+        return []
+    call = bot_call(state, settings, event, "call")
+    call_next(call)
+    return call.effects
+
+
+def on_tick(state: RoomState, settings: RoomSettings, event: Event) -> list[Effect]:
+    meeting = state.meeting
+    if not isinstance(event, Tick) or not event.timer.startswith(PREFIX) or meeting is None:
+        return []
+    queue = meeting.queue
+    if queue is None or queue.round is None or event.timer != queue.round.timer_key:
+        return []
+    call = bot_call(state, settings, event, "call")
+    if queue.speaker:
+        call.announce(_("⌛ Time is up, {name}.", name=meeting.name_of(queue.speaker)))
+    call_next(call)
+    return call.effects
+
+
+def on_meeting_ended(
+    state: RoomState, settings: RoomSettings, meeting: Meeting, event: RoomEvent
+) -> list[Effect]:
+    queue = meeting.queue
+    if queue is None or queue.round is None:
+        return []
+    return [CancelTimer(queue.round.timer_key)]
+
+
+def status_line(call: Call) -> list[Msg | str]:
+    queue = call.meeting.queue
+    if queue is None or (not queue.speaker and not queue.waiting()):
+        return []
+    speaker = call.meeting.name_of(queue.speaker) if queue.speaker else "—"
+    return [_("Speaking: {speaker}; {count} waiting.", speaker=speaker,
+              count=len(queue.waiting()))]
+
+
+hooks.message.append(on_message)
+hooks.membership.append(on_membership)
+hooks.tick.append(on_tick)
+hooks.meeting_ended.append(on_meeting_ended)
+status_hooks.append(status_line)

@@ -1,0 +1,330 @@
+"""Scheduled meetings, as the core sees them: reminders, opening, closing, missed slots.
+
+The calendar shell (``meetbot/runtime/calendar.py``) fires ticks whose key says everything the core
+needs, so that a replay of the stored tick decides exactly as the live one did::
+
+    calendar:{region}:{number}:{what}:{starts, UTC}:{duration in s}:{title, %-quoted}
+
+``what`` is ``remind-{seconds before}``, ``open`` or ``missed``. Opening reuses
+``start_meeting``; the scheduled end is a core timer (``meeting-close:...``) that a
+facilitator can push back with ``!extend meeting 15m``; ending the meeting cancels it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from urllib.parse import quote, unquote
+from zoneinfo import ZoneInfo
+
+from meetbot.core import hooks
+from meetbot.core.commands.meeting import end_meeting, local_time, start_meeting, status_hooks
+from meetbot.core.durations import format_duration
+from meetbot.core.effects import CancelTimer, Effect, Notice, StartTimer
+from meetbot.core.events import Event, RoomEvent, Tick
+from meetbot.core.facilitation import timebox
+from meetbot.core.initiative import announce, bot_call
+from meetbot.core.model import Meeting, RoomSettings, RoomState
+from meetbot.core.registry import Call, Scope, optional_text, registry
+from meetbot.i18n import Msg, _
+
+PREFIX = "calendar:"
+CLOSE = "meeting-close:"
+LATE_AFTER = timedelta(seconds=30)  # later than this, the opening says it is late
+_STAMP = "%Y%m%dT%H%M%SZ"
+
+
+@dataclass(frozen=True)
+class SlotKey:
+    """One calendar tick, as its key spells it."""
+
+    region: str
+    number: int
+    what: str
+    starts: datetime  # aware
+    duration: timedelta
+    title: str = ""
+
+    def encode(self) -> str:
+        stamp = self.starts.astimezone(timezone.utc).strftime(_STAMP)
+        seconds = int(self.duration.total_seconds())
+        key = f"{PREFIX}{self.region}:{self.number}:{self.what}:{stamp}:{seconds}"
+        return f"{key}:{quote(self.title, safe='')}" if self.title else key
+
+    @property
+    def ends(self) -> datetime:
+        return self.starts + self.duration
+
+    @classmethod
+    def parse(cls, key: str) -> SlotKey | None:
+        if not key.startswith(PREFIX):
+            return None
+        parts = key[len(PREFIX):].split(":", 5)
+        if len(parts) < 5 or not parts[1].isdigit() or not parts[4].isdigit():
+            return None
+        try:
+            starts = datetime.strptime(parts[3], _STAMP).replace(tzinfo=timezone.utc)
+        except ValueError:
+            return None
+        title = unquote(parts[5]) if len(parts) > 5 else ""
+        return cls(parts[0], int(parts[1]), parts[2], starts, timedelta(seconds=int(parts[4])),
+                   title)
+
+
+@dataclass
+class Slot:
+    """The calendar slot a running meeting was opened for."""
+
+    number: int
+    starts: datetime
+    ends: datetime
+    extensions: int = 0
+
+    def close_key(self, meeting: Meeting) -> str:
+        return f"{CLOSE}{meeting.id}:{self.extensions}"
+
+    def warn_key(self, meeting: Meeting) -> str:
+        return f"{CLOSE}{meeting.id}:{self.extensions}:warn"
+
+
+def _when(at: datetime, tz: str) -> str:
+    return local_time(at, tz, "%Y-%m-%d %H:%M")
+
+
+def _title(settings: RoomSettings, key: SlotKey) -> str:
+    return key.title or f"{settings.region.name} — meeting {key.number}"
+
+
+# -- the scheduled end ------------------------------------------------------------------
+
+
+def arm_close(meeting: Meeting, slot: Slot, now: datetime) -> list[Effect]:
+    effects: list[Effect] = [StartTimer(slot.close_key(meeting), meeting.room_id, slot.ends)]
+    warn = slot.ends - min(timedelta(minutes=5), (slot.ends - slot.starts) * 0.2)
+    if warn > now:
+        effects.append(StartTimer(slot.warn_key(meeting), meeting.room_id, warn))
+    return effects
+
+
+def disarm_close(meeting: Meeting) -> list[Effect]:
+    slot = meeting.slot
+    if slot is None:
+        return []
+    return [CancelTimer(slot.close_key(meeting)), CancelTimer(slot.warn_key(meeting))]
+
+
+def extend_meeting(call: Call, more: timedelta) -> None:
+    meeting = call.meeting
+    slot = meeting.slot
+    if slot is None:
+        call.reply(_("This meeting has no scheduled end; end it with {end} when you are done.",
+                     end=f"`{call.prefix}endmeeting`"))
+        return
+    call.effects.extend(disarm_close(meeting))
+    slot.ends += more
+    slot.extensions += 1
+    call.effects.extend(arm_close(meeting, slot, call.event.at))
+    call.announce(_("⏱ The meeting is extended by {more}: it now ends at {time}.",
+                    more=format_duration(more), time=local_time(slot.ends, meeting.timezone)))
+
+
+# -- calendar ticks ---------------------------------------------------------------------
+
+
+def _remind(settings: RoomSettings, event: Tick, key: SlotKey) -> list[Effect]:
+    tz = settings.region.timezone
+    left = max(key.starts - event.at, timedelta(0))
+    return [
+        announce(
+            settings, event.room_id, f"tick:{event.timer}",
+            _("📅 Reminder: **{title}** starts on {when} ({tz}), in {left}.",
+              title=_title(settings, key), when=_when(key.starts, tz), tz=tz,
+              left=format_duration(left)),
+        )
+    ]
+
+
+def _open(state: RoomState, settings: RoomSettings, event: Tick, key: SlotKey) -> list[Effect]:
+    running = state.meeting
+    slot = Slot(number=key.number, starts=key.starts, ends=key.ends)
+    if running is not None:
+        # Someone started early: the running meeting becomes the scheduled one.
+        if running.slot is not None:
+            return []
+        running.slot = slot
+        return [
+            *arm_close(running, slot, event.at),
+            announce(settings, event.room_id, f"tick:{event.timer}",
+                     _("📅 This meeting counts as **{title}**; it ends at {time}.",
+                       title=_title(settings, key),
+                       time=local_time(slot.ends, running.timezone))),
+        ]
+    call = bot_call(state, settings, event, "startmeeting")
+    late = event.at - key.starts
+    if late > LATE_AFTER:
+        call.announce(
+            _("⚠ The bot was unavailable at {time}: this meeting starts {late} late.",
+              time=local_time(key.starts, settings.region.timezone),
+              late=format_duration(late)),
+        )
+    meeting = start_meeting(call, _title(settings, key))
+    meeting.slot = slot
+    call.effects.extend(arm_close(meeting, slot, event.at))
+    call.announce(_("It ends by itself at {time}.", time=local_time(slot.ends, meeting.timezone)))
+    return call.effects + timebox.sync(state, settings, event)
+
+
+def _missed(settings: RoomSettings, event: Tick, key: SlotKey) -> list[Effect]:
+    tz = settings.region.timezone
+    title = _title(settings, key)
+    effects: list[Effect] = [
+        announce(
+            settings, event.room_id, f"tick:{event.timer}",
+            _("⚠ **{title}** ({when}) could not be opened: the bot was unavailable. "
+              "The research coordinator has been told.", title=title, when=_when(key.starts, tz)),
+        )
+    ]
+    if settings.coordinator_room:
+        effects.append(
+            Notice(
+                room_id=settings.coordinator_room,
+                lines=(
+                    _("⚠ Missed meeting: {region}, **{title}**, planned for {when} ({tz}). The "
+                      "bot was unavailable past the grace period; reschedule it in the config.",
+                      region=settings.region.name, title=title, when=_when(key.starts, tz),
+                      tz=tz),
+                ),
+                languages=("en",),
+                kind="announce",
+                key=f"tick:{event.timer}:coordinator",
+            )
+        )
+    return effects
+
+
+def _close(state: RoomState, settings: RoomSettings, event: Tick) -> list[Effect]:
+    meeting = state.meeting
+    slot = meeting.slot if meeting else None
+    if meeting is None or slot is None:
+        return []
+    if event.timer == slot.warn_key(meeting):
+        return [
+            announce(settings, meeting.room_id, f"tick:{event.timer}",
+                     _("⏳ The meeting ends in {left}, at {time}.",
+                       left=format_duration(slot.ends - event.at),
+                       time=local_time(slot.ends, meeting.timezone)))
+        ]
+    if event.timer != slot.close_key(meeting):
+        return []
+    call = bot_call(state, settings, event, "endmeeting")
+    call.announce(_("⏰ This is the scheduled end of the meeting."))
+    end_meeting(call)
+    return call.effects
+
+
+def on_tick(state: RoomState, settings: RoomSettings, event: Event) -> list[Effect]:
+    if not isinstance(event, Tick):
+        return []
+    if event.timer.startswith(CLOSE):
+        return _close(state, settings, event)
+    key = SlotKey.parse(event.timer)
+    if key is None or key.region != settings.region.id:
+        return []
+    if key.what.startswith("remind-"):
+        return _remind(settings, event, key)
+    if key.what == "open":
+        return _open(state, settings, event, key)
+    if key.what == "missed":
+        return _missed(settings, event, key)
+    return []
+
+
+def on_meeting_ended(
+    state: RoomState, settings: RoomSettings, meeting: Meeting, event: RoomEvent
+) -> list[Effect]:
+    return disarm_close(meeting)
+
+
+def status_line(call: Call) -> list[Msg | str]:
+    slot = call.meeting.slot
+    if slot is None:
+        return []
+    return [_("Scheduled meeting {n}: ends at {time}.", n=slot.number,
+              time=local_time(slot.ends, call.meeting.timezone))]
+
+
+# -- !schedule --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One configured meeting and what became of it, for ``!schedule``."""
+
+    region_id: str
+    region_name: str
+    number: int
+    starts: datetime
+    ends: datetime
+    timezone: str
+    title: str
+    status: str = "scheduled"  # scheduled | held | missed
+
+
+# The calendar shell installs its source here, by the bot's user id (one per running bot). It
+# only answers questions and changes no state, so a replay never depends on it.
+calendar_sources: dict[str, Callable[[str | None], list[Planned]]] = {}
+
+STATUS_LABELS: dict[str, Msg] = {
+    "scheduled": _("scheduled"),
+    "held": _("held"),
+    "missed": _("missed"),
+    "running": _("running now"),
+}
+
+
+@registry.command(
+    "schedule",
+    args=optional_text,
+    scope=Scope.ROOM,
+    summary=_("Show the upcoming scheduled meetings (all regions in the coordinator room)."),
+)
+def do_schedule(call: Call, _unused: str) -> None:
+    settings, now = call.settings, call.event.at
+    everywhere = settings.coordinator_room == call.event.room_id
+    region = None if everywhere else settings.region.id
+    source = calendar_sources.get(settings.bot_user_id)
+    planned = source(region) if source else []
+    upcoming = sorted((p for p in planned if p.ends > now and p.status != "missed"),
+                      key=lambda p: p.starts)
+    if not upcoming:
+        call.reply(_("No meetings are scheduled."))
+        return
+    lines: list[Msg | str] = [_("📅 **Upcoming meetings:**")]
+    for p in upcoming:
+        status = STATUS_LABELS["running" if p.starts <= now else p.status]
+        if everywhere:
+            utc = local_time(p.starts, "UTC", "%Y-%m-%d %H:%M")
+            lines.append(_("{region}, meeting {n}: {when} ({tz}; {utc} UTC), {length} — {title} "
+                           "({status})", region=p.region_name, n=p.number,
+                           when=_when(p.starts, p.timezone),
+                           tz=p.timezone, utc=utc, length=format_duration(p.ends - p.starts),
+                           title=p.title, status=status))
+        else:
+            tz = settings.region.timezone
+            lines.append(_("Meeting {n}: {when} ({tz}), {length} — {title} ({status})", n=p.number,
+                           when=_when(p.starts, tz), tz=tz,
+                           length=format_duration(p.ends - p.starts), title=p.title,
+                           status=status))
+    call.reply(*lines)
+
+
+def planned_in(zone: str, naive: datetime) -> datetime:
+    """A configured local start time (no offset) as an aware time in the region's zone."""
+    return naive.replace(tzinfo=ZoneInfo(zone)) if naive.tzinfo is None else naive
+
+
+timebox.extend_meeting_hooks.append(extend_meeting)
+hooks.tick.append(on_tick)
+hooks.meeting_ended.append(on_meeting_ended)
+status_hooks.append(status_line)

@@ -1,0 +1,62 @@
+"""The minutes' own words (headings, labels), marked for the translation catalogue.
+
+Templates refer to them by key, so a template never holds an untranslatable string.
+"""
+
+from __future__ import annotations
+
+from meetbot.core.commands.items import KIND_LABELS
+from meetbot.i18n import Msg, _
+
+LABELS: dict[str, Msg] = {
+    "minutes_of": _("Minutes: {title}"),
+    "region": _("Region"),
+    "started": _("Started"),
+    "ended": _("Ended"),
+    "not_ended": _("not ended"),
+    "duration": _("Duration"),
+    "chairs": _("Chaired by"),
+    "started_by": _("Started by"),
+    "full_log_link": _("Full log"),
+    "meeting_id": _("Meeting id"),
+    "summary": _("Summary"),
+    "no_section": _("Before the first prompt"),
+    "no_items": _("No items were recorded."),
+    "decisions": _("Decisions"),
+    "no_decisions": _("No decisions were recorded."),
+    "actions_by_person": _("Action items, by person"),
+    "no_actions": _("No action items were recorded."),
+    "unassigned": _("UNASSIGNED"),
+    "people_present": _("People present (lines said)"),
+    "marked_present": _("marked present"),
+    "chair": _("chair"),
+    "log": _("Full log"),
+    "edited": _("edited"),
+    "original": _("original"),
+    "translation": _("translation"),
+    "view_in_matrix": _("open in Matrix"),
+    "log_line": _("log"),
+    "generated_by": _("Minutes written by meetbot from the meeting's record."),
+    # Chat summaries.
+    "room_summary_head": _(
+        "**Minutes of {title}**: {items} items, {decisions} decisions, {actions} actions, "
+        "{people} people."
+    ),
+    "coordinator_head": _("**{region}** — {title}"),
+    "coordinator_when": _("{start} – {end} ({duration}), chaired by {chairs}."),
+    "coordinator_people": _("{count} people: {names}."),
+    "decision_line": _("- \\#{n} {text}"),
+    "action_line": _("- \\#{n} {text} — {owners}"),
+    "person_actions": _("- {name}:"),
+    "person_action_line": _("    - \\#{n} {text}"),
+    "decisions_heading": _("**Decisions**"),
+    "actions_heading": _("**Action items, by person**"),
+}
+
+KIND_NAMES = {kind.value: msg for kind, msg in KIND_LABELS.items()}
+
+
+def label(key: str, **params: object) -> Msg:
+    """The label ``key`` with its parameters filled in later, per reader."""
+    base = LABELS.get(key) or KIND_NAMES[key]
+    return Msg(base.msgid, params)

@@ -1,0 +1,1 @@
+"""The running bot: the composition root, the service that wires the shells, timers and tasks."""
