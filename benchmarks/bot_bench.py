@@ -370,8 +370,10 @@ async def plain_db(path: Path) -> Any:
 
 
 async def bench_ingest(workdir: Path, count: int, report: Report, profile: bool) -> None:
-    from meetbot.core.engine import handle
-    from meetbot.runtime.service import open_app
+    from meetbot.runtime.features import engine
+
+    handle = engine().handle
+    from meetbot.runtime.features import open_app
     from meetbot.storage.codec import encode_event
     from meetbot.translation.live import LiveTranslation
 
@@ -486,7 +488,7 @@ async def bench_ingest(workdir: Path, count: int, report: Report, profile: bool)
 
 async def count_hops(workdir: Path, count: int = 200) -> float:
     """Calls into aiosqlite's worker thread per ingested event (each is a thread hop)."""
-    from meetbot.runtime.service import open_app
+    from meetbot.runtime.features import open_app
     from meetbot.translation.live import LiveTranslation
 
     app = await open_app(bench_config(workdir))

@@ -26,17 +26,15 @@ from meetbot.core.effects import (
     RetractTranslation,
     StartTimer,
 )
-from meetbot.core.engine import Outcome, handle
+from meetbot.core.engine import Engine, Outcome
 from meetbot.core.events import Event, Redaction, Tick
 from meetbot.core.facilitation.scheduled import SlotKey
 from meetbot.core.model import Meeting, MeetingGlance, Region, RoomSettings, RoomState
 from meetbot.core.scrubbing import structural_command
 from meetbot.matrix.content import content_for, txn_id_for
-from meetbot.runtime.features import load_features
 from meetbot.storage.store import Store
 
 log = logging.getLogger(__name__)
-load_features()
 
 TimerCallback = Callable[[str, str, datetime], None]
 BINDING = "binding:"  # kv key prefix: a region's room id as resolved at the last start
@@ -45,8 +43,11 @@ DIRECT = "direct:"  # kv key prefix: a direct chat's room id -> the person in it
 
 
 class MeetBotApp:
-    def __init__(self, config: Config, store: Store, agendas: AgendaLibrary) -> None:
+    def __init__(
+        self, config: Config, store: Store, agendas: AgendaLibrary, engine: Engine
+    ) -> None:
         self.config = config
+        self.engine = engine
         self.store = store
         self.agendas = agendas
         self.bot_user_id = config.user_id
@@ -247,7 +248,7 @@ class MeetBotApp:
     def replay(self, state: RoomState, events: list[Event]) -> RoomState:
         """Fold stored events into ``state`` exactly as they were handled live."""
         for event in events:
-            handle(state, self.settings_for_event(state, event), event)
+            self.engine.handle(state, self.settings_for_event(state, event), event)
         return state
 
     async def restore(self) -> None:
@@ -280,7 +281,7 @@ class MeetBotApp:
                 async with self.store.db.transaction():
                     if await self.store.has_event(event.event_id):
                         return None
-                    outcome = handle(state, settings, event)
+                    outcome = self.engine.handle(state, settings, event)
                     await self.store.add_event(event, outcome.meeting_id)
                     if isinstance(event, Tick):
                         await self.store.cancel_timer(event.timer)
@@ -317,9 +318,9 @@ class MeetBotApp:
         targets = list(event_ids)
         for event_id in event_ids:
             targets.extend(await self.store.edits_of(event_id))
-        prefix = self.config.command_prefix
+        prefix, commands = self.config.command_prefix, self.engine.features.commands
         return await self.store.scrub_events(
-            targets, created, keep=lambda body: structural_command(body, prefix)
+            targets, created, keep=lambda body: structural_command(body, prefix, commands)
         )
 
     async def _redacted(self, state: RoomState, event: Redaction) -> str | None:

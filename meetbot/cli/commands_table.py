@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import meetbot.core.engine  # noqa: F401 - registers the core commands
-from meetbot.core.registry import Role, Scope, registry
-from meetbot.runtime.features import load_features
+from meetbot.core.registry import Role, Scope
+from meetbot.runtime.features import features
 
 
 def command_table(prefix: str = "!") -> str:
-    load_features()
     rows = ["| command | aliases | who | where | does |", "|---|---|---|---|---|"]
-    for command in registry.in_order():
+    for command in features().commands.in_order():
         who = "facilitator" if command.role is Role.FACILITATOR else "anyone"
         where = {
             Scope.MEETING: "in a meeting",

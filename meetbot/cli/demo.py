@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-from meetbot.cli.main import subcommand
+from meetbot.cli.common import subcommand
 
 DEFAULT_DIR = "meetbot-demo"
 INSTALL_HINT = "pip install -e '.[demo]'"

@@ -5,47 +5,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
-from pathlib import Path
 
 from meetbot import __version__
-from meetbot.config.schema import Config, ConfigError, load_config
-
-DEFAULT_CONFIG = "config/meetbot.yaml"
-
-Subcommand = Callable[[argparse.Namespace], int]
-_SUBCOMMANDS: dict[str, tuple[Subcommand, Callable[[argparse.ArgumentParser], None], str]] = {}
-
-
-def subcommand(
-    name: str, help: str, arguments: Callable[[argparse.ArgumentParser], None] | None = None
-) -> Callable[[Subcommand], Subcommand]:
-    """Declare a ``meetbot NAME`` subcommand (feature modules add their own)."""
-
-    def register(fn: Subcommand) -> Subcommand:
-        _SUBCOMMANDS[name] = (fn, arguments or (lambda p: None), help)
-        return fn
-
-    return register
-
-
-def add_config_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config",
-        "-c",
-        default=os.environ.get("MEETBOT_CONFIG", DEFAULT_CONFIG),
-        help=f"the config file (default: $MEETBOT_CONFIG or {DEFAULT_CONFIG})",
-    )
-
-
-def read_config(args: argparse.Namespace) -> Config:
-    config = load_config(Path(args.config))
-    logging.getLogger().setLevel(config.log_level)
-    return config
-
+from meetbot.cli import demo, models, research
+from meetbot.cli.common import (
+    Subcommand,
+    add_config_argument,
+    read_config,
+    subcommand,
+    subcommand_of,
+)
+from meetbot.config.schema import Config, ConfigError
 
 # -- the core subcommands ---------------------------------------------------------------
 
@@ -163,7 +136,7 @@ def _minutes_arguments(parser: argparse.ArgumentParser) -> None:
 @subcommand("minutes", "regenerate a meeting's minutes from the stored record", _minutes_arguments)
 def cmd_minutes(args: argparse.Namespace) -> int:
     from meetbot.minutes.delivery import MeetingNotFound, write_meeting_minutes
-    from meetbot.runtime.service import open_app
+    from meetbot.runtime.features import open_app
 
     config = read_config(args)
 
@@ -192,7 +165,7 @@ def cmd_minutes(args: argparse.Namespace) -> int:
 
 @subcommand("meetings", "list the meetings in the database", add_config_argument)
 def cmd_meetings(args: argparse.Namespace) -> int:
-    from meetbot.runtime.service import open_app
+    from meetbot.runtime.features import open_app
 
     config = read_config(args)
 
@@ -227,29 +200,31 @@ def cmd_commands(args: argparse.Namespace) -> int:
 # -- entry point ------------------------------------------------------------------------
 
 
-def _load_feature_commands() -> None:
-    """Feature packages declare their own subcommands when imported."""
-    import importlib
-
-    for module in ("meetbot.runtime.features",):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+# Every ``meetbot`` subcommand, in the order ``meetbot --help`` lists them.
+SUBCOMMANDS: tuple[Subcommand, ...] = (
+    cmd_run,
+    cmd_check_config,
+    cmd_minutes,
+    cmd_meetings,
+    cmd_commands,
+    models.cmd_models,
+    demo.cmd_demo,
+    research.cmd_report,
+    research.cmd_export,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    _load_feature_commands()
     parser = argparse.ArgumentParser(
         prog="meetbot", description="Facilitate multilingual discussion meetings on Matrix."
     )
     parser.add_argument("--version", action="version", version=f"meetbot {__version__}")
     parser.add_argument("--verbose", "-v", action="store_true", help="log more")
     sub = parser.add_subparsers(dest="subcommand", required=True, metavar="COMMAND")
-    for name, (fn, arguments, help_text) in _SUBCOMMANDS.items():
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        arguments(p)
+    for fn in SUBCOMMANDS:
+        declared = subcommand_of(fn)
+        p = sub.add_parser(declared.name, help=declared.help, description=declared.help)
+        declared.arguments(p)
         p.set_defaults(func=fn)
     return parser
 

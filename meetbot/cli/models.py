@@ -7,7 +7,7 @@ import re
 import sys
 from pathlib import Path
 
-from meetbot.cli.main import add_config_argument, read_config, subcommand
+from meetbot.cli.common import add_config_argument, read_config, subcommand
 
 LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from meetbot.cli.main import add_config_argument, read_config, subcommand
+from meetbot.cli.common import add_config_argument, read_config, subcommand
 
 
 def _report_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,7 +22,7 @@ def _report_arguments(parser: argparse.ArgumentParser) -> None:
 @subcommand("report", "write the cross-region report over all meetings held", _report_arguments)
 def cmd_report(args: argparse.Namespace) -> int:
     from meetbot.research.outputs import write_full_report
-    from meetbot.runtime.service import open_app
+    from meetbot.runtime.features import open_app
 
     config = read_config(args)
 
@@ -58,7 +58,7 @@ def _progress(items: Iterable[Any]) -> Iterable[Any]:
             _export_arguments)
 def cmd_export(args: argparse.Namespace) -> int:
     from meetbot.research.outputs import write_exports
-    from meetbot.runtime.service import open_app
+    from meetbot.runtime.features import open_app
 
     config = read_config(args)
 

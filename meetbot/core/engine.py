@@ -11,15 +11,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from meetbot.core import hooks
-from meetbot.core.commands import help as help_commands  # noqa: F401 - they register commands
-from meetbot.core.commands import people as people_commands  # noqa: F401
 from meetbot.core.commands.items import apply_item_edit
 from meetbot.core.commands.meeting import default_title
 from meetbot.core.effects import Effect, Notice, Translate
 from meetbot.core.events import Edit, Event, Membership, Message, Reaction, Redaction, Tick
 from meetbot.core.model import Item, ItemKind, LogEntry, Meeting, RoomSettings, RoomState
-from meetbot.core.registry import Call, Role, Scope, UsageError, registry, split_command
+from meetbot.core.registry import (
+    Call,
+    Features,
+    Role,
+    Scope,
+    UsageError,
+    features_in_force,
+    is_facilitator,
+    split_command,
+)
 from meetbot.i18n import Msg, _
 
 
@@ -30,18 +36,30 @@ class Outcome:
     meeting_id: str | None = None
 
 
-def handle(state: RoomState, settings: RoomSettings, event: Event) -> Outcome:
+class Engine:
+    """The core with its features (commands and hooks), as the composition root built it."""
+
+    def __init__(self, features: Features) -> None:
+        self.features = features
+
+    def handle(self, state: RoomState, settings: RoomSettings, event: Event) -> Outcome:
+        with features_in_force(self.features):
+            return _handle(self.features, state, settings, event)
+
+
+def _handle(features: Features, state: RoomState, settings: RoomSettings, event: Event) -> Outcome:
+    hooks = features.hooks
     before = state.meeting
     if isinstance(event, Message):
-        effects = _on_message(state, settings, event)
+        effects = _on_message(features, state, settings, event)
     elif isinstance(event, Edit):
-        effects = _on_edit(state, settings, event)
+        effects = _on_edit(features, state, settings, event)
     elif isinstance(event, Redaction):
-        effects = _on_redaction(state, settings, event)
+        effects = _on_redaction(features, state, settings, event)
     elif isinstance(event, Reaction):
         effects = _run_hooks(hooks.reaction, state, settings, event)
     elif isinstance(event, Membership):
-        effects = _on_membership(state, settings, event)
+        effects = _on_membership(features, state, settings, event)
     elif isinstance(event, Tick):
         effects = _run_hooks(hooks.tick, state, settings, event)
     else:  # pragma: no cover - the union is closed
@@ -58,7 +76,7 @@ def handle(state: RoomState, settings: RoomSettings, event: Event) -> Outcome:
 
 
 def _run_hooks(
-    handlers: list[Callable[..., list[Effect]]],
+    handlers: tuple[Callable[..., list[Effect]], ...],
     state: RoomState,
     settings: RoomSettings,
     event: Event,
@@ -69,19 +87,9 @@ def _run_hooks(
     return effects
 
 
-def is_facilitator(settings: RoomSettings, meeting: Meeting | None, event: Message) -> bool:
-    return (
-        event.sender in settings.facilitators
-        or event.sender_power >= settings.facilitator_power
-        or (meeting is not None and event.sender in meeting.chairs)
-        or (
-            event.room_id == settings.coordinator_room
-            and event.sender in settings.coordinator_users
-        )
-    )
-
-
-def _on_message(state: RoomState, settings: RoomSettings, event: Message) -> list[Effect]:
+def _on_message(
+    features: Features, state: RoomState, settings: RoomSettings, event: Message
+) -> list[Effect]:
     if event.sender == settings.bot_user_id:
         return []
     meeting = state.meeting
@@ -94,14 +102,14 @@ def _on_message(state: RoomState, settings: RoomSettings, event: Message) -> lis
         _log_message(meeting, event, is_command=parsed is not None)
     effects: list[Effect] = []
     if parsed is None:
-        effects.extend(_run_hooks(hooks.message, state, settings, event))
+        effects.extend(_run_hooks(features.hooks.message, state, settings, event))
         return effects
     name, raw_args = parsed
-    effects.extend(dispatch(state, settings, event, name, raw_args))
+    effects.extend(dispatch(features, state, settings, event, name, raw_args))
     if meeting is None and state.meeting is not None:
         # The command that started the meeting is its first line.
         _log_message(state.meeting, event, is_command=True)
-    effects.extend(_run_hooks(hooks.message, state, settings, event))
+    effects.extend(_run_hooks(features.hooks.message, state, settings, event))
     return effects
 
 
@@ -148,8 +156,14 @@ def _log_message(meeting: Meeting, event: Message, *, is_command: bool) -> None:
 
 
 def dispatch(
-    state: RoomState, settings: RoomSettings, event: Message, name: str, raw_args: str
+    features: Features,
+    state: RoomState,
+    settings: RoomSettings,
+    event: Message,
+    name: str,
+    raw_args: str,
 ) -> list[Effect]:
+    registry = features.commands
     prefix = settings.command_prefix
     command = registry.lookup(name)
     if command is None:
@@ -212,7 +226,9 @@ def dispatch(
     return call.effects
 
 
-def _on_edit(state: RoomState, settings: RoomSettings, event: Edit) -> list[Effect]:
+def _on_edit(
+    features: Features, state: RoomState, settings: RoomSettings, event: Edit
+) -> list[Effect]:
     meeting = state.meeting
     if meeting is None:
         return []
@@ -224,11 +240,13 @@ def _on_edit(state: RoomState, settings: RoomSettings, event: Edit) -> list[Effe
     item = meeting.item_for_event(event.target)
     if item is not None and not item.struck:
         apply_item_edit(settings, item, event)
-    effects = _run_hooks(hooks.edit, state, settings, event)
+    effects = _run_hooks(features.hooks.edit, state, settings, event)
     return effects
 
 
-def _on_redaction(state: RoomState, settings: RoomSettings, event: Redaction) -> list[Effect]:
+def _on_redaction(
+    features: Features, state: RoomState, settings: RoomSettings, event: Redaction
+) -> list[Effect]:
     meeting = state.meeting
     effects: list[Effect] = []
     if meeting is not None:
@@ -242,12 +260,14 @@ def _on_redaction(state: RoomState, settings: RoomSettings, event: Redaction) ->
             meeting.title = default_title(settings, meeting.started_at)
         elif item is not None:
             item.struck = True
-    effects.extend(_run_hooks(hooks.redaction, state, settings, event))
+    effects.extend(_run_hooks(features.hooks.redaction, state, settings, event))
     return effects
 
 
-def _on_membership(state: RoomState, settings: RoomSettings, event: Membership) -> list[Effect]:
+def _on_membership(
+    features: Features, state: RoomState, settings: RoomSettings, event: Membership
+) -> list[Effect]:
     meeting = state.meeting
     if meeting is not None and event.display_name:
         meeting.names[event.sender] = event.display_name
-    return _run_hooks(hooks.membership, state, settings, event)
+    return _run_hooks(features.hooks.membership, state, settings, event)

@@ -10,13 +10,13 @@ from __future__ import annotations
 from meetbot.core.effects import Notice
 from meetbot.core.events import Message, RoomEvent
 from meetbot.core.model import RoomSettings, RoomState
-from meetbot.core.registry import Call, registry
+from meetbot.core.registry import Call, active_features
 from meetbot.i18n import Msg
 
 
 def bot_call(state: RoomState, settings: RoomSettings, event: RoomEvent, command: str) -> Call:
     """A call of ``command`` made by the bot itself, at ``event``'s time and identity."""
-    found = registry.lookup(command)
+    found = active_features().commands.lookup(command)
     assert found is not None, f"{command} is not registered"
     message = Message(
         event_id=event.event_id,

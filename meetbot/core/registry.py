@@ -2,7 +2,7 @@
 
 A command is declared once, next to its handler::
 
-    @registry.command("action", args=text, summary=_("Record an action ..."))
+    @command("action", args=text, summary=_("Record an action ..."))
     def do_action(call: Call, text: str) -> None: ...
 """
 
@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
+from types import ModuleType
 from typing import Any
 
 from meetbot.core.durations import DurationError, parse_duration
 from meetbot.core.effects import Effect, Notice
 from meetbot.core.events import Message
+from meetbot.core.hooks import Hooks
 from meetbot.core.model import Meeting, RoomSettings, RoomState
 from meetbot.i18n import Msg, _
 
@@ -80,6 +84,11 @@ class Call:
         return self.state.meeting
 
     @property
+    def features(self) -> Features:
+        """The commands and hooks of the bot handling this call."""
+        return active_features()
+
+    @property
     def prefix(self) -> str:
         return self.settings.command_prefix
 
@@ -120,36 +129,33 @@ class Call:
         self.effects.append(effect)
 
 
+def is_facilitator(settings: RoomSettings, meeting: Meeting | None, event: Message) -> bool:
+    return (
+        event.sender in settings.facilitators
+        or event.sender_power >= settings.facilitator_power
+        or (meeting is not None and event.sender in meeting.chairs)
+        or (
+            event.room_id == settings.coordinator_room
+            and event.sender in settings.coordinator_users
+        )
+    )
+
+
 class CommandRegistry:
-    def __init__(self) -> None:
+    """The commands of one bot, in the order people meet them (the composition root's)."""
+
+    def __init__(self, commands: Iterable[Command] = ()) -> None:
         self._commands: dict[str, Command] = {}
         self._by_name: dict[str, Command] = {}
+        for command in commands:
+            self.add(command)
 
-    def command(
-        self,
-        name: str,
-        *,
-        summary: Msg,
-        usage: str = "",
-        aliases: tuple[str, ...] = (),
-        role: Role = Role.ANYONE,
-        scope: Scope = Scope.MEETING,
-        args: ArgParser | None = None,
-        group: str = "meeting",
-        direct: bool = False,
-    ) -> Callable[[Callable[..., None]], Callable[..., None]]:
-        def register(handler: Callable[..., None]) -> Callable[..., None]:
-            cmd = Command(
-                name, handler, summary, usage, aliases, role, scope, args, group, direct
-            )
-            for key in (name, *aliases):
-                if key in self._commands:
-                    raise ValueError(f"command {key!r} declared twice")
-                self._commands[key] = cmd
-            self._by_name[name] = cmd
-            return handler
-
-        return register
+    def add(self, cmd: Command) -> None:
+        for key in (cmd.name, *cmd.aliases):
+            if key in self._commands:
+                raise ValueError(f"command {key!r} declared twice")
+            self._commands[key] = cmd
+        self._by_name[cmd.name] = cmd
 
     def lookup(self, name: str) -> Command | None:
         return self._commands.get(name.lower())
@@ -163,22 +169,81 @@ class CommandRegistry:
 
     def in_order(self) -> list[Command]:
         """Commands as people meet them: the core's first, then each feature's in turn."""
-        from meetbot.runtime.features import FEATURES
-
-        rank = {module: n for n, module in enumerate((*CORE_MODULES, *FEATURES))}
-        return sorted(self, key=lambda c: rank.get(c.handler.__module__, len(rank)))
+        return list(self)
 
 
-# The modules of the core's own commands, in the order !help and the README list them.
-CORE_MODULES = (
-    "meetbot.core.commands.help",
-    "meetbot.core.commands.meeting",
-    "meetbot.core.commands.items",
-    "meetbot.core.commands.people",
-)
+_COMMANDS = "__meetbot_commands__"
 
 
-registry = CommandRegistry()
+def command(
+    name: str,
+    *,
+    summary: Msg,
+    usage: str = "",
+    aliases: tuple[str, ...] = (),
+    role: Role = Role.ANYONE,
+    scope: Scope = Scope.MEETING,
+    args: ArgParser | None = None,
+    group: str = "meeting",
+    direct: bool = False,
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Declare a command next to its handler. This only marks the handler: the composition
+    root collects the marked handlers of the modules it lists (:meth:`Features.collect`)."""
+
+    def mark(handler: Callable[..., None]) -> Callable[..., None]:
+        cmd = Command(name, handler, summary, usage, aliases, role, scope, args, group, direct)
+        declared = getattr(handler, _COMMANDS, ())
+        setattr(handler, _COMMANDS, (*declared, cmd))
+        return handler
+
+    return mark
+
+
+@dataclass(frozen=True)
+class Features:
+    """What one bot can do: its commands and its hooks, built once by the composition root."""
+
+    commands: CommandRegistry
+    hooks: Hooks
+
+    @classmethod
+    def collect(cls, modules: Iterable[ModuleType]) -> Features:
+        """The commands declared in ``modules`` (in their order, each in definition order)
+        and their ``HOOKS``. A handler imported from another module is not collected twice."""
+        registry = CommandRegistry()
+        hooks = Hooks()
+        for module in modules:
+            for value in vars(module).values():
+                if getattr(value, "__module__", None) != module.__name__:
+                    continue
+                for cmd in getattr(value, _COMMANDS, ()):
+                    registry.add(cmd)
+            declared = getattr(module, "HOOKS", None)
+            if declared is not None:
+                hooks = hooks + declared
+        return cls(registry, hooks)
+
+
+# The features in force while the engine handles an event (set by ``Engine.handle``): the
+# commands and hooks a handler reaches, for ``!help``, ``!status`` or a timer acting as a
+# command. Outside ``handle`` there are none.
+_ACTIVE: ContextVar[Features] = ContextVar("meetbot_features")
+
+
+def active_features() -> Features:
+    try:
+        return _ACTIVE.get()
+    except LookupError:
+        raise RuntimeError("no features are in force: call this from Engine.handle") from None
+
+
+@contextmanager
+def features_in_force(features: Features) -> Iterator[None]:
+    token = _ACTIVE.set(features)
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)
 
 
 # -- parsing a message into a command ----------------------------------------------------

@@ -16,13 +16,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from meetbot.core.registry import (
+    CommandRegistry,
     duration,
     number,
     optional_duration,
     optional_text,
     optional_user,
     optional_word,
-    registry,
     split_command,
     user,
     word,
@@ -34,13 +34,13 @@ NEVER_KEPT = frozenset({"here", "help", "status", "items", "optout", "optin", "w
 STRUCTURAL_ARGS = (number, word, optional_word, user, optional_user, duration, optional_duration)
 
 
-def structural_command(body: str, prefix: str) -> str | None:
+def structural_command(body: str, prefix: str, commands: CommandRegistry) -> str | None:
     """The part of a command worth keeping once its author's words are gone, if any."""
     parsed = split_command(body, prefix)
     if parsed is None:
         return None
     name, args = parsed
-    command = registry.lookup(name)
+    command = commands.lookup(name)
     if command is None or command.name in NEVER_KEPT:
         return None
     if command.args is None or command.args is optional_text:

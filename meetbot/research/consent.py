@@ -80,7 +80,8 @@ async def apply_consent(app: MeetBotApp, task: Task) -> None:
             if payload["opted_out"] and meeting_id:
                 events = await research.events_of(user_id, str(meeting_id))
                 removal = await remove_events(
-                    research, events, prefix=app.config.command_prefix, sender=user_id,
+                    research, events, prefix=app.config.command_prefix,
+                    commands=app.engine.features.commands, sender=user_id,
                     created_items=await created_items(app, {str(meeting_id)}),
                 )
             await research.audit("optout" if payload["opted_out"] else "optin",
@@ -117,7 +118,8 @@ async def withdraw(
         stand_in = tombstone()
         async with app.store.db.transaction():
             removal = await remove_events(
-                research, mine, prefix=app.config.command_prefix, sender=stand_in,
+                research, mine, prefix=app.config.command_prefix,
+                commands=app.engine.features.commands, sender=stand_in,
                 created_items=await created_items(app, allowed),
                 facilitator_power=facilitator_power,
             )

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from meetbot.core.registry import split_command
+from meetbot.core.registry import CommandRegistry, split_command
 from meetbot.core.scrubbing import (
     edit_without_words,
     message_without_words,
@@ -47,6 +47,7 @@ def stripped(
     event: StoredEvent,
     *,
     prefix: str,
+    commands: CommandRegistry,
     sender: str,
     created_items: set[str],
     facilitator_power: int | None,
@@ -64,7 +65,7 @@ def stripped(
         parsed = split_command(body, prefix)
         if parsed is not None:
             texts.add(parsed[1])  # the item's text, as the summaries quote it
-        kept = structural_command(body, prefix)
+        kept = structural_command(body, prefix, commands)
         data = message_without_words(
             data, kept, created_item=event.event_id in created_items
         )
@@ -88,6 +89,7 @@ async def remove_events(
     events: Iterable[StoredEvent],
     *,
     prefix: str,
+    commands: CommandRegistry,
     sender: str,
     created_items: set[str],
     facilitator_power: int | None = None,
@@ -97,7 +99,8 @@ async def remove_events(
     events = list(events)
     removal.texts.update(await research.translated_texts(e.event_id for e in events))
     for event in events:
-        data, texts = stripped(event, prefix=prefix, sender=sender, created_items=created_items,
+        data, texts = stripped(event, prefix=prefix, commands=commands, sender=sender,
+                               created_items=created_items,
                                facilitator_power=facilitator_power)
         removal.texts.update(texts)
         await research.rewrite_event(event.event_id, sender, data)

@@ -16,19 +16,16 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from apscheduler.triggers.date import DateTrigger
 
+from meetbot.app import MeetBotApp
 from meetbot.config.schema import Config, RegionConfig, ScheduledMeeting
 from meetbot.core.events import Tick
 from meetbot.core.facilitation.scheduled import Planned, SlotKey, calendar_sources, planned_in
-from meetbot.runtime.plugins import register_startup_plugin
+from meetbot.runtime.running import RunningBot
 from meetbot.storage.calendar_store import HELD, MISSED, SCHEDULED, CalendarRow, CalendarStore
-
-if TYPE_CHECKING:
-    from meetbot.app import MeetBotApp
-    from meetbot.runtime.service import BotService
 
 log = logging.getLogger(__name__)
 
@@ -203,18 +200,15 @@ class MeetingCalendar:
 _running: set[asyncio.Task[None]] = set()
 
 
-async def start_calendar(service: BotService) -> None:
-    """Startup plugin: plan the calendar once the bot is ready, without delaying start."""
+async def start_calendar(running: RunningBot) -> None:
+    """Plan the calendar once the bot is ready, without delaying start."""
 
     async def when_ready() -> None:
-        bot, app, timers = service.bot, service.app, service.scheduler
-        if bot is None or app is None or timers is None:
-            return
+        bot, app, timers = running.bot, running.app, running.timers
         if not any(region.meetings for region in app.config.regions):
             return
         ready = asyncio.ensure_future(bot.ready.wait())
-        stopped = service._main
-        waiting = {ready} | ({stopped} if stopped else set())
+        waiting: set[asyncio.Future[Any]] = {ready, running.sync}
         await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         if not ready.done():
             ready.cancel()
@@ -225,5 +219,3 @@ async def start_calendar(service: BotService) -> None:
     _running.add(task)
     task.add_done_callback(_running.discard)
 
-
-register_startup_plugin(start_calendar)

@@ -1,29 +1,99 @@
-"""Feature modules: importing one registers its commands, hooks, tasks and subcommands."""
+"""The composition root: every feature of the bot, listed once, in the order people meet them.
+
+Feature modules only declare: commands are marked with ``@command`` next to their handlers,
+hooks are a module's ``HOOKS``. This module lists the modules and builds the registries once;
+the service, the command line, the README's command table and the tests all build the bot
+through it, so each of them sees the same commands. Importing a module registers nothing.
+"""
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Awaitable, Callable
+from functools import cache
+from typing import Any
 
-FEATURES: tuple[str, ...] = (
-    "meetbot.core.commands.translation",
-    "meetbot.cli.models",
-    "meetbot.cli.demo",
-    "meetbot.core.facilitation.timebox",
-    "meetbot.core.facilitation.queue",
-    "meetbot.core.facilitation.proposals",
-    "meetbot.core.facilitation.scheduled",
-    "meetbot.runtime.calendar",
-    "meetbot.runtime.proposal_anchors",
-    "meetbot.minutes.proposals",
-    "meetbot.core.commands.research_consent",
-    "meetbot.core.commands.coordinator",
-    "meetbot.cli.research",
+from meetbot.app import MeetBotApp
+from meetbot.config.agendas import AgendaLibrary
+from meetbot.config.schema import Config
+from meetbot.core.commands import (
+    coordinator,
+    help,
+    items,
+    meeting,
+    people,
+    research_consent,
+    translation,
+)
+from meetbot.core.engine import Engine
+from meetbot.core.facilitation import proposals, queue, scheduled, timebox
+from meetbot.core.registry import Features
+from meetbot.minutes import proposals as _consent_rounds_part  # noqa: F401 - until parts are listed
+from meetbot.minutes.delivery import MinutesDelivery, MinutesRewrite, Uploader
+from meetbot.runtime import calendar, proposal_anchors, research_tasks
+from meetbot.runtime.running import RunningBot
+from meetbot.runtime.tasks import TaskHandler
+from meetbot.storage.database import Database
+from meetbot.storage.store import Store
+
+# The core's features, in the order ``!help`` and the README's table list their commands:
+# running a meeting first, then live translation, facilitation over time, and research.
+CORE_FEATURES = (
+    help,
+    meeting,
+    items,
+    people,
+    translation,
+    timebox,
+    queue,
+    proposals,
+    scheduled,
+    research_consent,
+    coordinator,
+)
+
+# Started with the bot, once it runs: the meeting calendar and the proposal anchors.
+STARTUP: tuple[Callable[[RunningBot], Awaitable[None]], ...] = (
+    calendar.start_calendar,
+    proposal_anchors.start_anchors,
 )
 
 
-def load_features() -> None:
-    for module in FEATURES:
-        importlib.import_module(module)
+@cache
+def features() -> Features:
+    """The commands and hooks of the core's features (built once)."""
+    return Features.collect(CORE_FEATURES)
 
 
-load_features()
+def engine() -> Engine:
+    """The meeting core with every feature: what the app, the CLI and the tests run."""
+    return Engine(features())
+
+
+async def open_app(config: Config) -> MeetBotApp:
+    """The app over its database, with every configured agenda loaded (errors early) and the
+    research features (consent, withdrawal, reports) attached."""
+    db = await Database.open(config.database_path)
+    agendas = AgendaLibrary(config.prompts_path)
+    try:
+        for region in config.regions:
+            agendas.get(region.agenda)
+            for planned in region.meetings:
+                agendas.get(planned.agenda or region.agenda)
+        agendas.get("default")
+    except Exception:
+        await db.close()
+        raise
+    app = MeetBotApp(config, Store(db), agendas, engine())
+    await app.load_bindings()
+    app.user_languages.update(await app.store.user_languages())
+    await research_tasks.attach(app)
+    return app
+
+
+def task_handlers(app: MeetBotApp, client: Any, upload: Uploader) -> dict[str, TaskHandler]:
+    """Every kind of durable task and what carries it out."""
+    return {
+        "minutes": MinutesDelivery(app, upload),
+        "rewrite": MinutesRewrite(app),
+        **research_tasks.task_handlers(app, client),
+    }

@@ -11,17 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from meetbot.app import MeetBotApp
 from meetbot.core.effects import Effect, Notice
 from meetbot.core.events import Tick
 from meetbot.core.facilitation.proposals import Proposal, anchor_timer
 from meetbot.matrix.content import txn_id_for
-from meetbot.runtime.plugins import register_startup_plugin
-
-if TYPE_CHECKING:
-    from meetbot.app import MeetBotApp
-    from meetbot.runtime.service import BotService
+from meetbot.runtime.running import RunningBot
 
 log = logging.getLogger(__name__)
 POLL_S = 0.1
@@ -72,12 +69,10 @@ class ProposalAnchors:
                     self.watch(room_id, proposal.token)
 
 
-async def start_anchors(service: BotService) -> None:
-    """Startup plugin: watch proposal notices from now on, and those left waiting before."""
-    app, bot = service.app, service.bot
-    if app is None or bot is None:
-        return
-    anchors = ProposalAnchors(app, service._main)
+async def start_anchors(running: RunningBot) -> None:
+    """Watch proposal notices from now on, and those left waiting before."""
+    app, bot = running.app, running.bot
+    anchors = ProposalAnchors(app, running.sync)
     previous = app.effect_handlers.get(Notice)
 
     async def handle(effect: Effect) -> None:
@@ -89,9 +84,7 @@ async def start_anchors(service: BotService) -> None:
 
     async def when_ready() -> None:
         ready = asyncio.ensure_future(bot.ready.wait())
-        waiting: set[asyncio.Future[Any]] = {ready}
-        if service._main is not None:
-            waiting.add(service._main)
+        waiting: set[asyncio.Future[Any]] = {ready, running.sync}
         await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         if ready.done():
             anchors.resume()
@@ -102,5 +95,3 @@ async def start_anchors(service: BotService) -> None:
     anchors.tasks.add(task)
     task.add_done_callback(anchors.tasks.discard)
 
-
-register_startup_plugin(start_anchors)

@@ -25,7 +25,6 @@ from meetbot.research.outputs import (
     write_full_report,
 )
 from meetbot.research.report_render import render_report_html
-from meetbot.runtime.service import register_task_plugin
 from meetbot.storage.research_store import ResearchStore
 from meetbot.storage.store import Task
 
@@ -164,7 +163,14 @@ class WithdrawTask:
         return None
 
 
-register_task_plugin(lambda app, client: {
-    "consent": lambda task: consent.apply_consent(app, task),
-    "withdraw": WithdrawTask(app, client), "report": ReportTask(app, client),
-})
+def task_handlers(app: MeetBotApp, client: AsyncClient | None) -> dict[str, Any]:
+    """The research features' durable tasks: consent changes, withdrawals, reports."""
+
+    async def apply_consent(task: Task) -> None:
+        await consent.apply_consent(app, task)
+
+    return {
+        "consent": apply_consent,
+        "withdraw": WithdrawTask(app, client),
+        "report": ReportTask(app, client),
+    }

@@ -11,22 +11,16 @@ import signal
 from typing import Any
 
 from meetbot.app import MeetBotApp
-from meetbot.config.agendas import AgendaLibrary
 from meetbot.config.schema import Config
 from meetbot.core.durations import format_duration
 from meetbot.matrix.bot import MatrixBot
 from meetbot.matrix.session import MatrixClient, connect, probe
 from meetbot.matrix.session import StartupFailed as StartupFailed  # re-exported
-from meetbot.minutes.delivery import MinutesDelivery, MinutesRewrite
-from meetbot.runtime.plugins import (
-    register_startup_plugin as register_startup_plugin,  # re-exported
-)
-from meetbot.runtime.plugins import register_task_plugin as register_task_plugin  # re-exported
-from meetbot.runtime.plugins import startup_plugins, task_plugins
-from meetbot.runtime.tasks import TaskHandler, TaskRunner
+from meetbot.runtime import features
+from meetbot.runtime.features import open_app as open_app  # re-exported
+from meetbot.runtime.running import RunningBot
+from meetbot.runtime.tasks import TaskRunner
 from meetbot.runtime.timers import TimerScheduler
-from meetbot.storage.database import Database
-from meetbot.storage.store import Store
 from meetbot.translation.live import LiveTranslation
 
 log = logging.getLogger(__name__)
@@ -34,28 +28,6 @@ log = logging.getLogger(__name__)
 # On stop, how long the bot's tasks get to end by themselves, then to end once cancelled.
 STOP_GRACE_S = 2.5
 STOP_CANCEL_S = 1.0
-
-
-async def open_app(config: Config) -> MeetBotApp:
-    """The app over its database, with every configured agenda loaded (errors early)."""
-    db = await Database.open(config.database_path)
-    agendas = AgendaLibrary(config.prompts_path)
-    try:
-        for region in config.regions:
-            agendas.get(region.agenda)
-            for meeting in region.meetings:
-                agendas.get(meeting.agenda or region.agenda)
-        agendas.get("default")
-    except Exception:
-        await db.close()
-        raise
-    app = MeetBotApp(config, Store(db), agendas)
-    await app.load_bindings()
-    app.user_languages.update(await app.store.user_languages())
-    from meetbot.runtime.research_tasks import attach  # consent, withdrawal, reports
-
-    await attach(app)
-    return app
 
 
 class BotService:
@@ -133,12 +105,7 @@ class BotService:
         translation = self.translation = LiveTranslation(app, fetch)
         await translation.load()
 
-        handlers: dict[str, TaskHandler] = {
-            "minutes": MinutesDelivery(app, upload),
-            "rewrite": MinutesRewrite(app),
-        }
-        for extra in _task_plugins:
-            handlers.update(extra(app, client))
+        handlers = features.task_handlers(app, client, upload)
         self.runners = [
             TaskRunner(app, {kind: handler}, kind) for kind, handler in handlers.items()
         ]
@@ -146,8 +113,9 @@ class BotService:
         self._tasks.append(asyncio.create_task(translation.run(), name="meetbot-translation"))
         self._tasks.append(asyncio.create_task(_fill(translation), name="meetbot-agendas"))
         self._main = asyncio.create_task(bot.run(), name="meetbot-sync")
-        for plugin in _startup_plugins:
-            await plugin(self)
+        running = RunningBot(app, bot, self.scheduler, self._main)
+        for start in features.STARTUP:
+            await start(running)
 
     async def started(self) -> None:
         """Wait for the first handled sync; :class:`StartupFailed` after the start-up
@@ -212,12 +180,6 @@ class BotService:
             await self.client.close()
         if self.app is not None:
             await self.app.store.db.close()
-
-
-# Features register startup plugins (awaited once the bot has started, e.g. the meeting
-# calendar) and task plugins in meetbot.runtime.plugins, which they can import while the app loads.
-_startup_plugins = startup_plugins
-_task_plugins = task_plugins
 
 
 async def _fill(translation: LiveTranslation) -> None:

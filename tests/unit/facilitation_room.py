@@ -6,12 +6,13 @@ import itertools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-import meetbot.runtime.features  # noqa: F401 - registers the facilitation commands and hooks
 from meetbot.core.effects import CancelTimer, Effect, Notice, StartTimer
-from meetbot.core.engine import handle
 from meetbot.core.events import Event, Membership, Message, Reaction, Redaction, Tick
 from meetbot.core.model import Agenda, Meeting, Prompt, Region, RoomSettings, RoomState
 from meetbot.i18n import render_lines
+from meetbot.runtime.features import engine
+
+handle = engine().handle  # the core with every feature, as the bot runs it
 
 ROOM = "!latam:example.org"
 COORDINATION = "!coord:example.org"

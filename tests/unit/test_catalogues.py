@@ -22,11 +22,13 @@ from babel.messages.pofile import read_po
 
 from meetbot.config.agendas import load_agenda
 from meetbot.core.effects import Notice
-from meetbot.core.engine import handle
 from meetbot.core.events import Message
 from meetbot.core.model import Region, RoomSettings, RoomState
 from meetbot.i18n import DOMAIN, LOCALE_DIR, SOURCE_LANGUAGE, SUPPORTED_LANGUAGES, Msg, _
 from meetbot.minutes.labels import LABELS
+from meetbot.runtime.features import engine
+
+handle = engine().handle  # the core with every feature, as the bot runs it
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATED = tuple(lang for lang in SUPPORTED_LANGUAGES if lang != SOURCE_LANGUAGE)

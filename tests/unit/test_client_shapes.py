@@ -36,7 +36,7 @@ from meetbot.research.dataset import held_meetings
 from meetbot.research.export import message_rows, to_csv, to_jsonl
 from meetbot.research.pseudonyms import Pseudonyms
 from meetbot.research.qdpx import transcript
-from meetbot.runtime.service import open_app
+from meetbot.runtime.features import open_app
 from meetbot.storage.codec import decode_event, encode_event
 
 ROOM = "!somewhere:example.org"

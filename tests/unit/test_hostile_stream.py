@@ -62,7 +62,6 @@ from meetbot.core.registry import (
     optional_text,
     optional_user,
     optional_word,
-    registry,
     split_command,
     strip_reply_fallback,
     text,
@@ -72,13 +71,15 @@ from meetbot.core.registry import (
 from meetbot.core.scrubbing import structural_command
 from meetbot.matrix.content import txn_id_for
 from meetbot.matrix.convert import convert
-from meetbot.minutes.delivery import MinutesDelivery, MinutesRewrite, minutes_data
+from meetbot.minutes.delivery import minutes_data
 from meetbot.minutes.document import render_html
-from meetbot.runtime.plugins import task_plugins
-from meetbot.runtime.service import open_app
+from meetbot.runtime import research_tasks
+from meetbot.runtime.features import features, open_app, task_handlers
 from meetbot.runtime.tasks import NotReady
 
 PREFIX = "!"
+# The commands the bot has, as the composition root builds them.
+registry = features().commands
 ROOM = "!latam:example.org"
 BOT = "@meetbot:example.org"
 AT = datetime(2027, 1, 15, 23, 0, tzinfo=timezone.utc)  # 18:00 in Bogotá: meeting 1's start
@@ -659,11 +660,7 @@ class Player:
 
     async def drain(self) -> None:
         """What the task runners do: consent, withdrawal, minutes, rewrites."""
-        handlers: dict[str, Callable[[Any], Any]] = {
-            "minutes": MinutesDelivery(self.app, None), "rewrite": MinutesRewrite(self.app),
-        }
-        for factory in task_plugins:
-            handlers.update(factory(self.app, None))
+        handlers: dict[str, Callable[[Any], Any]] = dict(task_handlers(self.app, None, None))
         handlers.pop("report", None)  # no coordinator room here: reports are not asked for
         for _round in range(5):
             tasks = await self.app.store.pending_tasks(list(handlers))
@@ -922,7 +919,7 @@ async def check_stored_bodies(player: Player) -> None:
         if type_name == "Edit":
             assert body == "" or same(body, said, event_id), (event_id, body[:80], said[:80])
             continue
-        kept = structural_command(said, PREFIX)
+        kept = structural_command(said, PREFIX, registry)
         if body:
             assert kept is not None and same(body, kept, event_id), (event_id, body[:80], kept)
         else:
@@ -1078,9 +1075,7 @@ async def test_a_withdrawal_keeps_pending_notices_that_do_not_quote_the_person()
                 await app.ingest(Message(f"$e{n}", ROOM, sender, AT + timedelta(seconds=n),
                                          body=body))
             status_reply = txn_id_for("reply:$e4:0")
-            handlers: dict[str, Any] = {}
-            for factory in task_plugins:
-                handlers.update(factory(app, None))
+            handlers: dict[str, Any] = research_tasks.task_handlers(app, None)
             for task in await app.store.pending_tasks(["withdraw"]):
                 await handlers["withdraw"](task)
             rows = await app.store.conn.execute_fetchall(

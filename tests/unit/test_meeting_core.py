@@ -9,11 +9,13 @@ import pytest
 
 from meetbot.config.agendas import load_agenda
 from meetbot.core.effects import MeetingEnded, MeetingStarted, Notice, Translate
-from meetbot.core.engine import handle
 from meetbot.core.events import Edit, Message, Redaction
 from meetbot.core.model import ItemKind, Region, RoomSettings, RoomState
 from meetbot.core.registry import split_command, strip_reply_fallback
 from meetbot.i18n import render_lines
+from meetbot.runtime.features import engine
+
+handle = engine().handle  # the core with every feature, as the bot runs it
 
 ROOT = Path(__file__).resolve().parents[2]
 ROOM = "!latam:example.org"

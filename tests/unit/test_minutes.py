@@ -16,7 +16,6 @@ import markdown
 import pytest
 from components import require_component
 
-from meetbot.core.engine import handle
 from meetbot.core.events import Edit, Message, Redaction
 from meetbot.core.model import Agenda, Meeting, Prompt, Region, RoomSettings, RoomState
 from meetbot.minutes.document import (
@@ -31,6 +30,9 @@ from meetbot.minutes.document import (
     room_summary,
     write_minutes,
 )
+from meetbot.runtime.features import engine
+
+handle = engine().handle  # the core with every feature, as the bot runs it
 
 ROOM = "!bogota:example.org"
 BOGOTA = Region(

@@ -17,7 +17,7 @@ from nio import ErrorResponse, JoinError, JoinResponse, RoomRedactResponse, Room
 from meetbot.config.schema import load_config
 from meetbot.matrix.delivery_policy import Action, Decision, Failure, Reason, backoff, decide
 from meetbot.matrix.outbox import OutboxSender, failure_of
-from meetbot.runtime.service import open_app
+from meetbot.runtime.features import open_app
 
 REGION = "!region:example.org"
 KICKED = "!kicked:example.org"

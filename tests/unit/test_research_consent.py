@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from meetbot.core.engine import handle
 from meetbot.core.events import Message
 from meetbot.core.model import Agenda, Prompt, Region, RoomSettings, RoomState
 from meetbot.core.privacy_effects import ConsentChanged, ReportRequested, WithdrawalRequested
 from meetbot.i18n import render_lines
 from meetbot.research.removal import stripped, structural_command, tombstone
+from meetbot.runtime.features import engine
 from meetbot.storage.research_store import StoredEvent
+
+handle = engine().handle  # the core with every feature, as the bot runs it
 
 ROOM = "!latam:example.org"
 COORDINATION = "!coord:example.org"
@@ -86,13 +88,17 @@ def test_report_only_for_facilitators_in_the_coordinator_room() -> None:
     assert "only in the coordinator room" in texts(Room().says(ANA, "!report"))
 
 
+def kept(body: str) -> str | None:
+    return structural_command(body, "!", engine().features.commands)
+
+
 def test_structural_commands_keep_no_words() -> None:
-    assert structural_command("!startmeeting Our secret title", "!") == "!startmeeting"
-    assert structural_command("!next", "!") == "!next"
-    assert structural_command("!prompt how-we-decide", "!") == "!prompt how-we-decide"
-    assert structural_command("!idea my own words", "!") is None
-    assert structural_command("!here", "!") is None
-    assert structural_command("just talking", "!") is None
+    assert kept("!startmeeting Our secret title") == "!startmeeting"
+    assert kept("!next") == "!next"
+    assert kept("!prompt how-we-decide") == "!prompt how-we-decide"
+    assert kept("!idea my own words") is None
+    assert kept("!here") is None
+    assert kept("just talking") is None
 
 
 def test_a_withdrawn_message_keeps_its_place_but_not_its_words() -> None:
@@ -101,8 +107,8 @@ def test_a_withdrawn_message_keeps_its_place_but_not_its_words() -> None:
         "body": "!idea my own words", "display_name": "Bea", "mentions": [ANA],
     })
     who = tombstone()
-    data, said = stripped(event, prefix="!", sender=who, created_items={"$1"},
-                          facilitator_power=None)
+    data, said = stripped(event, prefix="!", commands=engine().features.commands, sender=who,
+                          created_items={"$1"}, facilitator_power=None)
     assert data["body"] == "" and data["withdrawn"] and data["created_item"]
     assert data["sender"] == who and BEA not in str(data) and "Bea" not in str(data)
     assert "my own words" in said

@@ -17,7 +17,6 @@ import pytest
 from components import require_component
 
 from meetbot.config.schema import Config
-from meetbot.core.engine import handle
 from meetbot.core.events import Message
 from meetbot.core.model import Agenda, Prompt, Region, RoomSettings, RoomState
 from meetbot.minutes.document import MinutesContext, build_minutes_data
@@ -27,7 +26,10 @@ from meetbot.research.pseudonyms import Pseudonyms
 from meetbot.research.qdpx import NS
 from meetbot.research.report import build_report
 from meetbot.research.report_render import render_report_html, render_report_markdown
+from meetbot.runtime.features import engine
 from meetbot.storage.store import MeetingRow
+
+handle = engine().handle  # the core with every feature, as the bot runs it
 
 PROMPTS = (
     Prompt("worked", {"en": "What worked?", "es": "¿Qué funcionó?",

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from meetbot.core.privacy_effects import ReportRequested, effect
-from meetbot.core.registry import Call, Role, Scope, registry
+from meetbot.core.registry import Call, Role, Scope, command
 from meetbot.i18n import _
 
 
-@registry.command(
+@command(
     "report",
     role=Role.FACILITATOR,
     scope=Scope.COORDINATOR,

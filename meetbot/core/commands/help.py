@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from meetbot.core.registry import Call, Command, Role, Scope, UsageError, optional_word, registry
+from meetbot.core.registry import Call, Command, Role, Scope, UsageError, command, optional_word
 from meetbot.i18n import Code, Msg, _
 
 
-@registry.command(
+@command(
     "help",
     usage="[COMMAND]",
     args=optional_word,
@@ -17,17 +17,17 @@ from meetbot.i18n import Code, Msg, _
 def do_help(call: Call, name: str | None) -> None:
     prefix = call.prefix
     if name:
-        command = registry.lookup(name.lstrip(prefix))
+        command = call.features.commands.lookup(name.lstrip(prefix))
         if command is None:
             raise UsageError(_("There is no command {command}.", command=prefix + name))
         call.reply(*describe(command, prefix))
         return
     if call.settings.direct:
         lines: list[Msg | str] = [_("**In a direct chat** I answer these commands:")]
-        commands = registry.direct()
+        commands = call.features.commands.direct()
     else:
         lines = [_("**meetbot commands** (f = facilitators and chairs only):")]
-        commands = registry.in_order()
+        commands = call.features.commands.in_order()
     for command in commands:
         marker = " (f)" if command.role is Role.FACILITATOR else ""
         lines.append(

@@ -9,9 +9,10 @@ from meetbot.core.registry import (
     Call,
     Role,
     UsageError,
+    active_features,
+    command,
     mentioned_users,
     number,
-    registry,
     split_command,
     text,
 )
@@ -60,7 +61,7 @@ def _record(call: Call, kind: ItemKind, body: str) -> None:
     call.reply(_("{kind} #{n} recorded.", kind=KIND_LABELS[kind], n=item.n))
 
 
-@registry.command(
+@command(
     "agreed",
     aliases=("decision", "accepted"),
     usage="TEXT",
@@ -72,12 +73,12 @@ def do_agreed(call: Call, body: str) -> None:
     _record(call, ItemKind.DECISION, body)
 
 
-@registry.command("info", usage="TEXT", args=text, summary=_("Record a piece of information."))
+@command("info", usage="TEXT", args=text, summary=_("Record a piece of information."))
 def do_info(call: Call, body: str) -> None:
     _record(call, ItemKind.INFO, body)
 
 
-@registry.command("idea", usage="TEXT", args=text, summary=_("Record an idea."))
+@command("idea", usage="TEXT", args=text, summary=_("Record an idea."))
 def do_idea(call: Call, body: str) -> None:
     _record(call, ItemKind.IDEA, body)
 
@@ -86,7 +87,7 @@ def assignees_of(settings: RoomSettings, body: str, mentions: tuple[str, ...]) -
     return tuple(u for u in mentioned_users(body, mentions) if u != settings.bot_user_id)
 
 
-@registry.command(
+@command(
     "action",
     usage="TEXT",
     args=text,
@@ -119,7 +120,7 @@ def parse_link(raw: str) -> tuple[str, str]:
     return url, parts[1] if len(parts) > 1 else ""
 
 
-@registry.command(
+@command(
     "link",
     usage="URL [TEXT]",
     args=_link_args,
@@ -131,7 +132,7 @@ def do_link(call: Call, link: tuple[str, str]) -> None:
     call.reply(_("{kind} #{n} recorded.", kind=KIND_LABELS[ItemKind.LINK], n=item.n))
 
 
-@registry.command("items", summary=_("List this meeting's numbered items."))
+@command("items", summary=_("List this meeting's numbered items."))
 def do_items(call: Call) -> None:
     meeting = call.meeting
     live = meeting.live_items()
@@ -159,7 +160,7 @@ def do_items(call: Call) -> None:
     call.reply(*lines)
 
 
-@registry.command(
+@command(
     "strike",
     usage="N",
     args=number,
@@ -174,7 +175,7 @@ def do_strike(call: Call, n: int) -> None:
     call.reply(_("Item #{n} removed.", n=n))
 
 
-@registry.command(
+@command(
     "undo",
     role=Role.FACILITATOR,
     summary=_("Remove the last item recorded."),
@@ -197,7 +198,7 @@ def apply_item_edit(settings: RoomSettings, item: Item, edit: Edit) -> None:
     if parsed is None:
         return
     name, raw = parsed
-    command = registry.lookup(name)
+    command = active_features().commands.lookup(name)
     if command is None or command.name not in ITEM_COMMANDS or not raw.strip():
         return
     if item.kind is ItemKind.LINK:

@@ -9,13 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from meetbot.core import hooks
 from meetbot.core.commands.items import KIND_LABELS, add_item
 from meetbot.core.durations import format_duration
 from meetbot.core.effects import MeetingEnded, MeetingStarted
 from meetbot.core.events import Message
 from meetbot.core.model import Item, ItemKind, Meeting, MeetingGlance, RoomSettings, meeting_id_for
-from meetbot.core.registry import Call, Role, Scope, UsageError, optional_text, registry, text, word
+from meetbot.core.registry import Call, Role, Scope, UsageError, command, optional_text, text, word
 from meetbot.i18n import Code, Localized, Msg, _
 
 __all__ = ["KIND_LABELS", "end_meeting", "local_time", "post_prompt", "start_meeting"]
@@ -28,7 +27,7 @@ def local_time(at: datetime, timezone: str, fmt: str = "%H:%M") -> str:
 # -- starting and ending ----------------------------------------------------------------
 
 
-@registry.command(
+@command(
     "startmeeting",
     aliases=("start",),
     usage="[TITLE]",
@@ -89,14 +88,14 @@ def start_meeting(call: Call, title: str) -> Meeting:
             withdraw=f"`{call.prefix}withdraw`",
         ),
     )
-    for hook in hooks.meeting_started:
+    for hook in call.features.hooks.meeting_started:
         call.effects.extend(hook(call.state, settings, meeting, event))
     if settings.agenda.prompts:
         post_prompt(call, 0)
     return meeting
 
 
-@registry.command(
+@command(
     "endmeeting",
     aliases=("end",),
     role=Role.FACILITATOR,
@@ -110,7 +109,7 @@ def end_meeting(call: Call) -> None:
     meeting = call.meeting
     meeting.ended_at = call.event.at
     meeting.ended_by = call.event.sender
-    for hook in hooks.meeting_ended:
+    for hook in call.features.hooks.meeting_ended:
         call.effects.extend(hook(call.state, call.settings, meeting, call.event))
     live = meeting.live_items()
     call.announce(
@@ -147,7 +146,7 @@ def post_prompt(call: Call, index: int) -> Item:
     return item
 
 
-@registry.command(
+@command(
     "next",
     role=Role.FACILITATOR,
     summary=_("Post the next agenda prompt; what follows belongs to it."),
@@ -168,7 +167,7 @@ def do_next(call: Call) -> None:
     post_prompt(call, index)
 
 
-@registry.command(
+@command(
     "prompt",
     usage="ID",
     args=word,
@@ -186,7 +185,7 @@ def do_prompt(call: Call, prompt_id: str) -> None:
     post_prompt(call, index)
 
 
-@registry.command(
+@command(
     "topic",
     usage="TEXT",
     args=text,
@@ -198,7 +197,7 @@ def do_topic(call: Call, topic: str) -> None:
     call.announce(_("**Topic #{n}:** {text}", n=item.n, text=topic))
 
 
-@registry.command(
+@command(
     "status",
     scope=Scope.ROOM,
     direct=True,
@@ -261,7 +260,7 @@ def do_status(call: Call) -> None:
             people=len(meeting.present()),
         )
     )
-    for hook in status_hooks:
+    for hook in call.features.hooks.status:
         lines.extend(hook(call))
     call.reply(*lines, *unreachable)
 
@@ -283,6 +282,3 @@ def _meetings_elsewhere(glances: tuple[MeetingGlance, ...]) -> list[Msg | str]:
             lines.append(_("Now: {text}", text=glance.current))
     return lines
 
-
-# Features add lines to !status (e.g. time left in the timebox).
-status_hooks: list = []

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from meetbot.core.registry import Call, Role, UsageError, registry, user
+from meetbot.core.registry import Call, Role, UsageError, command, user
 from meetbot.i18n import Pill, _
 
 
-@registry.command(
+@command(
     "chair",
     usage="@user",
     args=user,
@@ -20,7 +20,7 @@ def do_chair(call: Call, who: str) -> None:
     )
 
 
-@registry.command(
+@command(
     "unchair",
     usage="@user",
     args=user,
@@ -35,7 +35,7 @@ def do_unchair(call: Call, who: str) -> None:
     call.reply(_("{name} is no longer a chair.", name=meeting.name_of(who)))
 
 
-@registry.command("here", summary=_("Mark yourself present."))
+@command("here", summary=_("Mark yourself present."))
 def do_here(call: Call) -> None:
     meeting = call.meeting
     meeting.attendance.setdefault(call.event.sender, call.event.at)

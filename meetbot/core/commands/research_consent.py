@@ -8,7 +8,7 @@ the text), so replaying a meeting never repeats a withdrawal by itself.
 from __future__ import annotations
 
 from meetbot.core.privacy_effects import ConsentChanged, WithdrawalRequested, effect
-from meetbot.core.registry import USER_ID, Call, Scope, optional_text, registry, split_command
+from meetbot.core.registry import USER_ID, Call, Scope, command, optional_text, split_command
 from meetbot.i18n import _
 
 # The commands an opted-out person can still use; everything else they type is not recorded.
@@ -22,7 +22,7 @@ def kept_when_opted_out(body: str, prefix: str) -> bool:
     return parsed is not None and parsed[0] in CONSENT_COMMANDS
 
 
-@registry.command(
+@command(
     "optout",
     scope=Scope.ROOM,
     direct=True,
@@ -48,7 +48,7 @@ def do_optout(call: Call) -> None:
                     "and what they said in this meeting has been removed."))
 
 
-@registry.command(
+@command(
     "optin",
     scope=Scope.ROOM,
     direct=True,
@@ -66,7 +66,7 @@ def do_optin(call: Call) -> None:
     call.reply(_("Welcome back: your messages are recorded again from now on."))
 
 
-@registry.command(
+@command(
     "withdraw",
     usage="[confirm]",
     args=optional_text,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from meetbot.core import hooks
 from meetbot.core.effects import (
     Effect,
     RetractTranslation,
@@ -19,8 +18,17 @@ from meetbot.core.effects import (
     Translate,
 )
 from meetbot.core.events import Edit, Message, Redaction
+from meetbot.core.hooks import Hooks
 from meetbot.core.model import ItemKind, Meeting, RoomSettings, RoomState
-from meetbot.core.registry import Call, Scope, UsageError, optional_text, optional_word, registry
+from meetbot.core.registry import (
+    Call,
+    Scope,
+    UsageError,
+    command,
+    is_facilitator,
+    optional_text,
+    optional_word,
+)
 from meetbot.i18n import SUPPORTED_LANGUAGES, Code, _
 
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
@@ -121,12 +129,10 @@ def on_redaction(state: RoomState, settings: RoomSettings, event: Redaction) -> 
     return [RetractTranslation(event.room_id, event.target)]
 
 
-hooks.message.append(on_message)
-hooks.edit.append(on_edit)
-hooks.redaction.append(on_redaction)
+HOOKS = Hooks(message=(on_message,), edit=(on_edit,), redaction=(on_redaction,))
 
 
-@registry.command(
+@command(
     "lang",
     usage="[en|fr|es]",
     args=optional_word,
@@ -163,7 +169,7 @@ def do_lang(call: Call, code: str | None) -> None:
                      lang=Code(code)))
 
 
-@registry.command(
+@command(
     "translate",
     usage="on|off|TEXT",
     args=optional_text,
@@ -175,8 +181,6 @@ def do_lang(call: Call, code: str | None) -> None:
 def do_translate(call: Call, text: str) -> None:
     word = text.lower()
     if word in ("on", "off"):
-        from meetbot.core.engine import is_facilitator
-
         if not is_facilitator(call.settings, call.state.meeting, call.event):
             call.reply(_("Only a facilitator or chair can use {command}.",
                          command=f"{call.prefix}translate {word}"))

@@ -16,15 +16,15 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from meetbot.core import hooks
-from meetbot.core.commands.meeting import local_time, status_hooks
+from meetbot.core.commands.meeting import local_time
 from meetbot.core.durations import DurationError, format_duration, parse_duration
 from meetbot.core.effects import CancelTimer, Effect, Notice, StartTimer
 from meetbot.core.events import Event, Message, Reaction, Redaction, RoomEvent, Tick
 from meetbot.core.facilitation.queue import people_here
+from meetbot.core.hooks import Hooks
 from meetbot.core.initiative import announce, bot_call
 from meetbot.core.model import Item, ItemKind, Meeting, RoomSettings, RoomState
-from meetbot.core.registry import MAX_NUMBER_DIGITS, Call, Role, UsageError, registry
+from meetbot.core.registry import MAX_NUMBER_DIGITS, Call, Role, UsageError, command
 from meetbot.i18n import Msg, Pill, _
 
 MAX_CLOSES = timedelta(days=30)  # the longest a proposal may stay open
@@ -217,7 +217,7 @@ def _propose_args(raw: str, event: Message) -> ProposeArgs:
     return ProposeArgs(text=rest, kind=kind, closes_in=closes_in)
 
 
-@registry.command(
+@command(
     "propose",
     usage="[--consent|--consensus|--majority] [--closes 10m] TEXT",
     args=_propose_args,
@@ -282,7 +282,7 @@ def _vote_args(raw: str, event: Message) -> VoteArgs:
     return VoteArgs(position, words[1].strip() if len(words) > 1 else "", number)
 
 
-@registry.command(
+@command(
     "vote",
     usage="agree|abstain|object|block [REASON]",
     args=_vote_args,
@@ -433,7 +433,7 @@ def _number(raw: str, event: Message) -> int | None:
     return int(token)
 
 
-@registry.command(
+@command(
     "close",
     usage="[N]",
     args=_number,
@@ -488,9 +488,10 @@ def status_line(call: Call) -> list[Msg | str]:
     ]
 
 
-hooks.reaction.append(on_reaction)
-hooks.redaction.append(on_redaction)
-hooks.tick.append(on_anchor)
-hooks.tick.append(on_tick)
-hooks.meeting_ended.append(on_meeting_ended)
-status_hooks.append(status_line)
+HOOKS = Hooks(
+    reaction=(on_reaction,),
+    redaction=(on_redaction,),
+    tick=(on_anchor, on_tick),
+    meeting_ended=(on_meeting_ended,),
+    status=(status_line,),
+)

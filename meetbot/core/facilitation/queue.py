@@ -13,20 +13,19 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from meetbot.core import hooks
-from meetbot.core.commands.meeting import status_hooks
 from meetbot.core.durations import format_duration
 from meetbot.core.effects import CancelTimer, Effect, StartTimer
-from meetbot.core.engine import is_facilitator
 from meetbot.core.events import Event, Membership, Message, RoomEvent, Tick
+from meetbot.core.hooks import Hooks
 from meetbot.core.initiative import bot_call
 from meetbot.core.model import Meeting, RoomSettings, RoomState
 from meetbot.core.registry import (
     Call,
     Role,
+    command,
+    is_facilitator,
     optional_duration,
     optional_user,
-    registry,
     split_command,
     user,
 )
@@ -136,7 +135,7 @@ def call_next(call: Call) -> bool:
 # -- commands -----------------------------------------------------------------------------
 
 
-@registry.command("hand", summary=_("Raise your hand to speak; you join the queue."))
+@command("hand", summary=_("Raise your hand to speak; you join the queue."))
 def do_hand(call: Call) -> None:
     queue = queue_of(call.meeting)
     who = call.event.sender
@@ -149,7 +148,7 @@ def do_hand(call: Call) -> None:
     call.reply(_("✋ Hand raised: you are number {n} in the queue.", n=position))
 
 
-@registry.command("lower", summary=_("Lower your hand; you leave the queue."))
+@command("lower", summary=_("Lower your hand; you leave the queue."))
 def do_lower(call: Call) -> None:
     queue = queue_of(call.meeting)
     if call.event.sender not in queue.hands:
@@ -159,7 +158,7 @@ def do_lower(call: Call) -> None:
     call.reply(_("Hand lowered."))
 
 
-@registry.command("queue", summary=_("Show who is speaking and who is waiting, in order."))
+@command("queue", summary=_("Show who is speaking and who is waiting, in order."))
 def do_queue(call: Call) -> None:
     meeting = call.meeting
     queue = queue_of(meeting)
@@ -180,7 +179,7 @@ def do_queue(call: Call) -> None:
 
 
 
-@registry.command(
+@command(
     "call",
     usage="[@user]",
     args=optional_user,
@@ -195,7 +194,7 @@ def do_call(call: Call, who: str | None) -> None:
         call.reply(_("Nobody is waiting in the queue."))
 
 
-@registry.command(
+@command(
     "skip",
     usage="[@user]",
     args=optional_user,
@@ -221,7 +220,7 @@ def do_skip(call: Call, who: str | None) -> None:
         queue.speaker = None
 
 
-@registry.command(
+@command(
     "bump",
     usage="@user",
     args=user,
@@ -241,7 +240,7 @@ def do_bump(call: Call, who: str) -> None:
 
 
 
-@registry.command(
+@command(
     "round",
     usage="[TIME EACH]",
     args=optional_duration,
@@ -271,7 +270,7 @@ def do_round(call: Call, per_speaker: timedelta | None) -> None:
     call_next(call)
 
 
-@registry.command("done", summary=_("End your turn; the next person gets the floor."))
+@command("done", summary=_("End your turn; the next person gets the floor."))
 def do_done(call: Call) -> None:
     queue = queue_of(call.meeting)
     sender = call.event.sender
@@ -355,8 +354,10 @@ def status_line(call: Call) -> list[Msg | str]:
               count=len(queue.waiting()))]
 
 
-hooks.message.append(on_message)
-hooks.membership.append(on_membership)
-hooks.tick.append(on_tick)
-hooks.meeting_ended.append(on_meeting_ended)
-status_hooks.append(status_line)
+HOOKS = Hooks(
+    message=(on_message,),
+    membership=(on_membership,),
+    tick=(on_tick,),
+    meeting_ended=(on_meeting_ended,),
+    status=(status_line,),
+)

@@ -18,15 +18,15 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import quote, unquote
 from zoneinfo import ZoneInfo
 
-from meetbot.core import hooks
-from meetbot.core.commands.meeting import end_meeting, local_time, start_meeting, status_hooks
+from meetbot.core.commands.meeting import end_meeting, local_time, start_meeting
 from meetbot.core.durations import format_duration
 from meetbot.core.effects import CancelTimer, Effect, Notice, StartTimer
 from meetbot.core.events import Event, RoomEvent, Tick
 from meetbot.core.facilitation import timebox
+from meetbot.core.hooks import Hooks
 from meetbot.core.initiative import announce, bot_call
 from meetbot.core.model import Meeting, RoomSettings, RoomState
-from meetbot.core.registry import Call, Scope, optional_text, registry
+from meetbot.core.registry import Call, Scope, command, optional_text
 from meetbot.i18n import Msg, _
 
 PREFIX = "calendar:"
@@ -283,7 +283,7 @@ STATUS_LABELS: dict[str, Msg] = {
 }
 
 
-@registry.command(
+@command(
     "schedule",
     args=optional_text,
     scope=Scope.ROOM,
@@ -324,7 +324,9 @@ def planned_in(zone: str, naive: datetime) -> datetime:
     return naive.replace(tzinfo=ZoneInfo(zone)) if naive.tzinfo is None else naive
 
 
-timebox.extend_meeting_hooks.append(extend_meeting)
-hooks.tick.append(on_tick)
-hooks.meeting_ended.append(on_meeting_ended)
-status_hooks.append(status_line)
+HOOKS = Hooks(
+    tick=(on_tick,),
+    meeting_ended=(on_meeting_ended,),
+    status=(status_line,),
+    extend_meeting=(extend_meeting,),
+)

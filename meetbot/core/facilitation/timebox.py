@@ -12,14 +12,14 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from meetbot.core import hooks
-from meetbot.core.commands.meeting import post_prompt, status_hooks
+from meetbot.core.commands.meeting import post_prompt
 from meetbot.core.durations import format_duration
 from meetbot.core.effects import CancelTimer, Effect, StartTimer
 from meetbot.core.events import Event, Message, RoomEvent, Tick
+from meetbot.core.hooks import Hooks
 from meetbot.core.initiative import announce, bot_call
 from meetbot.core.model import Item, ItemKind, Meeting, RoomSettings, RoomState
-from meetbot.core.registry import Call, Role, UsageError, duration, registry
+from meetbot.core.registry import Call, Role, UsageError, command, duration
 from meetbot.i18n import Msg, Pill, _
 
 WARN_AT = 0.8  # Standup Raven's reminder point: people want a warning, not a surprise
@@ -198,7 +198,7 @@ def _current_section(call: Call) -> Item:
     return section
 
 
-@registry.command(
+@command(
     "time",
     usage="DURATION",
     args=duration,
@@ -218,11 +218,7 @@ def _extend_args(raw: str, event: Message) -> tuple[str, timedelta]:
     return "prompt", duration(raw, event)
 
 
-# Extending the whole meeting belongs to the calendar (core/schedule.py), which sets this.
-extend_meeting_hooks: list = []
-
-
-@registry.command(
+@command(
     "extend",
     usage="DURATION | meeting DURATION",
     args=_extend_args,
@@ -232,7 +228,8 @@ extend_meeting_hooks: list = []
 def do_extend(call: Call, what: tuple[str, timedelta]) -> None:
     target, more = what
     if target == "meeting":
-        for hook in extend_meeting_hooks:
+        # Extending the whole meeting belongs to the calendar (facilitation/scheduled.py).
+        for hook in call.features.hooks.extend_meeting:
             hook(call, more)
         return
     box = call.meeting.timebox
@@ -249,7 +246,7 @@ def do_extend(call: Call, what: tuple[str, timedelta]) -> None:
                     left=format_duration(left)))
 
 
-@registry.command("pause", role=Role.FACILITATOR, summary=_("Pause the prompt's timebox."))
+@command("pause", role=Role.FACILITATOR, summary=_("Pause the prompt's timebox."))
 def do_pause(call: Call) -> None:
     box = call.meeting.timebox
     if box is None or box.paused_at is not None:
@@ -261,7 +258,7 @@ def do_pause(call: Call) -> None:
     call.announce(_("⏸ Timebox paused with {left} left.", left=left))
 
 
-@registry.command("resume", role=Role.FACILITATOR, summary=_("Resume the paused timebox."))
+@command("resume", role=Role.FACILITATOR, summary=_("Resume the paused timebox."))
 def do_resume(call: Call) -> None:
     box = call.meeting.timebox
     if box is None or box.paused_at is None:
@@ -289,9 +286,10 @@ def status_line(call: Call) -> list[Msg | str]:
               total=format_duration(box.total))]
 
 
-hooks.message.append(sync)
-hooks.redaction.append(sync)
-hooks.tick.append(on_tick)
-hooks.tick.append(sync)
-hooks.meeting_ended.append(on_meeting_ended)
-status_hooks.append(status_line)
+HOOKS = Hooks(
+    message=(sync,),
+    redaction=(sync,),
+    tick=(on_tick, sync),
+    meeting_ended=(on_meeting_ended,),
+    status=(status_line,),
+)
