@@ -28,26 +28,37 @@ from meetbot.core.effects import (
 )
 from meetbot.core.engine import Engine, Outcome
 from meetbot.core.events import Event, Redaction, Tick
-from meetbot.core.facilitation.scheduled import SlotKey
 from meetbot.core.model import Meeting, MeetingGlance, Region, RoomSettings, RoomState
+from meetbot.core.records import SlotKey
 from meetbot.core.scrubbing import structural_command
-from meetbot.matrix.content import content_for, txn_id_for
 from meetbot.storage.store import Store
 
 log = logging.getLogger(__name__)
 
 TimerCallback = Callable[[str, str, datetime], None]
+NoticeWriter = Callable[[Notice], Awaitable[None]]
 BINDING = "binding:"  # kv key prefix: a region's room id as resolved at the last start
 COORDINATOR = ":coordinator"
 DIRECT = "direct:"  # kv key prefix: a direct chat's room id -> the person in it
 
 
+class UnhandledEffect(RuntimeError):
+    """The core asked for an effect no shell handles: a wiring mistake, never ignored."""
+
+
 class MeetBotApp:
     def __init__(
-        self, config: Config, store: Store, agendas: AgendaLibrary, engine: Engine
+        self,
+        config: Config,
+        store: Store,
+        agendas: AgendaLibrary,
+        engine: Engine,
+        write_notice: NoticeWriter,
     ) -> None:
         self.config = config
         self.engine = engine
+        # Puts a notice in the outbox, in the Matrix shell's format (inside a transaction).
+        self.write_notice = write_notice
         self.store = store
         self.agendas = agendas
         self.bot_user_id = config.user_id
@@ -70,6 +81,13 @@ class MeetBotApp:
         # Whether a person is in a room (the Matrix shell knows; by default: assume so).
         self.is_member: Callable[[str, str], bool] = lambda user_id, room_id: True
         self._lock = asyncio.Lock()
+
+    # The effects the app keeps itself; every other one needs a persister from a shell.
+    OWN_EFFECTS: tuple[type, ...] = (Notice, MeetingStarted, MeetingEnded, StartTimer, CancelTimer)
+
+    def handles(self, effect_type: type) -> bool:
+        """Whether an effect of this type is kept when the core asks for it."""
+        return effect_type in self.OWN_EFFECTS or effect_type in self.persisters
 
     # -- rooms and their settings -----------------------------------------------------
     def bind_region(self, region_id: str, room_id: str) -> None:
@@ -128,7 +146,7 @@ class MeetBotApp:
 
     async def enqueue_notice(self, notice: Notice) -> None:
         """Queue a notice the shell itself has to say (call inside a transaction)."""
-        await self.store.enqueue(notice.room_id, txn_id_for(notice.key), content_for(notice))
+        await self.write_notice(notice)
         self.outbox_ready.set()
 
     async def post_notice(self, notice: Notice) -> None:
@@ -351,7 +369,7 @@ class MeetBotApp:
     async def _persist(self, effect: Effect, state: RoomState) -> None:
         store = self.store
         if isinstance(effect, Notice):
-            await store.enqueue(effect.room_id, txn_id_for(effect.key), content_for(effect))
+            await self.write_notice(effect)
         elif isinstance(effect, MeetingStarted):
             meeting = state.meeting
             assert meeting is not None
@@ -380,5 +398,9 @@ class MeetBotApp:
                 self.on_timer_cancel(effect.key)
         else:
             persist = self.persisters.get(type(effect))
-            if persist is not None:
-                await persist(effect, state)
+            if persist is None:
+                raise UnhandledEffect(
+                    f"nothing handles {type(effect).__name__}: the composition root "
+                    "(meetbot/runtime/features.py) must attach its shell"
+                )
+            await persist(effect, state)

@@ -26,7 +26,7 @@ from meetbot.core.registry import (
     is_facilitator,
     split_command,
 )
-from meetbot.i18n import Msg, _
+from meetbot.i18n import Code, Msg, _
 
 
 @dataclass
@@ -173,8 +173,8 @@ def dispatch(
         call.reply(
             _(
                 "Unknown command {command}. Type {help} for the list.",
-                command=f"{prefix}{name}",
-                help=f"{prefix}help",
+                command=Code(f"{prefix}{name}"),
+                help=Code(f"{prefix}help"),
             )
         )
         return call.effects
@@ -185,13 +185,13 @@ def dispatch(
                 _(
                     "In a direct chat I answer only {commands}. {command} works in your "
                     "meeting's room.",
-                    commands=", ".join(f"`{prefix}{c.name}`" for c in registry.direct()),
-                    command=f"`{prefix}{name}`",
+                    commands=tuple(Code(f"{prefix}{c.name}") for c in registry.direct()),
+                    command=Code(f"{prefix}{name}"),
                 )
             )
             return call.effects
     elif command.scope is Scope.COORDINATOR and settings.coordinator_room != event.room_id:
-        call.reply(_("{command} works only in the coordinator room.", command=prefix + name))
+        call.reply(_("{command} works only in the coordinator room.", command=Code(prefix + name)))
         return call.effects
     elif command.scope is Scope.MEETING and state.meeting is None:
         call.reply(
@@ -205,7 +205,7 @@ def dispatch(
         call.reply(
             _(
                 "Only a facilitator or chair can use {command}.",
-                command=f"{prefix}{command.name}",
+                command=Code(f"{prefix}{command.name}"),
             )
         )
         return call.effects

@@ -6,16 +6,9 @@ import enum
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from meetbot.core.events import Attachment
-
-if TYPE_CHECKING:  # the facilitation records; their modules import this one
-    from meetbot.core.facilitation.proposals import Proposal
-    from meetbot.core.facilitation.queue import SpeakingQueue
-    from meetbot.core.facilitation.scheduled import Slot
-    from meetbot.core.facilitation.timebox import Timebox
-
+from meetbot.core.records import Proposal, Slot, SpeakingQueue, Timebox
 
 MEETING_NAMESPACE = uuid.UUID("6f1c5a3e-0d6b-4b8e-9a51-3d2f7c1e9b42")
 

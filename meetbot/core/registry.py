@@ -311,11 +311,16 @@ def optional_duration(raw: str, event: Message) -> timedelta | None:
 MAX_NUMBER_DIGITS = 9
 
 
-def number(raw: str, event: Message) -> int:
+def whole_number(raw: str, error: Msg) -> int:
+    """A number people count with (``3`` or ``#3``); ``error`` says what was expected."""
     token = raw.strip().lstrip("#")
     if not token.isdecimal() or len(token) > MAX_NUMBER_DIGITS or int(token) < 1:
-        raise UsageError(_("Give an item number, such as 3."))
+        raise UsageError(error)
     return int(token)
+
+
+def number(raw: str, event: Message) -> int:
+    return whole_number(raw, _("Give an item number, such as 3."))
 
 
 def word(raw: str, event: Message) -> str:

@@ -11,6 +11,7 @@ import markdown
 
 from meetbot.core.effects import Notice
 from meetbot.i18n import Msg, render_lines
+from meetbot.storage.store import Store
 
 _MD_EXTENSIONS = ["sane_lists", "nl2br"]
 
@@ -119,3 +120,8 @@ def markdown_content(
         "formatted_body": formatted,
         "m.mentions": {"user_ids": list(dict.fromkeys(mentions))},
     }
+
+
+async def enqueue_notice(store: Store, notice: Notice) -> None:
+    """Queue a core notice in the outbox as Matrix content (call inside a transaction)."""
+    await store.enqueue(notice.room_id, txn_id_for(notice.key), content_for(notice))

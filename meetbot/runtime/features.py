@@ -9,6 +9,7 @@ through it, so each of them sees the same commands. Importing a module registers
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -24,9 +25,11 @@ from meetbot.core.commands import (
     research_consent,
     translation,
 )
+from meetbot.core.effects import Notice
 from meetbot.core.engine import Engine
 from meetbot.core.facilitation import proposals, queue, scheduled, timebox
 from meetbot.core.registry import Features
+from meetbot.matrix.content import enqueue_notice
 from meetbot.minutes import proposals as _consent_rounds_part  # noqa: F401 - until parts are listed
 from meetbot.minutes.delivery import MinutesDelivery, MinutesRewrite, Uploader
 from meetbot.runtime import calendar, proposal_anchors, research_tasks
@@ -34,6 +37,7 @@ from meetbot.runtime.running import RunningBot
 from meetbot.runtime.tasks import TaskHandler
 from meetbot.storage.database import Database
 from meetbot.storage.store import Store
+from meetbot.translation.live import LiveTranslation
 
 # The core's features, in the order ``!help`` and the README's table list their commands:
 # running a meeting first, then live translation, facilitation over time, and research.
@@ -69,9 +73,23 @@ def engine() -> Engine:
     return Engine(features())
 
 
+@dataclass(frozen=True)
+class OpenedBot:
+    """The app with every shell that handles its effects attached (nothing is connected)."""
+
+    app: MeetBotApp
+    translation: LiveTranslation
+
+
 async def open_app(config: Config) -> MeetBotApp:
-    """The app over its database, with every configured agenda loaded (errors early) and the
-    research features (consent, withdrawal, reports) attached."""
+    """The app over its database, every effect of the core handled (for the CLI and tests)."""
+    return (await open_bot(config)).app
+
+
+async def open_bot(config: Config) -> OpenedBot:
+    """The app over its database, with every configured agenda loaded (errors early), and the
+    shells that handle its effects attached: the outbox (notices), live translation and the
+    research features (consent, withdrawal, reports)."""
     db = await Database.open(config.database_path)
     agendas = AgendaLibrary(config.prompts_path)
     try:
@@ -83,11 +101,18 @@ async def open_app(config: Config) -> MeetBotApp:
     except Exception:
         await db.close()
         raise
-    app = MeetBotApp(config, Store(db), agendas, engine())
+    store = Store(db)
+
+    async def write_notice(notice: Notice) -> None:
+        await enqueue_notice(store, notice)
+
+    app = MeetBotApp(config, store, agendas, engine(), write_notice)
     await app.load_bindings()
     app.user_languages.update(await app.store.user_languages())
+    translation = LiveTranslation(app)
+    await translation.load()
     await research_tasks.attach(app)
-    return app
+    return OpenedBot(app, translation)
 
 
 def task_handlers(app: MeetBotApp, client: Any, upload: Uploader) -> dict[str, TaskHandler]:

@@ -17,7 +17,6 @@ from meetbot.matrix.bot import MatrixBot
 from meetbot.matrix.session import MatrixClient, connect, probe
 from meetbot.matrix.session import StartupFailed as StartupFailed  # re-exported
 from meetbot.runtime import features
-from meetbot.runtime.features import open_app as open_app  # re-exported
 from meetbot.runtime.running import RunningBot
 from meetbot.runtime.tasks import TaskRunner
 from meetbot.runtime.timers import TimerScheduler
@@ -63,13 +62,15 @@ class BotService:
             deadline = loop.time() + self.config.startup_timeout.total_seconds()
         self._deadline = deadline
         # Opened to the end even if cancelled meanwhile, so that stop() can close it.
-        opening = asyncio.ensure_future(open_app(self.config))
+        opening = asyncio.ensure_future(features.open_bot(self.config))
         try:
-            app = self.app = await asyncio.shield(opening)
+            opened = await asyncio.shield(opening)
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
-                self.app = await opening
+                self.app = (await opening).app
             raise
+        app = self.app = opened.app
+        translation = self.translation = opened.translation
         client = self.client = await connect(self.config, deadline)
         bot = self.bot = MatrixBot(app, client)
         self._first_sync = asyncio.ensure_future(bot.synced.wait())
@@ -102,8 +103,7 @@ class BotService:
             body = getattr(event, "body", None)
             return body if isinstance(body, str) else None
 
-        translation = self.translation = LiveTranslation(app, fetch)
-        await translation.load()
+        translation.fetch = fetch
 
         handlers = features.task_handlers(app, client, upload)
         self.runners = [

@@ -19,7 +19,7 @@ def do_help(call: Call, name: str | None) -> None:
     if name:
         command = call.features.commands.lookup(name.lstrip(prefix))
         if command is None:
-            raise UsageError(_("There is no command {command}.", command=prefix + name))
+            raise UsageError(_("There is no command {command}.", command=Code(prefix + name)))
         call.reply(*describe(command, prefix))
         return
     if call.settings.direct:
@@ -46,7 +46,7 @@ def describe(command: Command, prefix: str) -> list[Msg | str]:
         _("{usage} — {summary}", usage=Code(command.usage_line(prefix)), summary=command.summary)
     ]
     if command.aliases:
-        names = ", ".join(prefix + a for a in command.aliases)
+        names = tuple(Code(prefix + a) for a in command.aliases)
         lines.append(_("Also: {names}", names=names))
     if command.role is Role.FACILITATOR:
         lines.append(_("For facilitators and chairs."))

@@ -84,8 +84,8 @@ def start_meeting(call: Call, title: str) -> Meeting:
             "actions posted here while it runs are kept, translated and summarised for the "
             "research coordinator. Type {optout} to keep your messages out of the record, "
             "or {withdraw} to remove what you said.",
-            optout=f"`{call.prefix}optout`",
-            withdraw=f"`{call.prefix}withdraw`",
+            optout=Code(f"{call.prefix}optout"),
+            withdraw=Code(f"{call.prefix}withdraw"),
         ),
     )
     for hook in call.features.hooks.meeting_started:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from meetbot.core.privacy_effects import ConsentChanged, WithdrawalRequested, effect
 from meetbot.core.registry import USER_ID, Call, Scope, command, optional_text, split_command
-from meetbot.i18n import _
+from meetbot.i18n import Code, _
 
 # The commands an opted-out person can still use; everything else they type is not recorded.
 CONSENT_COMMANDS = frozenset({"optout", "optin", "withdraw", "help"})
@@ -33,7 +33,7 @@ def do_optout(call: Call) -> None:
     event = call.event
     if event.sender_opted_out:
         call.reply(_("You have already opted out. Type {optin} to be recorded again.",
-                     optin=f"`{call.prefix}optin`"))
+                     optin=Code(f"{call.prefix}optin")))
         return
     meeting = call.state.meeting
     meeting_id = meeting.id if meeting else None
@@ -41,7 +41,7 @@ def do_optout(call: Call) -> None:
     if call.settings.direct:
         call.reply(_("Done: from now on your messages in meetings are not kept. Type {optin} "
                      "to be recorded again, or {withdraw} to delete what you said before.",
-                     optin=f"`{call.prefix}optin`", withdraw=f"`{call.prefix}withdraw`"))
+                     optin=Code(f"{call.prefix}optin"), withdraw=Code(f"{call.prefix}withdraw")))
         return
     # Announced, never answered: the notice names nobody and points at no message.
     call.announce(_("Someone opted out of the record: from now on their messages are not kept, "
@@ -83,14 +83,14 @@ def do_withdraw(call: Call, arg: str) -> None:
         named += list(event.mentions)
     if any(user != event.sender for user in named):
         call.reply(_("Nobody can withdraw someone else's contributions: each person types "
-                     "{withdraw} for themselves.", withdraw=f"`{call.prefix}withdraw`"))
+                     "{withdraw} for themselves.", withdraw=Code(f"{call.prefix}withdraw")))
         return
     if not words & CONFIRM_WORDS:
         call.reply(
             _("This deletes everything you said in every meeting from the research record "
               "(messages, ideas, actions, their translations) and cannot be undone. The minutes "
               "and reports are written again without it. To go ahead, type {confirm}.",
-              confirm=f"`{call.prefix}withdraw confirm`")
+              confirm=Code(f"{call.prefix}withdraw confirm"))
         )
         return
     call.emit(effect(WithdrawalRequested(event.sender, event.room_id, event.event_id, event.at)))

@@ -13,8 +13,8 @@ asks for the post: the shell tells it with an "anchor" tick once the notice is s
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 
 from meetbot.core.commands.meeting import local_time
 from meetbot.core.durations import DurationError, format_duration, parse_duration
@@ -24,12 +24,12 @@ from meetbot.core.facilitation.queue import people_here
 from meetbot.core.hooks import Hooks
 from meetbot.core.initiative import announce, bot_call
 from meetbot.core.model import Item, ItemKind, Meeting, RoomSettings, RoomState
-from meetbot.core.registry import MAX_NUMBER_DIGITS, Call, Role, UsageError, command
-from meetbot.i18n import Msg, Pill, _
+from meetbot.core.records import POSITIONS, Ballot, Proposal
+from meetbot.core.registry import Call, Role, UsageError, command, whole_number
+from meetbot.i18n import Code, Msg, Pill, _
 
 MAX_CLOSES = timedelta(days=30)  # the longest a proposal may stay open
 
-POSITIONS = ("agree", "abstain", "object", "block")
 KINDS = ("consent", "consensus", "majority")
 EMOJI = {"agree": "✅", "abstain": "🤷", "object": "❌", "block": "🛑"}
 NEEDS_REASON = ("object", "block")
@@ -45,56 +45,6 @@ WORDS = {
 TIMER = "proposal:"
 ANCHOR = "proposal-posted:"
 REMIND_AT = 0.8
-
-
-@dataclass
-class Ballot:
-    voter: str
-    position: str
-    reason: str
-    at: datetime
-    source: str  # the event id of the reaction or the !vote message
-
-
-@dataclass
-class Proposal:
-    n: int
-    text: str
-    kind: str
-    author: str
-    opened_at: datetime
-    event_id: str  # the !propose message
-    token: str  # names its timers and its notice
-    closes_at: datetime | None = None
-    anchor: str | None = None  # the Matrix id of the bot's posted proposal
-    ballots: list[Ballot] = field(default_factory=list)
-    early_reactions: list[Reaction] = field(default_factory=list)  # before the anchor
-    reminded: bool = False
-    closed_at: datetime | None = None
-    closed_by: str | None = None
-    result: str | None = None  # adopted | rejected | blocked
-    decision: int | None = None  # the ``n`` of the decision item
-
-    @property
-    def is_open(self) -> bool:
-        return self.closed_at is None
-
-    @property
-    def notice_key(self) -> str:
-        return f"proposal-notice:{self.token}"
-
-    def votes(self) -> dict[str, Ballot]:
-        """Each person's standing response: their latest ballot not withdrawn."""
-        current: dict[str, Ballot] = {}
-        for ballot in self.ballots:
-            current[ballot.voter] = ballot
-        return current
-
-    def tally(self) -> dict[str, int]:
-        counts = dict.fromkeys(POSITIONS, 0)
-        for ballot in self.votes().values():
-            counts[ballot.position] += 1
-        return counts
 
 
 def outcome(kind: str, tally: dict[str, int]) -> str:
@@ -241,7 +191,7 @@ def do_propose(call: Call, args: ProposeArgs) -> None:
         _("Respond with a reaction to this message: ✅ agree · 🤷 abstain · ❌ object · "
           "🛑 block, or type {vote}. Objections and blocks need a reason. Results stay "
           "hidden until the proposal closes.",
-          vote=f"`{prefix}vote agree|abstain|object|block [reason]`"),
+          vote=Code(f"{prefix}vote agree|abstain|object|block [reason]")),
     ]
     if proposal.closes_at is not None:
         lines.append(_("Closes at {time} ({left}).",
@@ -251,7 +201,7 @@ def do_propose(call: Call, args: ProposeArgs) -> None:
         call.emit(StartTimer(f"{TIMER}{proposal.token}:remind", meeting.room_id, remind))
         call.emit(StartTimer(f"{TIMER}{proposal.token}:close", meeting.room_id, proposal.closes_at))
     else:
-        lines.append(_("A facilitator closes it with {close}.", close=f"`{prefix}close`"))
+        lines.append(_("A facilitator closes it with {close}.", close=Code(f"{prefix}close")))
     call.emit(announce(call.settings, meeting.room_id, proposal.notice_key, *lines))
 
 
@@ -269,9 +219,7 @@ def _vote_args(raw: str, event: Message) -> VoteArgs:
     words = raw.split(None, 1)
     number: int | None = None
     if words and words[0].startswith("#") and words[0][1:].isdecimal():
-        if len(words[0]) > MAX_NUMBER_DIGITS + 1:
-            raise UsageError(_("Give a proposal number, such as 2."))
-        number = int(words[0][1:])
+        number = whole_number(words[0], NUMBER_ERROR)
         words = words[1].split(None, 1) if len(words) > 1 else []
     if not words:
         raise UsageError(_("Say agree, abstain, object or block."))
@@ -317,7 +265,7 @@ def _vote_by_reaction(
                 _("{name}, please give the reason for your {emoji} on proposal #{n}: {vote}",
                   name=Pill(event.sender, meeting.name_of(event.sender)),
                   emoji=EMOJI[position], n=proposal.n,
-                  vote=f"`{prefix}vote {position} YOUR REASON`"),
+                  vote=Code(f"{prefix}vote {position} YOUR REASON")),
             ),
             languages=settings.languages,
             mentions=(event.sender,),
@@ -424,13 +372,11 @@ def close(
     ]
 
 
+NUMBER_ERROR = _("Give a proposal number, such as 2.")
+
+
 def _number(raw: str, event: Message) -> int | None:
-    token = raw.strip().lstrip("#")
-    if not token:
-        return None
-    if not token.isdecimal() or len(token) > MAX_NUMBER_DIGITS:
-        raise UsageError(_("Give a proposal number, such as 2."))
-    return int(token)
+    return whole_number(raw, NUMBER_ERROR) if raw.strip().lstrip("#") else None
 
 
 @command(

@@ -10,7 +10,6 @@ the room drop out of the queue.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 from meetbot.core.durations import format_duration
@@ -19,6 +18,7 @@ from meetbot.core.events import Event, Membership, Message, RoomEvent, Tick
 from meetbot.core.hooks import Hooks
 from meetbot.core.initiative import bot_call
 from meetbot.core.model import Meeting, RoomSettings, RoomState
+from meetbot.core.records import ROUND_PREFIX, Round, SpeakingQueue
 from meetbot.core.registry import (
     Call,
     Role,
@@ -29,43 +29,9 @@ from meetbot.core.registry import (
     split_command,
     user,
 )
-from meetbot.i18n import Msg, Pill, _
+from meetbot.i18n import Code, Msg, Pill, _
 
-PREFIX = "round:"
-
-
-@dataclass
-class Round:
-    """Everyone in turn. ``order`` holds those still to be called."""
-
-    token: str
-    order: list[str]
-    per_speaker: timedelta | None = None
-    turn: int = 0  # how many have been called so far; names the per-speaker timer
-
-    @property
-    def timer_key(self) -> str:
-        return f"{PREFIX}{self.token}:{self.turn}"
-
-
-@dataclass
-class SpeakingQueue:
-    hands: list[str] = field(default_factory=list)
-    speaker: str | None = None
-    round: Round | None = None
-    joined: list[str] = field(default_factory=list)  # who joined during the meeting
-    gone: set[str] = field(default_factory=set)  # who left the room
-
-    def waiting(self) -> list[str]:
-        """Who is next, in order: the round first, then raised hands."""
-        ahead = list(self.round.order) if self.round else []
-        return ahead + [u for u in self.hands if u not in ahead]
-
-    def drop(self, user: str) -> None:
-        if user in self.hands:
-            self.hands.remove(user)
-        if self.round and user in self.round.order:
-            self.round.order.remove(user)
+PREFIX = ROUND_PREFIX
 
 
 def queue_of(meeting: Meeting) -> SpeakingQueue:
@@ -173,7 +139,7 @@ def do_queue(call: Call) -> None:
         lines += [f"{n}. {meeting.name_of(u)}" for n, u in enumerate(waiting, start=1)]
     else:
         lines.append(_("Nobody is waiting. Raise your hand with {hand}.",
-                       hand=f"`{call.prefix}hand`"))
+                       hand=Code(f"{call.prefix}hand")))
     call.reply(*lines)
 
 

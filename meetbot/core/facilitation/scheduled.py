@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from urllib.parse import quote, unquote
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from meetbot.core.commands.meeting import end_meeting, local_time, start_meeting
@@ -26,66 +25,12 @@ from meetbot.core.facilitation import timebox
 from meetbot.core.hooks import Hooks
 from meetbot.core.initiative import announce, bot_call
 from meetbot.core.model import Meeting, RoomSettings, RoomState
+from meetbot.core.records import CALENDAR_PREFIX, CLOSE, Slot, SlotKey
 from meetbot.core.registry import Call, Scope, command, optional_text
-from meetbot.i18n import Msg, _
+from meetbot.i18n import Code, Msg, _
 
-PREFIX = "calendar:"
-CLOSE = "meeting-close:"
+PREFIX = CALENDAR_PREFIX
 LATE_AFTER = timedelta(seconds=30)  # later than this, the opening says it is late
-_STAMP = "%Y%m%dT%H%M%SZ"
-
-
-@dataclass(frozen=True)
-class SlotKey:
-    """One calendar tick, as its key spells it."""
-
-    region: str
-    number: int
-    what: str
-    starts: datetime  # aware
-    duration: timedelta
-    title: str = ""
-
-    def encode(self) -> str:
-        stamp = self.starts.astimezone(timezone.utc).strftime(_STAMP)
-        seconds = int(self.duration.total_seconds())
-        key = f"{PREFIX}{self.region}:{self.number}:{self.what}:{stamp}:{seconds}"
-        return f"{key}:{quote(self.title, safe='')}" if self.title else key
-
-    @property
-    def ends(self) -> datetime:
-        return self.starts + self.duration
-
-    @classmethod
-    def parse(cls, key: str) -> SlotKey | None:
-        if not key.startswith(PREFIX):
-            return None
-        parts = key[len(PREFIX):].split(":", 5)
-        if len(parts) < 5 or not parts[1].isdigit() or not parts[4].isdigit():
-            return None
-        try:
-            starts = datetime.strptime(parts[3], _STAMP).replace(tzinfo=timezone.utc)
-        except ValueError:
-            return None
-        title = unquote(parts[5]) if len(parts) > 5 else ""
-        return cls(parts[0], int(parts[1]), parts[2], starts, timedelta(seconds=int(parts[4])),
-                   title)
-
-
-@dataclass
-class Slot:
-    """The calendar slot a running meeting was opened for."""
-
-    number: int
-    starts: datetime
-    ends: datetime
-    extensions: int = 0
-
-    def close_key(self, meeting: Meeting) -> str:
-        return f"{CLOSE}{meeting.id}:{self.extensions}"
-
-    def warn_key(self, meeting: Meeting) -> str:
-        return f"{CLOSE}{meeting.id}:{self.extensions}:warn"
 
 
 def _when(at: datetime, tz: str) -> str:
@@ -119,7 +64,7 @@ def extend_meeting(call: Call, more: timedelta) -> None:
     slot = meeting.slot
     if slot is None:
         call.reply(_("This meeting has no scheduled end; end it with {end} when you are done.",
-                     end=f"`{call.prefix}endmeeting`"))
+                     end=Code(f"{call.prefix}endmeeting")))
         return
     call.effects.extend(disarm_close(meeting))
     slot.ends += more

@@ -9,8 +9,7 @@ re-armed timebox never reuses the key of a tick that already fired.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from meetbot.core.commands.meeting import post_prompt
 from meetbot.core.durations import format_duration
@@ -19,39 +18,12 @@ from meetbot.core.events import Event, Message, RoomEvent, Tick
 from meetbot.core.hooks import Hooks
 from meetbot.core.initiative import announce, bot_call
 from meetbot.core.model import Item, ItemKind, Meeting, RoomSettings, RoomState
+from meetbot.core.records import TIMEBOX_PREFIX, Timebox
 from meetbot.core.registry import Call, Role, UsageError, command, duration
-from meetbot.i18n import Msg, Pill, _
+from meetbot.i18n import Code, Msg, Pill, _
 
 WARN_AT = 0.8  # Standup Raven's reminder point: people want a warning, not a surprise
-PREFIX = "timebox:"
-
-
-@dataclass
-class Timebox:
-    """The time given to one section of the meeting."""
-
-    section: int  # the ``n`` of the prompt or topic item it times
-    total: timedelta
-    started_at: datetime
-    token: str  # names this arming's timers
-    paused_at: datetime | None = None
-    paused_for: timedelta = timedelta(0)
-    warned: bool = False
-    over: bool = False
-
-    def elapsed(self, now: datetime) -> timedelta:
-        return (self.paused_at or now) - self.started_at - self.paused_for
-
-    def left(self, now: datetime) -> timedelta:
-        return self.total - self.elapsed(now)
-
-    @property
-    def warn_key(self) -> str:
-        return f"{PREFIX}{self.token}:warn"
-
-    @property
-    def end_key(self) -> str:
-        return f"{PREFIX}{self.token}:end"
+PREFIX = TIMEBOX_PREFIX
 
 
 def _token(meeting: Meeting, section: int, event: RoomEvent) -> str:
@@ -172,7 +144,7 @@ def _time_is_up(
             _("⌛ Time is up for this part of the meeting."),
             _("{chairs}: move on with {next}, or give more time with {extend}.",
               chairs=tuple(Pill(c, meeting.name_of(c)) for c in chairs) or _("Facilitators"),
-              next=f"`{prefix}next`", extend=f"`{prefix}extend 5m`"),
+              next=Code(f"{prefix}next"), extend=Code(f"{prefix}extend 5m")),
             mentions=chairs,
         )
     ]
