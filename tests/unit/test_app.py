@@ -9,7 +9,7 @@ import yaml
 
 from meetbot.config.schema import load_config
 from meetbot.core.events import Message, Redaction, Tick
-from meetbot.core.facilitation.scheduled import SlotKey
+from meetbot.core.records import SlotKey
 from meetbot.runtime.features import open_app
 
 ROOT = Path(__file__).resolve().parents[2]

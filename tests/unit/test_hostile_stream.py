@@ -51,8 +51,8 @@ from meetbot.core.commands.research_consent import kept_when_opted_out
 from meetbot.core.effects import Notice, Translate
 from meetbot.core.events import Event, Message, Tick
 from meetbot.core.facilitation.proposals import anchor_timer
-from meetbot.core.facilitation.scheduled import SlotKey
 from meetbot.core.model import Meeting
+from meetbot.core.records import SlotKey
 from meetbot.core.registry import (
     Command,
     UsageError,
