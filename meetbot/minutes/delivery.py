@@ -18,7 +18,7 @@ from meetbot.minutes.document import (
     room_summary,
     write_minutes,
 )
-from meetbot.research.dataset import research_keys
+from meetbot.minutes.series import research_keys
 from meetbot.runtime.tasks import NotReady
 from meetbot.storage.store import Task
 

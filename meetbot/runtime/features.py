@@ -14,7 +14,6 @@ FEATURES: tuple[str, ...] = (
     "meetbot.core.facilitation.scheduled",
     "meetbot.runtime.calendar",
     "meetbot.runtime.proposal_anchors",
-    "meetbot.minutes.proposals",
     "meetbot.core.commands.research_consent",
     "meetbot.core.commands.coordinator",
     "meetbot.cli.research",
