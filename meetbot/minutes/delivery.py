@@ -18,9 +18,8 @@ from meetbot.minutes.document import (
     room_summary,
     write_minutes,
 )
-from meetbot.research.dataset import research_keys
-from meetbot.runtime.tasks import NotReady
-from meetbot.storage.store import Task
+from meetbot.minutes.series import research_keys
+from meetbot.storage.store import NotReady, Task
 
 log = logging.getLogger(__name__)
 

@@ -16,15 +16,12 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from functools import cached_property
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from meetbot.core.events import Attachment
-from meetbot.core.model import Item, ItemKind, LogEntry, Meeting
+from meetbot.core.model import Item, ItemKind
+from meetbot.minutes.proposals import consent_rounds
 from meetbot.minutes.render import (
     UNASSIGNED,
     coordinator_summary,
@@ -32,15 +29,8 @@ from meetbot.minutes.render import (
     render_markdown,
     room_summary,
 )
-from meetbot.minutes.text import (
-    as_utc,
-    local_iso,
-    media_url,
-    permalink,
-    safe_url,
-    utc_iso,
-    zone,
-)
+from meetbot.minutes.text import as_utc, local_iso, media_url, safe_url, utc_iso
+from meetbot.minutes.view import MinutesContext, MinutesView
 
 FORMAT = "meetbot-minutes/1"
 
@@ -52,7 +42,6 @@ __all__ = [
     "MinutesView",
     "build_minutes_data",
     "coordinator_summary",
-    "minutes_part",
     "render_html",
     "render_markdown",
     "room_summary",
@@ -60,105 +49,7 @@ __all__ = [
 ]
 
 
-@dataclass
-class MinutesContext:
-    """Everything the minutes are made from; all of it comes from storage."""
-
-    meeting: Meeting
-    region_name: str
-    language: str = "en"  # the main reader's language
-    # event_id -> {language: text}; items and log lines are both keyed by their event.
-    translations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    # event_id -> detected or declared source language; missing when unknown.
-    languages: Mapping[str, str] = field(default_factory=dict)
-    # prompt_id -> {language: text}, from the agenda.
-    agenda_prompts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    homeserver_name: str | None = None
-
-
-class MinutesView:
-    """The record as the minutes see it: redactions and strikes already applied."""
-
-    def __init__(self, ctx: MinutesContext) -> None:
-        self.ctx = ctx
-        self.meeting = ctx.meeting
-        self.tz: ZoneInfo = zone(ctx.meeting.timezone)
-
-    @cached_property
-    def redacted(self) -> frozenset[str]:
-        return frozenset(e.event_id for e in self.meeting.log if e.redacted)
-
-    @cached_property
-    def log(self) -> list[LogEntry]:
-        return [e for e in self.meeting.log if not e.redacted]
-
-    @cached_property
-    def line_of(self) -> dict[str, int]:
-        return {entry.event_id: n for n, entry in enumerate(self.log, start=1)}
-
-    @cached_property
-    def items(self) -> list[Item]:
-        # An item whose message was redacted is struck by the core; checking the log too
-        # keeps the promise even for records written before that rule.
-        return [i for i in self.meeting.items if not i.struck and i.event_id not in self.redacted]
-
-    @cached_property
-    def item_of(self) -> dict[str, Item]:
-        """The item each event made, for the items the minutes show."""
-        return {item.event_id: item for item in self.items}
-
-    @cached_property
-    def section_of(self) -> dict[int, Item | None]:
-        """Each item's prompt/topic. When that was struck, the one open before it counts,
-        as if the struck one had never been posted."""
-        sections: dict[int, Item | None] = {}
-        current: Item | None = None
-        live = {i.n for i in self.items}
-        for item in self.meeting.items:
-            if item.kind.opens_section and item.n in live:
-                current = item
-            elif item.n in live:
-                own = self.meeting.item(item.section) if item.section else None
-                sections[item.n] = own if own is not None and own.n in live else current
-        return sections
-
-    def name(self, user_id: str) -> str:
-        return self.meeting.name_of(user_id)
-
-    def time(self, at: datetime) -> dict[str, str]:
-        return {"at": local_iso(at, self.tz), "at_utc": utc_iso(at)}
-
-    def translations(self, event_id: str) -> dict[str, str]:
-        if event_id in self.redacted:
-            return {}
-        return dict(self.ctx.translations.get(event_id, {}))
-
-    def link(self, event_id: str) -> str:
-        return permalink(self.meeting.room_id, event_id, self.ctx.homeserver_name)
-
-
 # -- the parts of the document ---------------------------------------------------------
-
-MinutesPart = Callable[[MinutesView], Any]
-PARTS: dict[str, MinutesPart] = {}
-
-
-def minutes_part(key: str) -> Callable[[MinutesPart], MinutesPart]:
-    """Declare one key of the minutes document; a feature adds its data with one function."""
-
-    def register(build: MinutesPart) -> MinutesPart:
-        if key in PARTS:
-            raise ValueError(f"minutes key {key!r} declared twice")
-        PARTS[key] = build
-        return build
-
-    return register
-
-
-def build_minutes_data(ctx: MinutesContext) -> dict[str, Any]:
-    """The minutes as a JSON-ready document (plain dicts, lists, strings and numbers)."""
-    view = MinutesView(ctx)
-    return {key: build(view) for key, build in PARTS.items()}
 
 
 def _title(view: MinutesView) -> str:
@@ -170,41 +61,24 @@ def _title(view: MinutesView) -> str:
     return meeting.title
 
 
-minutes_part("format")(lambda view: FORMAT)
-minutes_part("meeting_id")(lambda view: view.meeting.id)
-minutes_part("region")(lambda view: view.meeting.region_id)
-minutes_part("region_name")(lambda view: view.ctx.region_name)
-minutes_part("room_id")(lambda view: view.meeting.room_id)
-minutes_part("homeserver_name")(lambda view: view.ctx.homeserver_name)
-minutes_part("language")(lambda view: view.ctx.language)
-minutes_part("languages")(lambda view: list(view.meeting.languages))
-minutes_part("title")(_title)
-minutes_part("timezone")(lambda view: view.meeting.timezone)
-
-
-@minutes_part("started_at")
 def _started_at(view: MinutesView) -> str:
     return local_iso(view.meeting.started_at, view.tz)
 
 
-@minutes_part("started_at_utc")
 def _started_at_utc(view: MinutesView) -> str:
     return utc_iso(view.meeting.started_at)
 
 
-@minutes_part("ended_at")
 def _ended_at(view: MinutesView) -> str | None:
     ended = view.meeting.ended_at
     return local_iso(ended, view.tz) if ended else None
 
 
-@minutes_part("ended_at_utc")
 def _ended_at_utc(view: MinutesView) -> str | None:
     ended = view.meeting.ended_at
     return utc_iso(ended) if ended else None
 
 
-@minutes_part("duration_seconds")
 def _duration(view: MinutesView) -> int | None:
     meeting = view.meeting
     if meeting.ended_at is None:
@@ -212,18 +86,15 @@ def _duration(view: MinutesView) -> int | None:
     return round((as_utc(meeting.ended_at) - as_utc(meeting.started_at)).total_seconds())
 
 
-@minutes_part("started_by")
 def _started_by(view: MinutesView) -> dict[str, str]:
     return _person(view, view.meeting.started_by)
 
 
-@minutes_part("ended_by")
 def _ended_by(view: MinutesView) -> dict[str, str] | None:
     ended_by = view.meeting.ended_by
     return _person(view, ended_by) if ended_by else None
 
 
-@minutes_part("chairs")
 def _chairs(view: MinutesView) -> list[dict[str, str]]:
     return [_person(view, user) for user in sorted(view.meeting.chairs, key=_sort_key(view))]
 
@@ -236,7 +107,6 @@ def _sort_key(view: MinutesView) -> Callable[[str], tuple[str, str]]:
     return lambda user: (view.name(user).casefold(), user)
 
 
-@minutes_part("participants")
 def _participants(view: MinutesView) -> list[dict[str, Any]]:
     """Who spoke or marked attendance, most lines first (MeetBot's "lines said")."""
     counts: dict[str, int] = {}
@@ -260,7 +130,6 @@ def _participants(view: MinutesView) -> list[dict[str, Any]]:
     ]
 
 
-@minutes_part("items")
 def _items(view: MinutesView) -> list[dict[str, Any]]:
     return [_item(view, item) for item in view.items]
 
@@ -298,7 +167,6 @@ def _item_text(view: MinutesView, item: Item) -> tuple[str, str | None, dict[str
     return item.text, view.ctx.languages.get(item.event_id), view.translations(item.event_id)
 
 
-@minutes_part("sections")
 def _sections(view: MinutesView) -> list[dict[str, Any]]:
     """The summary's groups: items before the first prompt, then one per prompt/topic."""
     loose: list[int] = []
@@ -319,12 +187,10 @@ def _sections(view: MinutesView) -> list[dict[str, Any]]:
     return ([head] if loose else []) + list(sections.values())
 
 
-@minutes_part("decisions")
 def _decisions(view: MinutesView) -> list[int]:
     return [item.n for item in view.items if item.kind is ItemKind.DECISION]
 
 
-@minutes_part("actions_by_person")
 def _actions_by_person(view: MinutesView) -> list[dict[str, Any]]:
     """MeetBot's grouping: each owner's actions, names sorted, then the UNASSIGNED ones."""
     groups: dict[str, list[int]] = {}
@@ -342,7 +208,6 @@ def _actions_by_person(view: MinutesView) -> list[dict[str, Any]]:
     return result
 
 
-@minutes_part("names")
 def _names(view: MinutesView) -> dict[str, str]:
     """Display names of everyone the document mentions, for readers of the JSON alone."""
     users = set(view.meeting.present()) | view.meeting.chairs | {view.meeting.started_by}
@@ -352,7 +217,6 @@ def _names(view: MinutesView) -> dict[str, str]:
     return {user: view.name(user) for user in sorted(users)}
 
 
-@minutes_part("log")
 def _log(view: MinutesView) -> list[dict[str, Any]]:
     return [
         {
@@ -407,6 +271,45 @@ def _attachment(attachment: Attachment | None) -> dict[str, Any] | None:
         "size": attachment.size,
         "encrypted": attachment.encrypted,
     }
+
+
+MinutesPart = Callable[[MinutesView], Any]
+
+# Every key of the minutes document, in the order the JSON file lists them.
+PARTS: tuple[tuple[str, MinutesPart], ...] = (
+    ("format", lambda view: FORMAT),
+    ("meeting_id", lambda view: view.meeting.id),
+    ("region", lambda view: view.meeting.region_id),
+    ("region_name", lambda view: view.ctx.region_name),
+    ("room_id", lambda view: view.meeting.room_id),
+    ("homeserver_name", lambda view: view.ctx.homeserver_name),
+    ("language", lambda view: view.ctx.language),
+    ("languages", lambda view: list(view.meeting.languages)),
+    ("title", _title),
+    ("timezone", lambda view: view.meeting.timezone),
+    ("started_at", _started_at),
+    ("started_at_utc", _started_at_utc),
+    ("ended_at", _ended_at),
+    ("ended_at_utc", _ended_at_utc),
+    ("duration_seconds", _duration),
+    ("started_by", _started_by),
+    ("ended_by", _ended_by),
+    ("chairs", _chairs),
+    ("participants", _participants),
+    ("items", _items),
+    ("sections", _sections),
+    ("decisions", _decisions),
+    ("actions_by_person", _actions_by_person),
+    ("names", _names),
+    ("log", _log),
+    ("consent_rounds", consent_rounds),
+)
+
+
+def build_minutes_data(ctx: MinutesContext) -> dict[str, Any]:
+    """The minutes as a JSON-ready document (plain dicts, lists, strings and numbers)."""
+    view = MinutesView(ctx)
+    return {key: build(view) for key, build in PARTS}
 
 
 # -- files ------------------------------------------------------------------------------

@@ -51,6 +51,15 @@ LABELS: dict[str, Msg] = {
     "person_action_line": _("    - \\#{n} {text}"),
     "decisions_heading": _("**Decisions**"),
     "actions_heading": _("**Action items, by person**"),
+    # The coordinator's summary: the meeting's place in the series, votes, per prompt.
+    "series": _("Meeting {n} of {total} · {local} ({timezone}) · {utc}"),
+    "languages_used": _("Languages used: {languages}."),
+    "voted": _("- Voted: {text} — {tally}{outcome}"),
+    "prompt_heading": _("**Prompt {id}:** {text}"),
+    "free_heading": _("**Before the first prompt**"),
+    "contribution": _("- {kind} #{n}: {text}{original} — {author}"),
+    "endorsed_line": _("- ★ {count}: {text}{original} — {author}"),
+    "original_beside": _(" (original, {language}: {text})"),
 }
 
 KIND_NAMES = {kind.value: msg for kind, msg in KIND_LABELS.items()}

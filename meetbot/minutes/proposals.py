@@ -1,15 +1,17 @@
-"""The ``consent_rounds`` key of the minutes: each consent round's full outcome record."""
+"""Consent rounds in the minutes: the ``consent_rounds`` key (each round's full outcome
+record), and the voted decisions a minutes document holds, as its readers list them."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from meetbot.core.facilitation.proposals import EMOJI, POSITIONS, Proposal
-from meetbot.minutes.document import MinutesView, minutes_part
+from meetbot.minutes.view import MinutesView
 
 
-@minutes_part("consent_rounds")
-def proposals(view: MinutesView) -> list[dict[str, Any]]:
+def consent_rounds(view: MinutesView) -> list[dict[str, Any]]:
+    """The ``consent_rounds`` part of the document (listed in ``document.PARTS``)."""
     return [_proposal(view, p) for p in view.meeting.proposals]
 
 
@@ -39,3 +41,19 @@ def _proposal(view: MinutesView, proposal: Proposal) -> dict[str, Any]:
             for ballot in votes.values()
         ],
     }
+
+
+def proposals_of(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Voted decisions, if the facilitation feature recorded any (its ``proposals`` key)."""
+    found = []
+    for proposal in doc.get("proposals") or []:
+        if not isinstance(proposal, Mapping):
+            continue
+        tally = proposal.get("tally") or proposal.get("votes") or {}
+        found.append({
+            "text": str(proposal.get("text") or proposal.get("statement") or ""),
+            "outcome": proposal.get("outcome") or proposal.get("status"),
+            "tally": {str(k): v for k, v in tally.items()} if isinstance(tally, Mapping) else {},
+            "prompt_id": proposal.get("prompt_id"),
+        })
+    return found

@@ -16,9 +16,10 @@ from markupsafe import Markup
 
 from meetbot.core.durations import format_duration
 from meetbot.i18n import Msg, md_escape, render_lines
+from meetbot.minutes.by_prompt import TOP_ENDORSED, prompt_of_lines
 from meetbot.minutes.labels import label
+from meetbot.minutes.proposals import proposals_of
 from meetbot.minutes.text import file_size, md_text, media_url, safe_url, truncate
-from meetbot.research.labels import report_label
 
 UNASSIGNED = "UNASSIGNED"  # the actions group for nobody; no Matrix user id looks like this
 
@@ -265,7 +266,7 @@ def _series_lines(data: Mapping[str, Any]) -> list[Msg | str]:
     """Which meeting of the region's series, when (local and UTC), in which languages."""
     lines: list[Msg | str] = []
     if data.get("meeting_number"):
-        lines += ["", report_label(
+        lines += ["", label(
             "series", n=data["meeting_number"], total=data.get("meetings_planned") or "?",
             local=when_text(data["started_at"]), timezone=data["timezone"],
             utc=when_text(data["started_at_utc"]),
@@ -275,20 +276,18 @@ def _series_lines(data: Mapping[str, Any]) -> list[Msg | str]:
         if not line["is_command"] and line.get("language"):
             counts[line["language"]] = counts.get(line["language"], 0) + 1
     used = ", ".join(f"{lang} ({n})" for lang, n in sorted(counts.items(), key=lambda x: -x[1]))
-    lines += ["", report_label("languages_used", languages=used or ", ".join(data["languages"]))]
+    lines += ["", label("languages_used", languages=used or ", ".join(data["languages"]))]
     return lines
 
 
 def _voted_lines(data: Mapping[str, Any]) -> list[Msg | str]:
     """Decisions taken by vote (the facilitation feature's ``proposals``), with their tallies."""
-    from meetbot.research.report import proposals_of
-
     lines: list[Msg | str] = []
     for proposal in proposals_of(data):
         tally = ", ".join(f"{option} {count}" for option, count in proposal["tally"].items())
         outcome = f" ({proposal['outcome']})" if proposal["outcome"] else ""
-        lines.append(report_label("voted", text=truncate(proposal["text"], SUMMARY_TEXT_LIMIT),
-                                  tally=tally or "—", outcome=outcome))
+        lines.append(label("voted", text=truncate(proposal["text"], SUMMARY_TEXT_LIMIT),
+                           tally=tally or "—", outcome=outcome))
     return ["", label("decisions_heading"), "", *lines] if lines else []
 
 
@@ -297,15 +296,13 @@ def _beside(entry: Mapping[str, Any], text: str, language: str) -> tuple[str, Ms
     translated = (entry.get("translations") or {}).get(language)
     if not translated or entry.get("language") == language or translated.strip() == text.strip():
         return truncate(text, SUMMARY_TEXT_LIMIT), ""
-    return truncate(translated, SUMMARY_TEXT_LIMIT), report_label(
+    return truncate(translated, SUMMARY_TEXT_LIMIT), label(
         "original_beside", language=entry.get("language") or "?",
         text=truncate(text, SUMMARY_TEXT_LIMIT))
 
 
 def _prompt_lines(data: Mapping[str, Any], language: str) -> list[Msg | str]:
     """Per prompt: the tagged contributions and the messages others endorsed most."""
-    from meetbot.research.dataset import TOP_ENDORSED, prompt_of_lines
-
     by_line = {line["line"]: line for line in data.get("log", [])}
     prompt_at = prompt_of_lines(data)
     lines: list[Msg | str] = []
@@ -315,9 +312,8 @@ def _prompt_lines(data: Mapping[str, Any], language: str) -> list[Msg | str]:
         for item in _items_of(data, section["items"]):
             if item["kind"] in ("info", "idea", "decision", "action", "link"):
                 text, original = _beside(item, str(item["text"]), language)
-                said.append(report_label("contribution", kind=label(item["kind"]), n=item["n"],
-                                         text=text, original=original,
-                                         author=item["author_name"]))
+                said.append(label("contribution", kind=label(item["kind"]), n=item["n"],
+                                  text=text, original=original, author=item["author_name"]))
         endorsed = [e for e in data.get("endorsements", [])
                     if e["line"] in by_line and prompt_at.get(e["line"]) == prompt_id]
         for endorsement in endorsed[:TOP_ENDORSED]:
@@ -326,16 +322,16 @@ def _prompt_lines(data: Mapping[str, Any], language: str) -> list[Msg | str]:
             shared = line.get("attachment") or {}
             said_text = str(line["body"]) or str(shared.get("name") or "")
             text, original = _beside(line, said_text, language)
-            said.append(report_label("endorsed_line", count=endorsement["count"], text=text,
-                                     original=original, author=line["display_name"]))
+            said.append(label("endorsed_line", count=endorsement["count"], text=text,
+                              original=original, author=line["display_name"]))
         if not said:
             continue
         opener = _items_of(data, [section["n"]]) if section["n"] else []
         texts = opener[0].get("translations") or {} if opener else {}
-        heading: Msg | str = report_label("free_heading")
+        heading: Msg | str = label("free_heading")
         if section["n"]:
-            heading = report_label("prompt_heading", id=prompt_id or section["kind"],
-                                   text=texts.get(language) or section["text"] or "")
+            heading = label("prompt_heading", id=prompt_id or section["kind"],
+                            text=texts.get(language) or section["text"] or "")
         lines += ["", heading, "", *said]
     return lines
 

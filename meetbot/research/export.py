@@ -13,7 +13,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from meetbot.research.dataset import HeldMeeting, prompt_of_lines
+from meetbot.minutes.by_prompt import prompt_of_lines
+from meetbot.research.dataset import HeldMeeting
 from meetbot.research.pseudonyms import Pseudonyms
 
 FORMATS = ("csv", "jsonl", "qdpx")

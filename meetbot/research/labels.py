@@ -1,4 +1,8 @@
-"""The report's own words, marked for the translation catalogue."""
+"""The report's own words, marked for the translation catalogue.
+
+The coordinator's summary after each meeting is part of the minutes: its words are in
+:mod:`meetbot.minutes.labels`.
+"""
 
 from __future__ import annotations
 
@@ -34,15 +38,7 @@ REPORT_LABELS: dict[str, Msg] = {
     "chart_people": _("People per region and meeting"),
     "chart_languages": _("Messages by language, per region"),
     "original": _("original"),
-    # The coordinator's summary after each meeting.
-    "series": _("Meeting {n} of {total} · {local} ({timezone}) · {utc}"),
-    "languages_used": _("Languages used: {languages}."),
-    "voted": _("- Voted: {text} — {tally}{outcome}"),
-    "prompt_heading": _("**Prompt {id}:** {text}"),
-    "free_heading": _("**Before the first prompt**"),
-    "contribution": _("- {kind} #{n}: {text}{original} — {author}"),
-    "endorsed_line": _("- ★ {count}: {text}{original} — {author}"),
-    "original_beside": _(" (original, {language}: {text})"),
+    # The coordinator's room, after the report is rewritten.
     "report_posted": _("**Research report** updated: {meetings} meetings held in {regions} "
                        "regions, {decisions} decisions, {actions} open action items."),
 }

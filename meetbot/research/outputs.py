@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from meetbot.app import MeetBotApp
+from meetbot.minutes.delivery import write_meeting_minutes
 from meetbot.research.dataset import HeldMeeting, held_meetings
 from meetbot.research.export import FORMATS as EXPORT_FORMATS
 from meetbot.research.export import write_export
@@ -73,8 +74,6 @@ async def write_exports(
 
 async def rewrite_meeting_minutes(app: MeetBotApp, meeting_id: str) -> list[Path]:
     """Write a meeting's minutes again, first removing every older file of it."""
-    from meetbot.minutes.delivery import write_meeting_minutes
-
     folder = app.config.minutes_path
     if folder.is_dir():
         for old in folder.glob(f"*-{meeting_id[:8]}*"):

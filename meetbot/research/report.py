@@ -8,13 +8,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from meetbot.config.schema import Config
-from meetbot.research.dataset import (
-    TOP_ENDORSED,
-    HeldMeeting,
-    planned_meetings,
-    prompt_of_lines,
-    scheduled_start,
-)
+from meetbot.minutes.by_prompt import TOP_ENDORSED, prompt_of_lines
+from meetbot.minutes.proposals import proposals_of
+from meetbot.minutes.series import planned_meetings
+from meetbot.research.dataset import HeldMeeting, scheduled_start
 
 FORMAT = "meetbot-report/1"
 TAGGED = ("info", "idea", "decision", "action", "link")
@@ -26,22 +23,6 @@ def _text(entry: Mapping[str, Any], body_key: str = "text") -> dict[str, Any]:
         "language": entry.get("language"),
         "translations": dict(entry.get("translations") or {}),
     }
-
-
-def proposals_of(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Voted decisions, if the facilitation feature recorded any (its ``proposals`` key)."""
-    found = []
-    for proposal in doc.get("proposals") or []:
-        if not isinstance(proposal, Mapping):
-            continue
-        tally = proposal.get("tally") or proposal.get("votes") or {}
-        found.append({
-            "text": str(proposal.get("text") or proposal.get("statement") or ""),
-            "outcome": proposal.get("outcome") or proposal.get("status"),
-            "tally": {str(k): v for k, v in tally.items()} if isinstance(tally, Mapping) else {},
-            "prompt_id": proposal.get("prompt_id"),
-        })
-    return found
 
 
 def _cell(doc: Mapping[str, Any], number: int, prompt_id: str | None) -> dict[str, Any]:
@@ -175,4 +156,4 @@ def progress_grid(
     return grid
 
 
-__all__ = ["FORMAT", "build_report", "progress_grid", "proposals_of"]
+__all__ = ["FORMAT", "build_report", "progress_grid"]

@@ -30,7 +30,6 @@ from meetbot.core.engine import Engine
 from meetbot.core.facilitation import proposals, queue, scheduled, timebox
 from meetbot.core.registry import Features
 from meetbot.matrix.content import enqueue_notice
-from meetbot.minutes import proposals as _consent_rounds_part  # noqa: F401 - until parts are listed
 from meetbot.minutes.delivery import MinutesDelivery, MinutesRewrite, Uploader
 from meetbot.runtime import calendar, proposal_anchors, research_tasks
 from meetbot.runtime.running import RunningBot

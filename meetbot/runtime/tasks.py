@@ -7,16 +7,12 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from meetbot.app import MeetBotApp
-from meetbot.storage.store import Task
+from meetbot.storage.store import NotReady, Task
 from meetbot.waiting import wait_or_timeout
 
 log = logging.getLogger(__name__)
 
 TaskHandler = Callable[[Task], Awaitable[None]]
-
-
-class NotReady(Exception):
-    """The task waits for other work (e.g. minutes for the last translations): try again soon."""
 
 
 class TaskRunner:

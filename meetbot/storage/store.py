@@ -40,6 +40,11 @@ class Task:
     created_at: str = ""
 
 
+class NotReady(Exception):
+    """Raised by a task's handler: the task waits for other work (e.g. minutes for the last
+    translations) and stays pending; its runner tries again soon."""
+
+
 @dataclass(frozen=True)
 class MeetingRow:
     meeting_id: str

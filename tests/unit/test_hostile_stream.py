@@ -75,7 +75,7 @@ from meetbot.minutes.delivery import minutes_data
 from meetbot.minutes.document import render_html
 from meetbot.runtime import research_tasks
 from meetbot.runtime.features import features, open_app, task_handlers
-from meetbot.runtime.tasks import NotReady
+from meetbot.storage.store import NotReady
 
 PREFIX = "!"
 # The commands the bot has, as the composition root builds them.

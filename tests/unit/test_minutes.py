@@ -18,13 +18,13 @@ from components import require_component
 
 from meetbot.core.events import Edit, Message, Redaction
 from meetbot.core.model import Agenda, Meeting, Prompt, Region, RoomSettings, RoomState
+from meetbot.minutes import document
 from meetbot.minutes.document import (
     PARTS,
     UNASSIGNED,
     MinutesContext,
     build_minutes_data,
     coordinator_summary,
-    minutes_part,
     render_html,
     render_markdown,
     room_summary,
@@ -483,15 +483,29 @@ def test_coordinator_summary_lists_actions_by_person(room: Room) -> None:
     assert "- UNASSIGNED:\n    - \\#7 alguien escribe el resumen" in summary
 
 
-def test_a_feature_adds_a_key_with_one_function(room: Room) -> None:
-    @minutes_part("proposals")
+def test_the_document_lists_its_parts_in_one_place_in_order(room: Room) -> None:
+    data = minutes(room)
+
+    assert list(data) == [key for key, _build in PARTS]
+    assert list(data) == [
+        "format", "meeting_id", "region", "region_name", "room_id", "homeserver_name",
+        "language", "languages", "title", "timezone", "started_at", "started_at_utc",
+        "ended_at", "ended_at_utc", "duration_seconds", "started_by", "ended_by", "chairs",
+        "participants", "items", "sections", "decisions", "actions_by_person", "names", "log",
+        "consent_rounds",
+    ]
+    assert data["consent_rounds"] == []  # present without importing any feature module
+
+
+def test_a_feature_adds_a_key_with_one_function(
+    room: Room, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def proposals(view: Any) -> list[str]:
         return [f"{len(view.items)} items seen"]
 
-    try:
-        assert minutes(room)["proposals"] == ["8 items seen"]
-    finally:
-        PARTS.pop("proposals")
+    monkeypatch.setattr(document, "PARTS", (*PARTS, ("proposals", proposals)))
+
+    assert minutes(room)["proposals"] == ["8 items seen"]
 
 
 # -- in a real browser -----------------------------------------------------------------
