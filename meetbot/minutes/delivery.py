@@ -48,7 +48,10 @@ async def minutes_data(app: MeetBotApp, meeting_id: str, language: str = "en") -
     translations, languages = await app.store.translations_for(event_ids)
     region = app.region_for_room(meeting.room_id)
     region_conf = app.config.region(meeting.region_id)
-    agenda = app.agendas.get(region_conf.agenda if region_conf else region.agenda)
+    # The agenda the meeting ran with (a scheduled meeting may name its own).
+    agenda = app.agendas.get(
+        meeting.agenda_id or (region_conf.agenda if region_conf else region.agenda)
+    )
     context = MinutesContext(
         meeting=meeting,
         region_name=region_conf.name if region_conf else region.name,

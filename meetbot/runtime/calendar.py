@@ -125,15 +125,24 @@ class MeetingCalendar:
             await self.fire(job)
 
     async def _status(self, slot: SlotKey) -> str:
-        """The stored status, corrected by the event store (the source of truth)."""
-        has = self.app.store.has_event
-        if await has(f"tick:{_with(slot, 'open').encode()}"):
-            return HELD
-        if await has(f"tick:{_with(slot, 'missed').encode()}"):
-            return MISSED
+        """The stored status, corrected by the event store (the source of truth) and kept:
+        a crash between a tick and its ``mark`` must not leave a held or missed meeting
+        listed as scheduled."""
+        store = self.app.store
         row = next((r for r in await self.store.rows(slot.region) if r.number == slot.number),
                    None)
-        return row.status if row else SCHEDULED
+        stored = row.status if row else SCHEDULED
+        opened = f"tick:{_with(slot, 'open').encode()}"
+        if await store.has_event(opened):
+            if stored != HELD:
+                await self.store.mark(slot.region, slot.number, HELD,
+                                      await store.meeting_of_event(opened))
+            return HELD
+        if await store.has_event(f"tick:{_with(slot, 'missed').encode()}"):
+            if stored != MISSED:
+                await self.store.mark(slot.region, slot.number, MISSED)
+            return MISSED
+        return stored
 
     async def _fired(self, slot: SlotKey, reminders: list[timedelta]) -> set[str]:
         keys = [_with(slot, f"remind-{int(r.total_seconds())}").encode() for r in reminders]

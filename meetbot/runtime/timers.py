@@ -27,6 +27,7 @@ class TimerScheduler:
     def __init__(self, app: MeetBotApp) -> None:
         self.app = app
         self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
+        self._shut = False
         app.on_timer_set = self.set
         app.on_timer_cancel = self.cancel
 
@@ -34,7 +35,10 @@ class TimerScheduler:
         self.scheduler.start()
 
     def shutdown(self) -> None:
-        if self.scheduler.running:
+        """Stop firing timers; safe to call more than once (APScheduler stops a moment later
+        on the event loop, so ``running`` alone cannot tell)."""
+        if self.scheduler.running and not self._shut:
+            self._shut = True
             self.scheduler.shutdown(wait=False)
 
     def set(self, key: str, room_id: str, at: datetime) -> None:

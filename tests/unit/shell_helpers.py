@@ -23,7 +23,7 @@ import yaml
 from meetbot.app import MeetBotApp
 from meetbot.config.schema import Config, load_config
 from meetbot.core.events import Edit, Message, Redaction
-from meetbot.runtime.service import open_app
+from meetbot.runtime.features import OpenedBot, open_bot
 
 ROOM = "!latam:example.org"
 COORD = "!coord:example.org"
@@ -83,11 +83,17 @@ def config_file(
 
 async def open_bound(config: Config) -> MeetBotApp:
     """``open_app``, then the rooms bound as the Matrix shell binds them after joining."""
-    app = await open_app(config)
+    return (await open_bound_bot(config)).app
+
+
+async def open_bound_bot(config: Config) -> OpenedBot:
+    """The app and its shells as the composition root opens them, the rooms bound."""
+    opened = await open_bot(config)
+    app = opened.app
     app.bind_region(REGION, ROOM)
     if config.coordinator is not None:
         app.coordinator_room = COORD
-    return app
+    return opened
 
 
 class Speaker:

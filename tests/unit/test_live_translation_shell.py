@@ -25,7 +25,7 @@ from shell_helpers import (
     Row,
     Speaker,
     config_file,
-    open_bound,
+    open_bound_bot,
     outbox,
     send_all,
     until,
@@ -110,9 +110,9 @@ class Shell:
         self.live: LiveTranslation | None = None
 
     async def start(self) -> Shell:
-        self.app = await open_bound(self.config)
-        self.live = LiveTranslation(self.app, self.fetch)
-        await self.live.load()
+        opened = await open_bound_bot(self.config)
+        self.app, self.live = opened.app, opened.translation
+        self.live.fetch = self.fetch
         await self.app.restore()  # the running meeting, as the Matrix shell restores it
         return self
 

@@ -340,8 +340,6 @@ async def test_a_redacted_message_of_an_earlier_meeting_leaves_its_minutes_and_n
     assert await app.store.pending_tasks(["rewrite"]) == []
 
 
-@pytest.mark.xfail(strict=True, reason="minutes_data takes the prompts' texts from the region's "
-                   "agenda, not the agenda the scheduled meeting ran with")
 async def test_minutes_of_a_scheduled_meeting_give_its_own_agendas_prompts_in_every_language(
     tmp_path: Path,
 ) -> None:

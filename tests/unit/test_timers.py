@@ -242,9 +242,6 @@ async def test_a_scheduler_shut_down_runs_no_more_timers(app: MeetBotApp) -> Non
     assert not await app.store.has_event("tick:later")
 
 
-@pytest.mark.xfail(strict=True, reason="TimerScheduler.shutdown is not idempotent: "
-                   "AsyncIOScheduler defers its shutdown to the loop, so `running` is still "
-                   "true on a second call and the loop reports SchedulerNotRunningError")
 async def test_shutting_down_twice_reports_no_error(app: MeetBotApp) -> None:
     loop = asyncio.get_running_loop()
     reported: list[dict[str, Any]] = []
