@@ -49,9 +49,14 @@ class GapPager:
         collected: list[Any] = []
         start = prev_batch
         for _page in range(MAX_GAP_PAGES):
-            response = await self.client.room_messages(
-                room_id, start=start, direction=MessageDirection.back, limit=PAGE_LIMIT
-            )
+            try:
+                response = await self.client.room_messages(
+                    room_id, start=start, direction=MessageDirection.back, limit=PAGE_LIMIT
+                )
+            except Exception:  # a dropped connection must not stop the sync loop
+                log.warning("paging the gap in %s failed; keeping what came", room_id,
+                            exc_info=True)
+                break
             if not isinstance(response, RoomMessagesResponse) or not response.chunk:
                 break
             reached_known = False

@@ -34,7 +34,7 @@ from meetbot.app import MeetBotApp
 from meetbot.config.schema import load_config
 from meetbot.matrix.bot import LAST_SYNC_KEY, MatrixBot
 from meetbot.matrix.gaps import MAX_GAP_PAGES, GapPager
-from meetbot.runtime.service import open_app
+from meetbot.runtime.features import open_app
 
 ROOM = "!plenary:example.org"
 BOT = "@meetbot:example.org"
@@ -97,7 +97,7 @@ class FakeHomeserver:
         self.page_size = page_size
         self.rooms = {ROOM: MatrixRoom(ROOM, BOT)}
         self.requests: list[str] = []  # the token each request started from
-        self.errors: dict[int, RoomMessagesError] = {}
+        self.errors: dict[int, RoomMessagesError | Exception] = {}
 
     def token_before(self, event_id: str) -> str:
         return f"t{[e['event_id'] for e in self.history].index(event_id)}"
@@ -114,6 +114,8 @@ class FakeHomeserver:
         assert room_id == ROOM and direction == MessageDirection.back and start is not None
         self.requests.append(start)
         error = self.errors.get(len(self.requests))
+        if isinstance(error, Exception):
+            raise error
         if error is not None:
             return error
         before = int(start[1:])
@@ -258,6 +260,17 @@ async def test_an_error_mid_paging_keeps_the_pages_already_fetched(app: MeetBotA
     # The first page ($e7-$e9) is kept; what lies behind the error is not asked again.
     assert ids(missed) == ["$e7", "$e8", "$e9"]
     assert homeserver.requests == ["t9", "t6"]
+
+
+async def test_a_connection_dropped_mid_paging_keeps_the_pages_already_fetched(
+    app: MeetBotApp,
+) -> None:
+    homeserver = FakeHomeserver(chatter(10, from_ms=T0), page_size=3)
+    homeserver.errors[2] = ConnectionResetError("the homeserver went away")
+
+    missed = await GapPager(homeserver, app.store).missed(ROOM, homeserver.token_before("$e10"), 0)
+
+    assert ids(missed) == ["$e7", "$e8", "$e9"]
 
 
 async def test_an_error_on_the_first_page_pages_nothing(app: MeetBotApp) -> None:
