@@ -29,7 +29,7 @@ from meetbot.core.effects import (
 from meetbot.core.engine import Engine, Outcome
 from meetbot.core.events import Event, Redaction, Tick
 from meetbot.core.model import Meeting, MeetingGlance, Region, RoomSettings, RoomState
-from meetbot.core.records import SlotKey
+from meetbot.core.records import Planned, SlotKey
 from meetbot.core.scrubbing import structural_command
 from meetbot.storage.store import Store
 
@@ -76,6 +76,8 @@ class MeetBotApp:
         # Features store their effects inside the event's transaction: type -> (effect, state).
         self.persisters: dict[type, Callable[[Any, RoomState], Awaitable[None]]] = {}
         self.direct_rooms: dict[str, str] = {}  # direct chat room id -> the person in it
+        # What the calendar shell knows of the configured meetings (set once it has planned).
+        self.calendar_view: Callable[[str | None], list[Planned]] | None = None
         # Rooms named in the config that the bot cannot reach: room -> why (for !status).
         self.unreachable_rooms: dict[str, str] = {}
         # Whether a person is in a room (the Matrix shell knows; by default: assume so).
@@ -200,7 +202,11 @@ class MeetBotApp:
             ),
             translate_always=self.config.translation.mode == "always",
             unreachable=tuple(self.room_label(r) for r in self.unreachable_rooms),
+            calendar=self._planned,
         )
+
+    def _planned(self, region_id: str | None) -> list[Planned]:
+        return self.calendar_view(region_id) if self.calendar_view is not None else []
 
     def _direct_settings(self, room_id: str, user_id: str) -> RoomSettings:
         """A direct chat: the person's language, and the meetings of the rooms they are in

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from meetbot.core.events import Attachment
-from meetbot.core.records import Proposal, Slot, SpeakingQueue, Timebox
+from meetbot.core.records import Planned, Proposal, Slot, SpeakingQueue, Timebox
 
 MEETING_NAMESPACE = uuid.UUID("6f1c5a3e-0d6b-4b8e-9a51-3d2f7c1e9b42")
 
@@ -99,6 +100,9 @@ class RoomSettings:
     meetings_elsewhere: tuple[MeetingGlance, ...] = ()
     # Rooms named in the config that the bot cannot reach (shown by !status).
     unreachable: tuple[str, ...] = ()
+    # The configured meetings of a region (all regions for None) as the calendar shell knows
+    # them, for !schedule. It only answers questions, so a replay never depends on it.
+    calendar: Callable[[str | None], list[Planned]] | None = None
 
     @property
     def room_id(self) -> str:

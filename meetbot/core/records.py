@@ -201,3 +201,17 @@ class Slot:
 
     def warn_key(self, meeting: HasId) -> str:
         return f"{CLOSE}{meeting.id}:{self.extensions}:warn"
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One configured meeting and what became of it, for ``!schedule``."""
+
+    region_id: str
+    region_name: str
+    number: int
+    starts: datetime
+    ends: datetime
+    timezone: str
+    title: str
+    status: str = "scheduled"  # scheduled | held | missed

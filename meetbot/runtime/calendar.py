@@ -23,7 +23,8 @@ from apscheduler.triggers.date import DateTrigger
 from meetbot.app import MeetBotApp
 from meetbot.config.schema import Config, RegionConfig, ScheduledMeeting
 from meetbot.core.events import Tick
-from meetbot.core.facilitation.scheduled import Planned, SlotKey, calendar_sources, planned_in
+from meetbot.core.facilitation.scheduled import planned_in
+from meetbot.core.records import Planned, SlotKey
 from meetbot.runtime.running import RunningBot
 from meetbot.storage.calendar_store import HELD, MISSED, SCHEDULED, CalendarRow, CalendarStore
 
@@ -120,7 +121,7 @@ class MeetingCalendar:
                     else:
                         self._schedule(job)
         await self.refresh()
-        calendar_sources[self.app.bot_user_id] = self.planned
+        self.app.calendar_view = self.planned
         for job in immediate:
             await self.fire(job)
 

@@ -22,7 +22,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from shell_helpers import (
     BEA,
-    BOT,
     COORD,
     REGION,
     ROOM,
@@ -35,7 +34,7 @@ from shell_helpers import (
 
 from meetbot.app import MeetBotApp
 from meetbot.config.schema import Config
-from meetbot.core.facilitation.scheduled import SlotKey, calendar_sources
+from meetbot.core.records import SlotKey
 from meetbot.runtime.calendar import Job, MeetingCalendar, slot_for, start_calendar
 from meetbot.runtime.features import open_app
 from meetbot.runtime.running import RunningBot
@@ -91,7 +90,6 @@ class Bot:
         if self.app is not None:
             await self.app.store.db.close()
         self.app = self.timers = self.calendar = None
-        calendar_sources.pop(BOT, None)
 
     async def restart(self, *, joined: bool = True) -> MeetingCalendar:
         await self.stop()
@@ -314,12 +312,12 @@ async def test_the_calendar_waits_until_the_bot_is_ready_before_it_plans(
     await start_calendar(running)
     await asyncio.sleep(0.05)
     assert app.meeting_in(ROOM) is None, "rooms not joined nor meetings restored yet"
-    assert BOT not in calendar_sources
+    assert app.calendar_view is None
 
     ready.set()
 
     async def held() -> bool:
-        source = calendar_sources.get(BOT)
+        source = app.calendar_view
         return source is not None and [p.status for p in source(REGION)] == ["held"]
 
     await until(held, app.outbox_ready)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from facilitation_room import ANA, BEA, COORDINATION, START, Room
 
 from meetbot.config.schema import RegionConfig, ScheduledMeeting
 from meetbot.core.effects import MeetingStarted, Notice
-from meetbot.core.facilitation.scheduled import Planned, SlotKey, calendar_sources
+from meetbot.core.records import Planned, SlotKey
 from meetbot.runtime.calendar import opening, plan, slot_for
 
 SLOT = SlotKey("latam", 1, "open", START, timedelta(minutes=90), "Regional meeting 1")
@@ -130,21 +131,17 @@ def test_schedule_lists_upcoming_meetings_in_the_room_and_all_regions_for_the_co
         Planned("africa", "Africa", 1, START + timedelta(days=1),
                 START + timedelta(days=1, hours=1), "Africa/Lagos", "Réunion 1"),
     ]
-    calendar_sources[room.settings.bot_user_id] = lambda region: [
+    room.settings = replace(room.settings, calendar=lambda region: [
         p for p in planned if region is None or p.region_id == region
-    ]
-    try:
-        room.say(BEA, "!schedule")
-        assert "Meeting 2: 2027-01-22 18:00 (America/Bogota), 1h30m — Meeting 2" in room.last()
-        assert "Africa" not in room.last()
-        coordinator = Room.create()
-        coordinator.settings = room.settings.__class__(
-            **{**room.settings.__dict__, "coordinator_room": "!latam:example.org"})
-        coordinator.say(BEA, "!schedule")
-        assert "Africa, meeting 1: 2027-01-17 00:00 (Africa/Lagos; 2027-01-16 23:00 UTC)" \
-            in coordinator.last()
-    finally:
-        calendar_sources.pop(room.settings.bot_user_id, None)
+    ])
+    room.say(BEA, "!schedule")
+    assert "Meeting 2: 2027-01-22 18:00 (America/Bogota), 1h30m — Meeting 2" in room.last()
+    assert "Africa" not in room.last()
+    coordinator = Room.create()
+    coordinator.settings = replace(room.settings, coordinator_room="!latam:example.org")
+    coordinator.say(BEA, "!schedule")
+    assert "Africa, meeting 1: 2027-01-17 00:00 (Africa/Lagos; 2027-01-16 23:00 UTC)" \
+        in coordinator.last()
 
 
 def test_meeting_record_replays_with_its_slot() -> None:

@@ -12,8 +12,6 @@ facilitator can push back with ``!extend meeting 15m``; ending the meeting cance
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -202,24 +200,6 @@ def status_line(call: Call) -> list[Msg | str]:
 # -- !schedule --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Planned:
-    """One configured meeting and what became of it, for ``!schedule``."""
-
-    region_id: str
-    region_name: str
-    number: int
-    starts: datetime
-    ends: datetime
-    timezone: str
-    title: str
-    status: str = "scheduled"  # scheduled | held | missed
-
-
-# The calendar shell installs its source here, by the bot's user id (one per running bot). It
-# only answers questions and changes no state, so a replay never depends on it.
-calendar_sources: dict[str, Callable[[str | None], list[Planned]]] = {}
-
 STATUS_LABELS: dict[str, Msg] = {
     "scheduled": _("scheduled"),
     "held": _("held"),
@@ -238,8 +218,7 @@ def do_schedule(call: Call, _unused: str) -> None:
     settings, now = call.settings, call.event.at
     everywhere = settings.coordinator_room == call.event.room_id
     region = None if everywhere else settings.region.id
-    source = calendar_sources.get(settings.bot_user_id)
-    planned = source(region) if source else []
+    planned = settings.calendar(region) if settings.calendar else []
     upcoming = sorted((p for p in planned if p.ends > now and p.status != "missed"),
                       key=lambda p: p.starts)
     if not upcoming:
