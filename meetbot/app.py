@@ -30,7 +30,7 @@ from meetbot.core.engine import Outcome, handle
 from meetbot.core.events import Event, Redaction, Tick
 from meetbot.core.facilitation.scheduled import SlotKey
 from meetbot.core.model import Meeting, MeetingGlance, Region, RoomSettings, RoomState
-from meetbot.core.scrubbing import structural_command
+from meetbot.core.registry import registry
 from meetbot.matrix.content import content_for, txn_id_for
 from meetbot.runtime.features import load_features
 from meetbot.storage.store import Store
@@ -317,9 +317,8 @@ class MeetBotApp:
         targets = list(event_ids)
         for event_id in event_ids:
             targets.extend(await self.store.edits_of(event_id))
-        prefix = self.config.command_prefix
         return await self.store.scrub_events(
-            targets, created, keep=lambda body: structural_command(body, prefix)
+            targets, created, prefix=self.config.command_prefix, commands=registry
         )
 
     async def _redacted(self, state: RoomState, event: Redaction) -> str | None:

@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 from meetbot.app import MeetBotApp
 from meetbot.core.model import RoomState
 from meetbot.core.privacy_effects import ConsentChanged
+from meetbot.core.registry import registry
 from meetbot.research.removal import Removal, remove_events, tombstone
-from meetbot.storage.research_store import ResearchStore, StoredEvent
+from meetbot.storage.research_store import MeetingEvent, ResearchStore
 from meetbot.storage.store import Task
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,8 @@ async def apply_consent(app: MeetBotApp, task: Task) -> None:
             if payload["opted_out"] and meeting_id:
                 events = await research.events_of(user_id, str(meeting_id))
                 removal = await remove_events(
-                    research, events, prefix=app.config.command_prefix, sender=user_id,
+                    research, events, prefix=app.config.command_prefix, commands=registry,
+                    sender=user_id,
                     created_items=await created_items(app, {str(meeting_id)}),
                 )
             await research.audit("optout" if payload["opted_out"] else "optin",
@@ -117,7 +119,8 @@ async def withdraw(
         stand_in = tombstone()
         async with app.store.db.transaction():
             removal = await remove_events(
-                research, mine, prefix=app.config.command_prefix, sender=stand_in,
+                research, mine, prefix=app.config.command_prefix, commands=registry,
+                sender=stand_in,
                 created_items=await created_items(app, allowed),
                 facilitator_power=facilitator_power,
             )
@@ -136,7 +139,7 @@ async def withdraw(
 
 
 async def _within_window(
-    app: MeetBotApp, events: list[StoredEvent], at: datetime, window: timedelta | None
+    app: MeetBotApp, events: list[MeetingEvent], at: datetime, window: timedelta | None
 ) -> tuple[set[str], set[str]]:
     meeting_ids = {e.meeting_id for e in events}
     if window is None:

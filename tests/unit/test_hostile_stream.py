@@ -922,7 +922,7 @@ async def check_stored_bodies(player: Player) -> None:
         if type_name == "Edit":
             assert body == "" or same(body, said, event_id), (event_id, body[:80], said[:80])
             continue
-        kept = structural_command(said, PREFIX)
+        kept = structural_command(said, PREFIX, registry)
         if body:
             assert kept is not None and same(body, kept, event_id), (event_id, body[:80], kept)
         else:

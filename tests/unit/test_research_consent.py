@@ -8,9 +8,10 @@ from meetbot.core.engine import handle
 from meetbot.core.events import Message
 from meetbot.core.model import Agenda, Prompt, Region, RoomSettings, RoomState
 from meetbot.core.privacy_effects import ConsentChanged, ReportRequested, WithdrawalRequested
+from meetbot.core.registry import registry
+from meetbot.core.scrubbing import structural_command
 from meetbot.i18n import render_lines
-from meetbot.research.removal import stripped, structural_command, tombstone
-from meetbot.storage.research_store import StoredEvent
+from meetbot.research.removal import stripped, tombstone
 
 ROOM = "!latam:example.org"
 COORDINATION = "!coord:example.org"
@@ -87,22 +88,24 @@ def test_report_only_for_facilitators_in_the_coordinator_room() -> None:
 
 
 def test_structural_commands_keep_no_words() -> None:
-    assert structural_command("!startmeeting Our secret title", "!") == "!startmeeting"
-    assert structural_command("!next", "!") == "!next"
-    assert structural_command("!prompt how-we-decide", "!") == "!prompt how-we-decide"
-    assert structural_command("!idea my own words", "!") is None
-    assert structural_command("!here", "!") is None
-    assert structural_command("just talking", "!") is None
+    def kept(body: str) -> str | None:
+        return structural_command(body, "!", registry)
+
+    assert kept("!startmeeting Our secret title") == "!startmeeting"
+    assert kept("!next") == "!next"
+    assert kept("!prompt how-we-decide") == "!prompt how-we-decide"
+    assert kept("!idea my own words") is None
+    assert kept("!here") is None
+    assert kept("just talking") is None
 
 
 def test_a_withdrawn_message_keeps_its_place_but_not_its_words() -> None:
-    event = StoredEvent("$1", "m1", ROOM, "Message", BEA, {
-        "event_id": "$1", "room_id": ROOM, "sender": BEA, "at": START.isoformat(),
-        "body": "!idea my own words", "display_name": "Bea", "mentions": [ANA],
-    })
+    event = Message("$1", ROOM, BEA, START, body="!idea my own words", display_name="Bea",
+                    mentions=(ANA,))
     who = tombstone()
-    data, said = stripped(event, prefix="!", sender=who, created_items={"$1"},
-                          facilitator_power=None)
-    assert data["body"] == "" and data["withdrawn"] and data["created_item"]
-    assert data["sender"] == who and BEA not in str(data) and "Bea" not in str(data)
+    kept, said = stripped(event, prefix="!", commands=registry, sender=who,
+                          created_items={"$1"}, facilitator_power=None)
+    assert isinstance(kept, Message)
+    assert kept.body == "" and kept.withdrawn and kept.created_item
+    assert kept.sender == who and BEA not in str(kept) and "Bea" not in str(kept)
     assert "my own words" in said
