@@ -30,7 +30,6 @@ from meetbot.core.engine import Engine, Outcome
 from meetbot.core.events import Event, Redaction, Tick
 from meetbot.core.model import Meeting, MeetingGlance, Region, RoomSettings, RoomState
 from meetbot.core.records import Planned, SlotKey
-from meetbot.core.scrubbing import structural_command
 from meetbot.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -342,9 +341,9 @@ class MeetBotApp:
         targets = list(event_ids)
         for event_id in event_ids:
             targets.extend(await self.store.edits_of(event_id))
-        prefix, commands = self.config.command_prefix, self.engine.features.commands
         return await self.store.scrub_events(
-            targets, created, keep=lambda body: structural_command(body, prefix, commands)
+            targets, created, prefix=self.config.command_prefix,
+            commands=self.engine.features.commands
         )
 
     async def _redacted(self, state: RoomState, event: Redaction) -> str | None:

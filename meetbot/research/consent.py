@@ -16,7 +16,7 @@ from meetbot.app import MeetBotApp
 from meetbot.core.model import RoomState
 from meetbot.core.privacy_effects import ConsentChanged
 from meetbot.research.removal import Removal, remove_events, tombstone
-from meetbot.storage.research_store import ResearchStore, StoredEvent
+from meetbot.storage.research_store import MeetingEvent, ResearchStore
 from meetbot.storage.store import Task
 
 log = logging.getLogger(__name__)
@@ -138,7 +138,7 @@ async def withdraw(
 
 
 async def _within_window(
-    app: MeetBotApp, events: list[StoredEvent], at: datetime, window: timedelta | None
+    app: MeetBotApp, events: list[MeetingEvent], at: datetime, window: timedelta | None
 ) -> tuple[set[str], set[str]]:
     meeting_ids = {e.meeting_id for e in events}
     if window is None:

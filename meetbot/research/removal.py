@@ -4,6 +4,11 @@ A meeting is rebuilt by replaying its events, so a removed message keeps its pla
 goes (``withdrawn``), and a command that shaped the meeting (``!startmeeting``, ``!next``,
 ``!prompt ID``, ``!strike N``) stays, without any words the person typed, so the meeting
 still starts, its prompts come in the same order and item numbers do not move.
+
+What stays of each event is the core's one rule (:mod:`meetbot.core.scrubbing`), the same a
+redaction follows; this module applies it to every event of the person's it is given, writes
+the person (an opt-out) or a stand-in (a withdrawal) as their sender, and forgets the bot's
+own copies of their words.
 """
 
 from __future__ import annotations
@@ -11,15 +16,10 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
-from meetbot.core.registry import CommandRegistry, split_command
-from meetbot.core.scrubbing import (
-    edit_without_words,
-    message_without_words,
-    structural_command,
-)
-from meetbot.storage.research_store import ResearchStore, StoredEvent
+from meetbot.core.events import Event
+from meetbot.core.scrubbing import Commands, under_stand_in, without_words, words_of
+from meetbot.storage.research_store import MeetingEvent, ResearchStore
 
 # The sender written over a withdrawn person's events: it links to nobody.
 WITHDRAWN_DOMAIN = "withdrawn.invalid"
@@ -44,52 +44,31 @@ class Removal:
 
 
 def stripped(
-    event: StoredEvent,
+    event: Event,
     *,
     prefix: str,
-    commands: CommandRegistry,
+    commands: Commands,
     sender: str,
     created_items: set[str],
     facilitator_power: int | None,
-) -> tuple[dict[str, Any], set[str]]:
-    """The event's payload without the person's words, and the words it held."""
-    data = dict(event.payload)
-    texts: set[str] = set()
-    data["sender"] = sender
-    if event.type == "Message":
-        body = str(data.get("body") or "")
-        texts.add(body)
-        attachment = data.get("attachment")
-        if isinstance(attachment, dict):
-            texts.add(str(attachment.get("name") or ""))
-        parsed = split_command(body, prefix)
-        if parsed is not None:
-            texts.add(parsed[1])  # the item's text, as the summaries quote it
-        kept = structural_command(body, prefix, commands)
-        data = message_without_words(
-            data, kept, created_item=event.event_id in created_items
-        )
-        if kept is not None and facilitator_power is not None:
-            data["sender_power"] = max(int(data.get("sender_power") or 0), facilitator_power)
-    elif event.type == "Edit":
-        texts.add(str(data.get("body") or ""))
-        data = {**edit_without_words(data), "target": ""}
-    elif event.type == "Reaction":
-        data["key"] = ""
-    elif event.type == "Membership":
-        data["display_name"] = ""
-    elif event.type == "Redaction":
-        texts.add(str(data.get("reason") or ""))
-        data["reason"] = None
-    return data, {t for t in texts if t}
+) -> tuple[Event, set[str]]:
+    """The event without the person's words (the one rule,
+    :func:`meetbot.core.scrubbing.without_words`) under ``sender`` (the person for an
+    opt-out, a stand-in for a withdrawal), and the words it held."""
+    kept = without_words(
+        event, prefix, commands, created_item=event.event_id in created_items
+    )
+    return under_stand_in(kept, sender, facilitator_power=facilitator_power), words_of(
+        event, prefix
+    )
 
 
 async def remove_events(
     research: ResearchStore,
-    events: Iterable[StoredEvent],
+    events: Iterable[MeetingEvent],
     *,
     prefix: str,
-    commands: CommandRegistry,
+    commands: Commands,
     sender: str,
     created_items: set[str],
     facilitator_power: int | None = None,
@@ -98,13 +77,14 @@ async def remove_events(
     removal = Removal()
     events = list(events)
     removal.texts.update(await research.translated_texts(e.event_id for e in events))
-    for event in events:
-        data, texts = stripped(event, prefix=prefix, commands=commands, sender=sender,
-                               created_items=created_items,
-                               facilitator_power=facilitator_power)
+    for stored in events:
+        kept, texts = stripped(
+            stored.event, prefix=prefix, commands=commands, sender=sender,
+            created_items=created_items, facilitator_power=facilitator_power,
+        )
         removal.texts.update(texts)
-        await research.rewrite_event(event.event_id, sender, data)
-        removal.meetings.add(event.meeting_id)
+        await research.store.rewrite_event(kept)
+        removal.meetings.add(stored.meeting_id)
         removal.events += 1
     await research.forget_text_in_outbox_and_tasks(removal.texts)
     return removal

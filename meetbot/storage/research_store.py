@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from meetbot.core.events import Event
+from meetbot.storage.codec import decode_event
 from meetbot.storage.store import Store, utcnow
 
 
@@ -19,6 +21,18 @@ class StoredEvent:
     type: str
     sender: str
     payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class MeetingEvent:
+    """An event stored in a meeting's record, as the core sees it."""
+
+    meeting_id: str
+    event: Event
+
+    @property
+    def event_id(self) -> str:
+        return self.event.event_id
 
 
 @dataclass(frozen=True)
@@ -101,9 +115,9 @@ class ResearchStore:
             return [AuditEntry(r[0], r[1], r[2], r[3]) for r in await cur.fetchall()]
 
     # -- a person's events ------------------------------------------------------------
-    async def events_of(self, user_id: str, meeting_id: str | None = None) -> list[StoredEvent]:
+    async def events_of(self, user_id: str, meeting_id: str | None = None) -> list[MeetingEvent]:
         """Everything ``user_id`` did inside meetings (or inside one), oldest first."""
-        sql = ("SELECT event_id, meeting_id, room_id, type, sender, payload FROM events "
+        sql = ("SELECT meeting_id, type, payload FROM events "
                "WHERE sender = ? AND payload IS NOT NULL")
         args: tuple[Any, ...] = (user_id,)
         if meeting_id is not None:
@@ -111,15 +125,7 @@ class ResearchStore:
             args += (meeting_id,)
         async with self.conn.execute(sql + " ORDER BY seq", args) as cur:
             rows = await cur.fetchall()
-        return [StoredEvent(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
-
-    async def rewrite_event(self, event_id: str, sender: str, payload: dict[str, Any]) -> None:
-        await self.conn.execute(
-            "UPDATE events SET sender = ?, payload = ? WHERE event_id = ?",
-            (sender, json.dumps(payload, ensure_ascii=False), event_id),
-        )
-        await self.conn.execute("DELETE FROM translations WHERE event_id = ?", (event_id,))
-        await self.store.cancel_translations(event_id)
+        return [MeetingEvent(r[0], decode_event(r[1], r[2])) for r in rows]
 
     async def translated_texts(self, event_ids: Iterable[str]) -> list[str]:
         texts, _sources = await self.store.translations_for(event_ids)

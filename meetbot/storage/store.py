@@ -3,69 +3,23 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
 import aiosqlite
 
 from meetbot.core.events import Event
-from meetbot.core.scrubbing import edit_without_words, message_without_words
+from meetbot.core.scrubbing import Commands, redaction_removes_words, without_words
 from meetbot.storage.codec import decode_event, encode_event
 from meetbot.storage.database import Database
+from meetbot.storage.rows import MeetingRow, NotReady, OutboxMessage, Task, meeting_row
+
+__all__ = ["MeetingRow", "NotReady", "OutboxMessage", "Store", "Task", "utcnow"]
 
 
 def utcnow() -> str:
     return datetime.now(timezone.utc).isoformat()
-
-
-@dataclass(frozen=True)
-class OutboxMessage:
-    id: int
-    room_id: str
-    txn_id: str
-    event_type: str
-    content: dict[str, Any]
-    attempts: int
-
-
-@dataclass(frozen=True)
-class Task:
-    id: int
-    kind: str
-    key: str
-    payload: dict[str, Any]
-    attempts: int
-    created_at: str = ""
-
-
-class NotReady(Exception):
-    """Raised by a task's handler: the task waits for other work (e.g. minutes for the last
-    translations) and stays pending; its runner tries again soon."""
-
-
-@dataclass(frozen=True)
-class MeetingRow:
-    meeting_id: str
-    room_id: str
-    region_id: str
-    title: str
-    started_at: datetime
-    ended_at: datetime | None
-    status: str
-
-
-def _meeting_row(row: aiosqlite.Row) -> MeetingRow:
-    return MeetingRow(
-        meeting_id=row["meeting_id"],
-        room_id=row["room_id"],
-        region_id=row["region_id"],
-        title=row["title"],
-        started_at=datetime.fromisoformat(row["started_at"]),
-        ended_at=datetime.fromisoformat(row["ended_at"]) if row["ended_at"] else None,
-        status=row["status"],
-    )
 
 
 class Store:
@@ -95,6 +49,14 @@ class Store:
             "SELECT key, value FROM kv WHERE substr(key, 1, ?) = ?", (len(prefix), prefix)
         ) as cur:
             return {r[0][len(prefix):]: r[1] for r in await cur.fetchall()}
+
+    async def keys_with_value(self, prefix: str, value: str) -> set[str]:
+        """Keys starting with ``prefix`` (the prefix removed) whose value is ``value``."""
+        async with self.conn.execute(
+            "SELECT key FROM kv WHERE substr(key, 1, ?) = ? AND value = ?",
+            (len(prefix), prefix, value),
+        ) as cur:
+            return {r[0][len(prefix):] for r in await cur.fetchall()}
 
     async def delete_value(self, key: str) -> None:
         await self.conn.execute("DELETE FROM kv WHERE key = ?", (key,))
@@ -137,43 +99,52 @@ class Store:
         self,
         event_ids: Iterable[str],
         created_items: set[str],
-        keep: Callable[[str], str | None] = lambda body: None,
+        *,
+        prefix: str,
+        commands: Commands,
     ) -> int:
-        """Remove the text of these events for good (redaction, opt-out, withdrawal), and
-        whatever else holds the person's words (:mod:`meetbot.core.scrubbing`: a shared file's
-        name and address too).
+        """A redaction: remove the words of these events for good, as the one rule of
+        :mod:`meetbot.core.scrubbing` says (:func:`~meetbot.core.scrubbing.without_words`:
+        a shared file's name and address go too; a command keeps its structure, e.g.
+        ``!next``, anything else is marked withdrawn and ``created_items`` keep their item's
+        number). Only messages and edits are rewritten
+        (:func:`~meetbot.core.scrubbing.redaction_removes_words`).
 
         The event keeps its place in the record so replaying the meeting gives the same
-        meeting: a command keeps its structure (``keep(body)``, e.g. ``!next``), anything
-        else is marked withdrawn (and ``created_item`` holds its item's number). Its
-        translations go too, and so do those still to be made.
+        meeting. Its translations go too, and so do those still to be made.
         """
         count = 0
         for event_id in event_ids:
-            async with self.conn.execute(
-                "SELECT type, payload FROM events WHERE event_id = ?", (event_id,)
-            ) as cur:
-                row = await cur.fetchone()
-            if row is None or row["payload"] is None:
+            event = await self.stored_event(event_id)
+            if event is None or not redaction_removes_words(event):
                 continue
-            data = json.loads(row["payload"])
-            if row["type"] == "Message":
-                kept = keep(str(data.get("body") or ""))
-                data = message_without_words(
-                    data, kept, created_item=event_id in created_items
-                )
-            elif row["type"] == "Edit":
-                data = edit_without_words(data)
-            else:
-                continue
-            await self.conn.execute(
-                "UPDATE events SET payload = ? WHERE event_id = ?",
-                (json.dumps(data, ensure_ascii=False), event_id),
-            )
-            await self.conn.execute("DELETE FROM translations WHERE event_id = ?", (event_id,))
-            await self.cancel_translations(event_id)
+            await self.rewrite_event(without_words(
+                event, prefix, commands, created_item=event_id in created_items
+            ))
             count += 1
         return count
+
+    async def stored_event(self, event_id: str) -> Event | None:
+        """The event as the record keeps it (None if it kept only that it was seen)."""
+        async with self.conn.execute(
+            "SELECT type, payload FROM events WHERE event_id = ?", (event_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None or row["payload"] is None:
+            return None
+        return decode_event(row["type"], row["payload"])
+
+    async def rewrite_event(self, event: Event) -> None:
+        """Write ``event`` over the stored event with its id (who sent it and what it holds,
+        e.g. once its words are gone); its translations go, and so do those still to be made.
+        """
+        _type_name, payload = encode_event(event)
+        await self.conn.execute(
+            "UPDATE events SET sender = ?, payload = ? WHERE event_id = ?",
+            (event.sender, payload, event.event_id),
+        )
+        await self.conn.execute("DELETE FROM translations WHERE event_id = ?", (event.event_id,))
+        await self.cancel_translations(event.event_id)
 
     async def meeting_of_event(self, event_id: str) -> str | None:
         rows = list(await self.conn.execute_fetchall(
@@ -218,7 +189,7 @@ class Store:
         async with self.conn.execute(
             "SELECT * FROM meetings WHERE status = 'running' ORDER BY started_at"
         ) as cur:
-            return [_meeting_row(r) for r in await cur.fetchall()]
+            return [meeting_row(r) for r in await cur.fetchall()]
 
     async def meeting(self, meeting_id: str) -> MeetingRow | None:
         async with self.conn.execute(
@@ -229,7 +200,7 @@ class Store:
             rows = list(await cur.fetchall())
         exact = [r for r in rows if r["meeting_id"] == meeting_id]
         if exact or len(rows) == 1:
-            return _meeting_row((exact or rows)[0])
+            return meeting_row((exact or rows)[0])
         return None
 
     async def meetings(self, region_id: str | None = None) -> list[MeetingRow]:
@@ -239,7 +210,7 @@ class Store:
             sql += " WHERE region_id = ?"
             args = (region_id,)
         async with self.conn.execute(sql + " ORDER BY started_at", args) as cur:
-            return [_meeting_row(r) for r in await cur.fetchall()]
+            return [meeting_row(r) for r in await cur.fetchall()]
 
     # -- outbox -----------------------------------------------------------------------
     async def enqueue(

@@ -74,10 +74,7 @@ class LiveTranslation:
         app.persisters[SetRoomTranslation] = self._persist_switch
 
     async def load(self) -> None:
-        async with self.app.store.conn.execute(
-            "SELECT key FROM kv WHERE key LIKE ? AND value = 'off'", (ROOM_SWITCH + "%",)
-        ) as cur:
-            self.rooms_off = {row[0][len(ROOM_SWITCH) :] for row in await cur.fetchall()}
+        self.rooms_off = await self.app.store.keys_with_value(ROOM_SWITCH, "off")
 
     @property
     def service(self) -> TranslationService:

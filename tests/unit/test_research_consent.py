@@ -7,10 +7,10 @@ from datetime import datetime, timedelta, timezone
 from meetbot.core.events import Message
 from meetbot.core.model import Agenda, Prompt, Region, RoomSettings, RoomState
 from meetbot.core.privacy_effects import ConsentChanged, ReportRequested, WithdrawalRequested
+from meetbot.core.scrubbing import structural_command
 from meetbot.i18n import render_lines
-from meetbot.research.removal import stripped, structural_command, tombstone
+from meetbot.research.removal import stripped, tombstone
 from meetbot.runtime.features import engine
-from meetbot.storage.research_store import StoredEvent
 
 handle = engine().handle  # the core with every feature, as the bot runs it
 
@@ -102,13 +102,12 @@ def test_structural_commands_keep_no_words() -> None:
 
 
 def test_a_withdrawn_message_keeps_its_place_but_not_its_words() -> None:
-    event = StoredEvent("$1", "m1", ROOM, "Message", BEA, {
-        "event_id": "$1", "room_id": ROOM, "sender": BEA, "at": START.isoformat(),
-        "body": "!idea my own words", "display_name": "Bea", "mentions": [ANA],
-    })
+    event = Message("$1", ROOM, BEA, START, body="!idea my own words", display_name="Bea",
+                    mentions=(ANA,))
     who = tombstone()
-    data, said = stripped(event, prefix="!", commands=engine().features.commands, sender=who,
+    kept, said = stripped(event, prefix="!", commands=engine().features.commands, sender=who,
                           created_items={"$1"}, facilitator_power=None)
-    assert data["body"] == "" and data["withdrawn"] and data["created_item"]
-    assert data["sender"] == who and BEA not in str(data) and "Bea" not in str(data)
+    assert isinstance(kept, Message)
+    assert kept.body == "" and kept.withdrawn and kept.created_item
+    assert kept.sender == who and BEA not in str(kept) and "Bea" not in str(kept)
     assert "my own words" in said

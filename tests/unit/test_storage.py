@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from meetbot.core.events import Message, Reaction
+from meetbot.runtime.features import features
 from meetbot.storage.codec import decode_event, encode_event
 from meetbot.storage.database import Database, DatabaseTooNew
 from meetbot.storage.migrations import MIGRATIONS
@@ -79,12 +80,24 @@ async def test_a_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
     await store.db.close()
 
 
+async def test_keys_with_a_value(tmp_path: Path) -> None:
+    store = await open_store(tmp_path)
+    async with store.db.transaction():
+        await store.set_value("translation-off:!a:x", "off")
+        await store.set_value("translation-off:!b:x", "on")
+        await store.set_value("other:!c:x", "off")
+    assert await store.keys_with_value("translation-off:", "off") == {"!a:x"}
+    await store.db.close()
+
+
 async def test_scrubbing_removes_text_but_keeps_the_place(tmp_path: Path) -> None:
     store = await open_store(tmp_path)
     async with store.db.transaction():
         await store.add_event(Message("$1", "!r", "@a:x", AT, body="!idea secret plan"), "m1")
         await store.save_translations("$1", "en", {"es": "plan secreto"}, "test")
-        await store.scrub_events(["$1"], created_items={"$1"})
+        await store.scrub_events(
+            ["$1"], created_items={"$1"}, prefix="!", commands=features().commands
+        )
     (event,) = await store.meeting_events("m1")
     assert isinstance(event, Message)
     assert (event.body, event.withdrawn, event.created_item) == ("", True, True)
