@@ -132,3 +132,17 @@ async def test_an_effect_nobody_handles_fails_loudly(tmp_path: Path) -> None:
         assert not await app.store.has_event("$1")  # nothing half-kept
     finally:
         await app.store.db.close()
+
+
+SQL = ("SELECT ", "INSERT ", "UPDATE ", "DELETE ", "CREATE TABLE", ".execute(")
+
+
+def test_sql_lives_only_under_storage() -> None:
+    outside = [
+        f"{path.relative_to(PACKAGE)}:{n}"
+        for path in PACKAGE.rglob("*.py")
+        if "storage" not in path.relative_to(PACKAGE).parts
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if any(word in line for word in SQL)
+    ]
+    assert outside == []
