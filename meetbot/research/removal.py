@@ -19,18 +19,14 @@ from dataclasses import dataclass, field
 
 from meetbot.core.events import Event
 from meetbot.core.scrubbing import Commands, under_stand_in, without_words, words_of
+from meetbot.minutes.series import WITHDRAWN_DOMAIN
 from meetbot.storage.research_store import MeetingEvent, ResearchStore
 
 # The sender written over a withdrawn person's events: it links to nobody.
-WITHDRAWN_DOMAIN = "withdrawn.invalid"
 
 
 def tombstone() -> str:
     return f"@withdrawn-{secrets.token_hex(4)}:{WITHDRAWN_DOMAIN}"
-
-
-def is_tombstone(user_id: str | None) -> bool:
-    return bool(user_id) and str(user_id).endswith(":" + WITHDRAWN_DOMAIN)
 
 
 @dataclass

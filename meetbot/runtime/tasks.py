@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta, timezone
 
 from meetbot.app import MeetBotApp
 from meetbot.storage.store import NotReady, Task
@@ -13,6 +14,16 @@ from meetbot.waiting import wait_or_timeout
 log = logging.getLogger(__name__)
 
 TaskHandler = Callable[[Task], Awaitable[None]]
+
+# After a failure a task waits 0.5 s, then twice as long each time, at most 10 minutes: a
+# homeserver down for an hour uses up no task (MAX_TASK_ATTEMPTS of them: about 1.5 hours).
+FIRST_RETRY_S = 0.5
+LONGEST_RETRY_S = 600.0
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long a task that has failed ``attempts`` times waits before the next try."""
+    return timedelta(seconds=min(LONGEST_RETRY_S, FIRST_RETRY_S * 2 ** min(attempts - 1, 20)))
 
 
 class TaskRunner:
@@ -58,7 +69,10 @@ class TaskRunner:
                     log.exception(
                         "%s task %s failed (attempt %d)", self.name, task.key, task.attempts + 1
                     )
+                    retry_at = datetime.now(timezone.utc) + retry_delay(task.attempts + 1)
                     async with self.app.store.db.transaction():
-                        await self.app.store.fail_task(task.id, f"{type(exc).__name__}: {exc}")
+                        await self.app.store.fail_task(
+                            task.id, f"{type(exc).__name__}: {exc}", retry_at
+                        )
             if failed:
                 await wait_or_timeout(self._stop, 0.5)

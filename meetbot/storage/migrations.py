@@ -151,4 +151,13 @@ MIGRATIONS: list[Migration] = [
         );
         """,
     ),
+    Migration(
+        6,
+        "a failed durable task waits before it is tried again",
+        """
+        -- When a failed task may run again (NULL: at once). A homeserver that refuses an
+        -- upload for minutes must not use up a task's attempts in seconds.
+        ALTER TABLE tasks ADD COLUMN retry_at TEXT;
+        """,
+    ),
 ]

@@ -18,6 +18,10 @@ from meetbot.storage.rows import MeetingRow, NotReady, OutboxMessage, Task, meet
 __all__ = ["MeetingRow", "NotReady", "OutboxMessage", "Store", "Task", "utcnow"]
 
 
+# A task that fails this many times is given up (with its back-off, after about 1.5 hours).
+MAX_TASK_ATTEMPTS = 20
+
+
 def utcnow() -> str:
     return datetime.now(timezone.utc).isoformat()
 
@@ -313,13 +317,16 @@ class Store:
             (kind, key, json.dumps(payload, ensure_ascii=False), utcnow()),
         )
 
-    async def pending_tasks(self, kinds: Sequence[str], limit: int = 50) -> list[Task]:
+    async def pending_tasks(
+        self, kinds: Sequence[str], limit: int = 50, max_attempts: int = MAX_TASK_ATTEMPTS
+    ) -> list[Task]:
+        """Tasks of these kinds that are due: not done, not given up, not waiting to retry."""
         marks = ",".join("?" for _ in kinds)
         async with self.db.between_writes() as conn:
             rows = await conn.execute_fetchall(
                 f"SELECT * FROM tasks WHERE done_at IS NULL AND kind IN ({marks}) "
-                "AND attempts < 10 ORDER BY id LIMIT ?",
-                (*kinds, limit),
+                "AND attempts < ? AND (retry_at IS NULL OR retry_at <= ?) ORDER BY id LIMIT ?",
+                (*kinds, max_attempts, utcnow(), limit),
             )
         return [
             Task(
@@ -363,10 +370,14 @@ class Store:
             "UPDATE tasks SET done_at = ?, payload = '{}' WHERE id = ?", (utcnow(), task_id)
         )
 
-    async def fail_task(self, task_id: int, error: str) -> None:
+    async def fail_task(
+        self, task_id: int, error: str, retry_at: datetime | None = None
+    ) -> None:
+        """Count a failed attempt; the task is due again at ``retry_at`` (None: at once)."""
         await self.conn.execute(
-            "UPDATE tasks SET attempts = attempts + 1, last_error = ? WHERE id = ?",
-            (error[:2000], task_id),
+            "UPDATE tasks SET attempts = attempts + 1, last_error = ?, retry_at = ? "
+            "WHERE id = ?",
+            (error[:2000], retry_at.isoformat() if retry_at else None, task_id),
         )
 
     # -- timers -----------------------------------------------------------------------

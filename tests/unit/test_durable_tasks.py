@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,8 @@ from shell_helpers import Speaker, config_file, open_bound
 
 from meetbot.app import MeetBotApp
 from meetbot.matrix.content import txn_id_for
-from meetbot.runtime.tasks import NotReady, TaskRunner
-from meetbot.storage.store import Task
+from meetbot.runtime.tasks import TaskRunner, retry_delay
+from meetbot.storage.store import MAX_TASK_ATTEMPTS, NotReady, Task
 
 ROOM = "!chores:example.org"
 
@@ -225,13 +226,15 @@ async def test_one_failing_task_does_not_hold_back_the_ones_after_it(app: MeetBo
     assert await notices(app) == ["fine", "broken"]
 
 
-async def test_a_task_that_keeps_failing_is_given_up_after_ten_attempts(app: MeetBotApp) -> None:
+async def test_a_task_that_keeps_failing_is_given_up_after_its_last_attempt(
+    app: MeetBotApp,
+) -> None:
     chores = Chores(app)
     chores.failures["hopeless"] = 100
     await add(app, "hopeless")
     (task,) = await app.store.pending_tasks(["chore"])
     async with app.store.db.transaction():
-        for n in range(9):  # nine attempts failed before
+        for n in range(MAX_TASK_ATTEMPTS - 1):  # all but the last attempt failed before
             await app.store.fail_task(task.id, f"failure {n + 1}")
     runner = TaskRunner(app, {"chore": chores}, "chores")
     async with running(runner):
@@ -240,9 +243,33 @@ async def test_a_task_that_keeps_failing_is_given_up_after_ten_attempts(app: Mee
         await add(app, "still works")
         await chores.ran(2)
         await idle(runner)
-    assert chores.runs == [("hopeless", 9), ("still works", 0)]
+    assert chores.runs == [("hopeless", MAX_TASK_ATTEMPTS - 1), ("still works", 0)]
     assert await app.store.pending_tasks(["chore"]) == []
+    assert await app.store.pending_tasks(["chore"], max_attempts=MAX_TASK_ATTEMPTS + 1) == [], (
+        "given up, not waiting"
+    )
     assert await notices(app) == ["still works"]
+
+
+def test_a_failing_task_waits_longer_each_time_up_to_ten_minutes() -> None:
+    waits = [retry_delay(n).total_seconds() for n in range(1, MAX_TASK_ATTEMPTS)]
+    assert waits[:4] == [0.5, 1.0, 2.0, 4.0]
+    assert max(waits) == 600
+    assert sum(waits) > 3600, "an hour-long outage uses up no task"
+
+
+async def test_a_failed_task_is_not_tried_again_before_its_wait_is_over(
+    app: MeetBotApp,
+) -> None:
+    await add(app, "upload the minutes")
+    (task,) = await app.store.pending_tasks(["chore"])
+    async with app.store.db.transaction():
+        await app.store.fail_task(task.id, "refused", datetime.now(timezone.utc) + timedelta(
+            minutes=5))
+    assert await app.store.pending_tasks(["chore"]) == []
+    async with app.store.db.transaction():
+        await app.store.fail_task(task.id, "refused", datetime.now(timezone.utc))
+    assert [t.key for t in await app.store.pending_tasks(["chore"])] == [task.key]
 
 
 async def test_stop_ends_an_idle_runner_at_once(app: MeetBotApp) -> None:
