@@ -1,4 +1,5 @@
-"""The French and Spanish catalogues cover every string the code marks with ``_()``.
+"""The French and Spanish catalogues cover every string the code marks with ``_()`` or
+``ngettext()`` (every plural form of the latter).
 
 A string added to the code without a translation fails here with the list of what is
 missing; ``scripts/update-catalogues.sh`` brings the catalogues up to date so the new
@@ -40,8 +41,10 @@ handle = engine().handle  # the core with every feature, as the bot runs it
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATED = tuple(lang for lang in SUPPORTED_LANGUAGES if lang != SOURCE_LANGUAGE)
-# The same keyword as scripts/update-catalogues.sh (`--no-default-keywords -k _`).
-KEYWORDS = {"_": None}
+# The same keywords as scripts/update-catalogues.sh (`--no-default-keywords -k _
+# -k ngettext:1,2`): a plural message's id is its (singular, plural) pair, as in a catalogue.
+KEYWORDS = {"_": None, "ngettext": (1, 2)}
+MsgId = str | tuple[str, str]
 UPDATE_HINT = (
     "run scripts/update-catalogues.sh, then translate the new (empty) and fuzzy entries in "
     "meetbot/locale/{lang}/LC_MESSAGES/meetbot.po and remove their `#, fuzzy` flag"
@@ -49,17 +52,27 @@ UPDATE_HINT = (
 
 
 @cache
-def code_msgids() -> dict[str, list[str]]:
+def code_msgids() -> dict[MsgId, list[str]]:
     """Every msgid marked in the code (as babel.cfg maps it), with where it is used."""
     with (ROOT / "babel.cfg").open() as fh:
         method_map, options_map = parse_mapping_cfg(fh, "babel.cfg")
-    found: dict[str, list[str]] = {}
+    found: dict[MsgId, list[str]] = {}
     for filename, lineno, message, _comments, _context in extract_from_dir(
         str(ROOT), method_map, options_map, keywords=KEYWORDS
     ):
-        assert isinstance(message, str), f"{filename}:{lineno}: _() takes one message id"
+        if isinstance(message, tuple):
+            singular, plural = message
+            assert isinstance(singular, str) and isinstance(plural, str), (
+                f"{filename}:{lineno}: ngettext() takes a singular and a plural message id"
+            )
+            message = (singular, plural)
+        assert isinstance(message, (str, tuple)), f"{filename}:{lineno}: _() takes one message id"
         found.setdefault(message, []).append(f"{filename}:{lineno}")
     return found
+
+
+def plural_msgids() -> dict[tuple[str, str], list[str]]:
+    return {msgid: where for msgid, where in code_msgids().items() if isinstance(msgid, tuple)}
 
 
 @cache
@@ -82,34 +95,55 @@ def test_the_code_marks_strings_for_translation() -> None:
     ids = code_msgids()
     assert len(ids) > 100
     assert "**Meeting started:** {title}" in ids
+    assert ("{count} decision", "{count} decisions") in ids
+
+
+def _literals(args: list[ast.expr]) -> bool:
+    return all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in args)
 
 
 def test_every_translation_call_has_a_literal_message_id() -> None:
-    """``_(f"...")`` or ``_(variable)`` cannot be extracted, so it would never be translated."""
+    """``_(f"...")`` or ``_(variable)`` cannot be extracted, so it would never be translated;
+    nor can ``ngettext(singular, plural, count)`` unless both texts are literals."""
     bad = []
     for path in sorted((ROOT / "meetbot").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Name)
-                and node.func.id == "_"
-                and not (
-                    len(node.args) == 1
-                    and isinstance(node.args[0], ast.Constant)
-                    and isinstance(node.args[0].value, str)
-                )
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+                continue
+            if (node.func.id == "_" and not (len(node.args) == 1 and _literals(node.args))) or (
+                node.func.id == "ngettext"
+                and not (len(node.args) == 3 and _literals(node.args[:2]))
             ):
                 bad.append(f"{path.relative_to(ROOT)}:{node.lineno}")
-    assert not bad, "_() needs one plain string literal (values go in keywords):\n" + "\n".join(bad)
+    assert not bad, (
+        "_() needs one plain string literal, ngettext() two and the count (values go in "
+        "keywords):\n" + "\n".join(bad)
+    )
+
+
+def _key(msgid: object) -> object:
+    """A catalogue entry's id as the code's: a plural entry's (singular, plural) as a tuple."""
+    return tuple(msgid) if isinstance(msgid, (tuple, list)) else msgid
+
+
+def _is_translated(lang: str, string: object) -> bool:
+    """A text, or every plural form the language has."""
+    if isinstance(string, (tuple, list)):
+        return len(string) == catalogue(lang).num_plurals and all(string)
+    return bool(string)
 
 
 @pytest.mark.parametrize("lang", TRANSLATED)
 def test_every_marked_string_is_translated(lang: str) -> None:
-    translated = {m.id for m in catalogue(lang) if m.id and m.string and not m.fuzzy}
-    fuzzy = {m.id for m in catalogue(lang) if m.id and m.fuzzy}
+    translated = {
+        _key(m.id)
+        for m in catalogue(lang)
+        if m.id and _is_translated(lang, m.string) and not m.fuzzy
+    }
+    fuzzy = {_key(m.id) for m in catalogue(lang) if m.id and m.fuzzy}
     problems = [
         f"  {'fuzzy' if msgid in fuzzy else 'missing'}: {msgid!r}  ({where[0]})"
-        for msgid, where in sorted(code_msgids().items())
+        for msgid, where in sorted(code_msgids().items(), key=lambda entry: str(entry[0]))
         if msgid not in translated
     ]
     assert not problems, (
@@ -122,17 +156,24 @@ def test_every_marked_string_is_translated(lang: str) -> None:
 def test_translations_keep_the_placeholders_and_the_markdown(lang: str) -> None:
     problems = []
     for m in catalogue(lang):
-        if not m.id or not m.string or not isinstance(m.id, str):
+        if not m.id or not m.string:
             continue
-        try:
-            expected, got = placeholders(m.id), placeholders(str(m.string))
-        except ValueError as error:
-            problems.append(f"  {m.id!r}: malformed braces ({error})")
-            continue
-        if expected != got:
-            problems.append(f"  {m.id!r}: placeholders {sorted(got)} instead of {sorted(expected)}")
-        elif markup(m.id) != markup(str(m.string)):
-            problems.append(f"  {m.id!r}: Markdown changed in {str(m.string)!r}")
+        # A plural entry: every form keeps the placeholders and the Markdown of the source.
+        sources = m.id if isinstance(m.id, (tuple, list)) else (m.id,)
+        strings = m.string if isinstance(m.string, (tuple, list)) else (m.string,)
+        for source, string in ((str(s), str(t)) for s in sources for t in strings if t):
+            try:
+                expected, got = placeholders(source), placeholders(string)
+            except ValueError as error:
+                problems.append(f"  {source!r}: malformed braces ({error})")
+                continue
+            if expected != got:
+                problems.append(
+                    f"  {source!r}: placeholders {sorted(got)} in {string!r} "
+                    f"instead of {sorted(expected)}"
+                )
+            elif markup(source) != markup(string):
+                problems.append(f"  {source!r}: Markdown changed in {string!r}")
     assert not problems, f"{lang} translations that would break notices:\n" + "\n".join(problems)
 
 
