@@ -9,6 +9,7 @@ entries can be translated.
 from __future__ import annotations
 
 import ast
+import gettext
 import re
 from datetime import datetime, timezone
 from functools import cache
@@ -21,7 +22,9 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
+from meetbot import i18n
 from meetbot.config.agendas import load_agenda
+from meetbot.core import counts
 from meetbot.core.effects import Notice
 from meetbot.core.events import Message
 from meetbot.core.model import Region, RoomSettings, RoomState
@@ -33,8 +36,10 @@ from meetbot.i18n import (
     Msg,
     _,
     md_escape,
+    ngettext,
 )
-from meetbot.minutes.labels import LABELS
+from meetbot.minutes.labels import LABELS, label
+from meetbot.research.labels import report_label
 from meetbot.runtime.features import engine
 
 handle = engine().handle  # the core with every feature, as the bot runs it
@@ -248,3 +253,171 @@ def test_nested_messages_and_labels_are_translated() -> None:
     assert recorded.render("es") == "Anotado: Decisión #3."
     assert LABELS["actions_heading"].render("fr") == "**Actions, par personne**"
     assert LABELS["no_decisions"].render("es") == "No se registró ninguna decisión."
+
+
+# -- plurals: every count agrees with its noun, in every language --------------------------
+# Which form (msgstr[0] or msgstr[1]) a count takes: French says "0 décision", Spanish and
+# English "0 decisiones", "0 decisions".
+PLURAL_FORM = {"en": lambda n: int(n != 1), "fr": lambda n: int(n > 1), "es": lambda n: int(n != 1)}
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_each_catalogue_has_the_plural_rule_of_its_language(lang: str) -> None:
+    rule = catalogue(lang).plural_expr.replace(" ", "")
+    assert catalogue(lang).num_plurals == 2
+    assert rule == {"fr": "(n>1)", "es": "(n!=1)"}[lang]
+
+
+def _forms(msgid: tuple[str, str], lang: str) -> tuple[str, ...]:
+    if lang == SOURCE_LANGUAGE:
+        return msgid
+    entry = catalogue(lang).get(msgid)
+    assert entry is not None and isinstance(entry.string, (tuple, list)), f"{lang}: {msgid!r}"
+    return tuple(str(form) for form in entry.string)
+
+
+def _other_values(text: str) -> dict[str, str]:
+    return {name: f"<{name}>" for name in placeholders(text) if name != "count"}
+
+
+def test_the_code_has_plural_messages() -> None:
+    assert len(plural_msgids()) >= 15
+
+
+@pytest.mark.parametrize("lang", SUPPORTED_LANGUAGES)
+def test_every_plural_message_agrees_with_0_1_and_2(lang: str) -> None:
+    """Each ngettext() message, rendered with 0, 1 and 2: the form the language's rule picks,
+    with the count in it; the singular and plural forms differ (the noun agrees)."""
+    problems = []
+    for (singular, plural), where in sorted(plural_msgids().items()):
+        forms = _forms((singular, plural), lang)
+        if len(set(forms)) != 2:
+            problems.append(f"  {singular!r} ({where[0]}): forms {forms!r} do not differ")
+            continue
+        values = _other_values(plural)
+        for n in (0, 1, 2):
+            got = ngettext(singular, plural, n, **values).render(lang)
+            expected = forms[PLURAL_FORM[lang](n)].format(count=n, **values)
+            if got != expected or str(n) not in got:
+                problems.append(f"  {singular!r} with {n}: {got!r} instead of {expected!r}")
+    assert not problems, f"{lang} plural messages that do not agree:\n" + "\n".join(problems)
+
+
+AGREEMENT = {
+    counts.decisions: {
+        "en": ("0 decisions", "1 decision", "2 decisions"),
+        "fr": ("0 décision", "1 décision", "2 décisions"),
+        "es": ("0 decisiones", "1 decisión", "2 decisiones"),
+    },
+    counts.actions: {
+        "en": ("0 actions", "1 action", "2 actions"),
+        "fr": ("0 action", "1 action", "2 actions"),
+        "es": ("0 acciones", "1 acción", "2 acciones"),
+    },
+    counts.people: {
+        "en": ("0 people", "1 person", "2 people"),
+        "fr": ("0 personne", "1 personne", "2 personnes"),
+        "es": ("0 personas", "1 persona", "2 personas"),
+    },
+    counts.items: {
+        "en": ("0 items", "1 item", "2 items"),
+        "fr": ("0 élément", "1 élément", "2 éléments"),
+        "es": ("0 elementos", "1 elemento", "2 elementos"),
+    },
+    counts.messages: {
+        "en": ("0 messages", "1 message", "2 messages"),
+        "fr": ("0 message", "1 message", "2 messages"),
+        "es": ("0 mensajes", "1 mensaje", "2 mensajes"),
+    },
+    counts.meetings_held: {
+        "en": ("0 meetings held", "1 meeting held", "2 meetings held"),
+        "fr": ("0 réunion tenue", "1 réunion tenue", "2 réunions tenues"),
+        "es": ("0 reuniones realizadas", "1 reunión realizada", "2 reuniones realizadas"),
+    },
+    counts.open_actions: {
+        "en": ("0 open action items", "1 open action item", "2 open action items"),
+        "fr": ("0 action en cours", "1 action en cours", "2 actions en cours"),
+        "es": ("0 acciones pendientes", "1 acción pendiente", "2 acciones pendientes"),
+    },
+}
+
+
+@pytest.mark.parametrize("counted", list(AGREEMENT), ids=lambda f: f.__name__)
+@pytest.mark.parametrize("lang", SUPPORTED_LANGUAGES)
+def test_counted_nouns_agree_with_their_count(counted: object, lang: str) -> None:
+    assert callable(counted)
+    said = tuple(counted(n).render(lang) for n in (0, 1, 2))
+    assert said == AGREEMENT[counted][lang]
+    assert tuple(counted(n).render(lang, md_escape) for n in (0, 1, 2)) == said
+
+
+def test_a_plural_message_inside_another_agrees() -> None:
+    status = _("{messages}, {items} ({decisions}, {actions}), {people}.",
+               messages=counts.messages(0), items=counts.items(2), decisions=counts.decisions(1),
+               actions=counts.actions(1), people=counts.people(0))
+    assert status.render("en") == "0 messages, 2 items (1 decision, 1 action), 0 people."
+    assert status.render("fr") == "0 message, 2 éléments (1 décision, 1 action), 0 personne."
+    assert status.render("es") == "0 mensajes, 2 elementos (1 decisión, 1 acción), 0 personas."
+
+
+def test_the_end_of_meeting_notice_agrees_in_every_language() -> None:
+    said = notices(
+        "!startmeeting Réunion de janvier",
+        "!decision on se retrouve le jeudi",
+        "!action @awa:example.org écrire le compte rendu",
+        "!endmeeting",
+    )
+    ended = next(n for n in said if "Meeting ended" in rendered(n, "en"))
+    assert "1 decisión, 1 acción, 1 persona." in rendered(ended, "es")
+    assert "1 décision, 1 action, 1 personne." in rendered(ended, "fr")
+    assert "1 decision, 1 action, 1 person." in rendered(ended, "en")
+    assert "1 decisión, 1 acción, 1 persona." in posted(ended, "es")
+    empty = notices("!startmeeting", "!endmeeting")[-1]
+    assert "0 décision, 0 action, 1 personne." in rendered(empty, "fr")
+    assert "0 decisiones, 0 acciones, 1 persona." in rendered(empty, "es")
+    assert "0 decisions, 0 actions, 1 person." in rendered(empty, "en")
+
+
+def test_the_status_notice_agrees() -> None:
+    status = notices("!startmeeting", "bonjour", "!decision le jeudi", "!status")[-1]
+    assert "1 mensaje, 2 elementos (1 decisión, 0 acciones), 1 persona." in rendered(status, "es")
+    assert "1 message, 2 éléments (1 décision, 0 action), 1 personne." in rendered(status, "fr")
+
+
+def test_plural_labels_take_their_count_where_they_are_used() -> None:
+    assert report_label("messages_count", count=1).render("es") == "1 mensaje"
+    assert report_label("endorsements", count=0).render("fr") == "0 soutien"
+    assert report_label("endorsements", count=2).render("es") == "2 apoyos"
+    generated = report_label("generated", at="2027-01-15 09:00", count=1)
+    assert generated.render("fr") == "Généré le 2027-01-15 09:00 (UTC) à partir de 1 réunion tenue."
+    assert generated.render("en") == "Generated 2027-01-15 09:00 (UTC) from 1 meeting held."
+    posted_report = report_label(
+        "report_posted", meetings=counts.meetings_held(1), regions=counts.regions(1),
+        decisions=counts.decisions(0), actions=counts.open_actions(2),
+    )
+    assert posted_report.render("es") == (
+        "**Informe de investigación** actualizado: 1 reunión realizada en 1 región, "
+        "0 decisiones, 2 acciones pendientes."
+    )
+    people = label("coordinator_people", people=counts.people(1), names="Ana (3)")
+    assert people.render("fr") == "1 personne\u00a0: Ana (3)."
+
+
+def test_a_plural_message_needs_its_count() -> None:
+    with pytest.raises(TypeError):
+        Msg("{count} decision", {}, "{count} decisions")
+    assert Msg("{count} decision", {"count": 2}, "{count} decisions").render("es") == (
+        "2 decisiones"
+    )
+
+
+def test_a_broken_plural_translation_falls_back_to_the_source(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Broken(gettext.NullTranslations):
+        def ngettext(self, msgid1: str, msgid2: str, n: int) -> str:
+            return "{nombre} décisions"
+
+    monkeypatch.setattr(i18n, "translations", lambda lang: Broken())
+    assert counts.decisions(1).render("fr") == "1 decision"
+    assert counts.decisions(3).render("fr") == "3 decisions"
