@@ -2,26 +2,34 @@
 
 Strings are marked with :func:`_` and kept as :class:`Msg` values (message id plus
 parameters) until they are rendered for a reader, so one notice can be shown in each of a
-room's languages. Catalogues are the ``.po`` files under ``meetbot/locale`` (Babel reads
-them directly, so no compiled ``.mo`` is needed at run time).
+room's languages. A string that holds a count is marked with :func:`ngettext` instead: its
+singular and plural source texts and the count, and the reader's language picks the form
+by its own plural rule (French says "0 décision", Spanish "0 decisiones"). Catalogues are
+the ``.po`` files under ``meetbot/locale``; they are read with Babel when first needed and
+turned into :class:`gettext.GNUTranslations` in memory (no compiled ``.mo`` is kept).
 """
 
 from __future__ import annotations
 
+import gettext
 import html
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from io import BytesIO
 from pathlib import Path
 from urllib.parse import quote
 
+from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "meetbot"
 SOURCE_LANGUAGE = "en"
 SUPPORTED_LANGUAGES = ("en", "fr", "es")
+# The parameter of a plural message that holds its count (and picks its form).
+COUNT = "count"
 
 _CODE_SPAN = re.compile(r"`[^`\n]+`")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
@@ -34,19 +42,46 @@ def md_escape(text: str) -> str:
 
 @dataclass(frozen=True)
 class Msg:
-    """A translatable message: a catalogue id and the values to put in it."""
+    """A translatable message: a catalogue id and the values to put in it.
+
+    A plural message also has its plural source text (``plural``); its count is the
+    parameter ``count``, which chooses the form and can be shown as ``{count}``.
+    """
 
     msgid: str
     params: Mapping[str, object] = field(default_factory=dict)
+    plural: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.plural is not None and not isinstance(self.params.get(COUNT), int):
+            raise TypeError(f"a plural message needs a whole-number {COUNT}=: {self.msgid!r}")
+
+    def with_params(self, **params: object) -> Msg:
+        """The same message (singular and plural) with other values."""
+        return Msg(self.msgid, params, self.plural)
+
+    def template(self, lang: str) -> str:
+        """The text to fill in for ``lang``, in the form its count calls for."""
+        return _choose(translations(lang), self)
 
     def render(self, lang: str, escape: Callable[[str], str] | None = None) -> str:
-        template = translation_table(lang).get(self.msgid) or self.msgid
         values = {k: _render_param(v, lang, escape) for k, v in self.params.items()}
         try:
-            return template.format(**values)
+            return self.template(lang).format(**values)
         except (KeyError, IndexError, ValueError):
             # A broken translation must never hide the message: fall back to the source text.
-            return self.msgid.format(**values)
+            return _choose(_SOURCE, self).format(**values)
+
+
+_SOURCE = gettext.NullTranslations()  # English: the source text itself, "n != 1" for plurals
+
+
+def _choose(translations: gettext.NullTranslations, msg: Msg) -> str:
+    if msg.plural is None:
+        return translations.gettext(msg.msgid)
+    count = msg.params[COUNT]
+    assert isinstance(count, int)
+    return translations.ngettext(msg.msgid, msg.plural, count)
 
 
 def _render_param(value: object, lang: str, escape: Callable[[str], str] | None) -> str:
@@ -85,19 +120,32 @@ def _(msgid: str, **params: object) -> Msg:
     return Msg(msgid, params)
 
 
+def ngettext(singular: str, plural: str, count: int, **params: object) -> Msg:
+    """Mark a string that holds a count: ``ngettext("{count} decision", "{count} decisions", n)``.
+
+    Babel extracts the first two arguments as ``msgid`` and ``msgid_plural``; each language
+    picks its form for ``count`` by the ``Plural-Forms`` rule of its catalogue. The count is
+    also the parameter ``{count}``. A sentence with several counts is one message whose
+    parameters are plural messages, one per count, so that each agrees with its noun.
+    """
+    return Msg(singular, {COUNT: count, **params}, plural)
+
+
 @cache
-def translation_table(lang: str) -> Mapping[str, str]:
-    """Message id -> translated text for ``lang`` (empty for the source language)."""
+def translations(lang: str) -> gettext.NullTranslations:
+    """The catalogue for ``lang`` (the source text for the source language or none).
+
+    Untranslated and fuzzy entries are left out, so their source text is shown.
+    """
     po_file = LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
     if lang == SOURCE_LANGUAGE or not po_file.exists():
-        return {}
+        return _SOURCE
     with po_file.open("rb") as fh:
         catalog = read_po(fh, locale=lang)
-    return {
-        str(m.id): str(m.string)
-        for m in catalog
-        if m.id and m.string and not m.fuzzy and isinstance(m.id, str)
-    }
+    mo = BytesIO()
+    write_mo(mo, catalog, use_fuzzy=False)
+    mo.seek(0)
+    return gettext.GNUTranslations(mo)
 
 
 def render_lines(lines: Iterable[Msg | str], lang: str, escape: bool = False) -> str:

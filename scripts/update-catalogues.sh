@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Refresh the translation catalogues from the strings marked with _() in meetbot/.
+# Refresh the translation catalogues from the strings marked with _() and ngettext() in meetbot/
+# (ngettext's first two arguments become an entry's msgid and msgid_plural).
 #
 #   scripts/update-catalogues.sh          extract meetbot/locale/meetbot.pot, then update
 #                                          (or create) meetbot/locale/{fr,es}/LC_MESSAGES/meetbot.po
@@ -8,7 +9,8 @@
 # Existing translations are never dropped: `pybabel update` keeps them, marks the ones whose
 # source text changed as fuzzy (to be reviewed), and keeps removed strings as obsolete (#~)
 # entries. After running it, translate the empty and fuzzy entries (remove the `#, fuzzy`
-# flag once reviewed); tests/unit/test_catalogues.py lists what is still missing.
+# flag once reviewed), every msgstr[N] form of a plural entry included (the forms are the
+# catalogue's Plural-Forms header); tests/unit/test_catalogues.py lists what is still missing.
 # Set PYBABEL to use a specific pybabel (default: .venv/bin/pybabel, else the one on PATH).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,7 +42,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # Sorted, location-free template: a diff shows only strings that were added, changed or removed.
-"$PYBABEL" --quiet extract -F babel.cfg --no-default-keywords -k _ \
+"$PYBABEL" --quiet extract -F babel.cfg --no-default-keywords -k _ -k ngettext:1,2 \
     --no-location --sort-output --no-wrap \
     --project meetbot --copyright-holder "meetbot contributors" \
     -o "$tmp/$DOMAIN.pot" .

@@ -20,7 +20,7 @@ from nio import AsyncClient, MegolmEvent, MessageDirection, RoomMessage, RoomMes
 from meetbot.app import MeetBotApp
 from meetbot.core.durations import format_duration
 from meetbot.core.effects import Notice
-from meetbot.i18n import Msg, _
+from meetbot.i18n import Msg, ngettext
 from meetbot.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -112,16 +112,16 @@ class CatchUp:
             return
         answered_from = self.answered_from_ms()
         older = sum(1 for e in missed if e.server_timestamp < answered_from)
-        lines: list[Msg] = [
-            _("I was away for a moment. Messages that came in meanwhile: {count}; I have "
-              "caught up with them.", count=len(missed))
-        ]
+        lines: list[Msg] = [ngettext(
+            "I was away for a moment. {count} message came in meanwhile; I have caught up "
+            "with it.", "I was away for a moment. {count} messages came in meanwhile; I have "
+            "caught up with them.", len(missed))]
         if older:
-            lines.append(
-                _("{count} of them were older than {window}: they are in the record, but I "
-                  "did not answer or translate them.", count=older,
-                  window=format_duration(self.config.catch_up_window))
-            )
+            lines.append(ngettext(
+                "{count} of them was older than {window}: it is in the record, but I did not "
+                "answer or translate it.", "{count} of them were older than {window}: they are "
+                "in the record, but I did not answer or translate them.", older,
+                window=format_duration(self.config.catch_up_window)))
         await self.app.post_notice(
             Notice(
                 room_id=room_id,

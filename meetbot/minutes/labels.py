@@ -38,13 +38,11 @@ LABELS: dict[str, Msg] = {
     "log_line": _("log"),
     "generated_by": _("Minutes written by meetbot from the meeting's record."),
     # Chat summaries.
-    "room_summary_head": _(
-        "**Minutes of {title}**: {items} items, {decisions} decisions, {actions} actions, "
-        "{people} people."
-    ),
+    # Each count is a counted noun from meetbot.core.counts ("1 decision", "2 decisions").
+    "room_summary_head": _("**Minutes of {title}**: {items}, {decisions}, {actions}, {people}."),
     "coordinator_head": _("**{region}** — {title}"),
     "coordinator_when": _("{start} – {end} ({duration}), chaired by {chairs}."),
-    "coordinator_people": _("{count} people: {names}."),
+    "coordinator_people": _("{people}: {names}."),
     "decision_line": _("- \\#{n} {text}"),
     "action_line": _("- \\#{n} {text} — {owners}"),
     "person_actions": _("- {name}:"),
@@ -68,4 +66,4 @@ KIND_NAMES = {kind.value: msg for kind, msg in KIND_LABELS.items()}
 def label(key: str, **params: object) -> Msg:
     """The label ``key`` with its parameters filled in later, per reader."""
     base = LABELS.get(key) or KIND_NAMES[key]
-    return Msg(base.msgid, params)
+    return base.with_params(**params)

@@ -14,6 +14,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from meetbot.core import counts
 from meetbot.core.durations import format_duration
 from meetbot.i18n import Msg, md_escape, render_lines
 from meetbot.minutes.by_prompt import TOP_ENDORSED, prompt_of_lines
@@ -215,17 +216,17 @@ def _owners(data: Mapping[str, Any], item: Mapping[str, Any]) -> Msg | str:
 
 def room_summary(data: Mapping[str, Any], language: str) -> str:
     """A short Markdown notice for the meeting room: counts, decisions, actions and owners."""
-    counts = {
+    of_kind = {
         kind: sum(1 for i in data["items"] if i["kind"] == kind) for kind in ("decision", "action")
     }
     lines: list[Msg | str] = [
         label(
             "room_summary_head",
             title=data["title"],
-            items=len(data["items"]),
-            decisions=counts["decision"],
-            actions=counts["action"],
-            people=len(data["participants"]),
+            items=counts.items(len(data["items"])),
+            decisions=counts.decisions(of_kind["decision"]),
+            actions=counts.actions(of_kind["action"]),
+            people=counts.people(len(data["participants"])),
         )
     ]
     lines += _decision_lines(data)
@@ -252,7 +253,7 @@ def coordinator_summary(data: Mapping[str, Any], language: str) -> str:
             chairs=", ".join(c["display_name"] for c in data["chairs"]),
         ),
         "",
-        label("coordinator_people", count=len(data["participants"]), names=people),
+        label("coordinator_people", people=counts.people(len(data["participants"])), names=people),
     ]
     lines += _series_lines(data)
     lines += _decision_lines(data)

@@ -6,11 +6,13 @@ The coordinator's summary after each meeting is part of the minutes: its words a
 
 from __future__ import annotations
 
-from meetbot.i18n import Msg, _
+from meetbot.i18n import Msg, _, ngettext
 
+# A plural label's count (0 here) is given where it is used: t("generated", count=..., ...).
 REPORT_LABELS: dict[str, Msg] = {
     "report_title": _("Research programme report"),
-    "generated": _("Generated {at} (UTC) from {meetings} meetings held."),
+    "generated": ngettext("Generated {at} (UTC) from {count} meeting held.",
+                          "Generated {at} (UTC) from {count} meetings held.", 0),
     "progress": _("Progress"),
     "held": _("held"),
     "running": _("running"),
@@ -20,9 +22,9 @@ REPORT_LABELS: dict[str, Msg] = {
     "meeting_n": _("Meeting {n}"),
     "matrix": _("Prompts across regions"),
     "no_contributions": _("Nothing recorded on this prompt."),
-    "messages_count": _("{count} messages"),
+    "messages_count": ngettext("{count} message", "{count} messages", 0),
     "endorsed": _("Most endorsed"),
-    "endorsements": _("{count} endorsements"),
+    "endorsements": ngettext("{count} endorsement", "{count} endorsements", 0),
     "decisions": _("Decisions, all regions"),
     "no_decisions": _("No decisions yet."),
     "tally": _("votes"),
@@ -38,11 +40,12 @@ REPORT_LABELS: dict[str, Msg] = {
     "chart_people": _("People per region and meeting"),
     "chart_languages": _("Messages by language, per region"),
     "original": _("original"),
-    # The coordinator's room, after the report is rewritten.
-    "report_posted": _("**Research report** updated: {meetings} meetings held in {regions} "
-                       "regions, {decisions} decisions, {actions} open action items."),
+    # The coordinator's room, after the report is rewritten; each count is a counted noun
+    # from meetbot.core.counts ("1 meeting held", "2 meetings held").
+    "report_posted": _("**Research report** updated: {meetings} in {regions}, {decisions}, "
+                       "{actions}."),
 }
 
 
 def report_label(key: str, **params: object) -> Msg:
-    return Msg(REPORT_LABELS[key].msgid, params)
+    return REPORT_LABELS[key].with_params(**params)

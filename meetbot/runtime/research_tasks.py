@@ -13,9 +13,10 @@ from typing import Any
 from nio import AsyncClient, RoomCreateResponse
 
 from meetbot.app import MeetBotApp
+from meetbot.core import counts
 from meetbot.core.effects import Effect
 from meetbot.core.privacy_effects import ConsentChanged, ReportRequested, WithdrawalRequested
-from meetbot.i18n import _, render_lines
+from meetbot.i18n import _, ngettext, render_lines
 from meetbot.matrix.content import markdown_content, txn_id_for
 from meetbot.research import consent
 from meetbot.research.labels import report_label
@@ -94,9 +95,10 @@ class ReportTask:
         name = f"report-{report['generated_at'][:10]}.html"
         uploaded = await upload(self.client, html, name, "text/html", room_id) if room_id else None
         summary = render_lines([report_label(
-            "report_posted", meetings=len(report["participation"]),
-            regions=len({p["region"] for p in report["participation"]}),
-            decisions=len(report["decisions"]), actions=len(report["open_actions"]),
+            "report_posted", meetings=counts.meetings_held(len(report["participation"])),
+            regions=counts.regions(len({p["region"] for p in report["participation"]})),
+            decisions=counts.decisions(len(report["decisions"])),
+            actions=counts.open_actions(len(report["open_actions"])),
         )], coordinator_language(app), escape=True)
         async with app.store.db.transaction():
             if room_id:
@@ -135,12 +137,16 @@ class WithdrawTask:
         meetings = set(result.meetings) | set(task.payload.get("meetings") or [])
         await regenerate_after_removal(app, meetings)
         lines = [_("Your contributions have been withdrawn from the research record: "
-                   "{events} messages and reactions in {meetings} meetings. The minutes and "
-                   "reports were written again without them.",
-                   events=result.events, meetings=len(meetings))]
+                   "{events} in {meetings}. The minutes and reports were written again "
+                   "without them.",
+                   events=ngettext("{count} message or reaction", "{count} messages and reactions",
+                                   result.events),
+                   meetings=counts.meetings(len(meetings)))]
         if result.kept_meetings:
-            lines.append(_("{count} meetings ended before the withdrawal window and were left "
-                           "as they were.", count=result.kept_meetings))
+            lines.append(ngettext(
+                "{count} meeting ended before the withdrawal window and was left as it was.",
+                "{count} meetings ended before the withdrawal window and were left as they were.",
+                result.kept_meetings))
         lines.append(_("To keep future messages out of the record as well, type {optout} "
                        "in your meeting room.", optout=f"`{app.config.command_prefix}optout`"))
         dm_room = await self._direct_room(user_id)

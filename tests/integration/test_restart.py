@@ -65,7 +65,7 @@ async def _miss_forty_messages_and_a_command(make_participant, make_bot, **setti
     after = await bob.send(room, "!items")
     listing = await bob.wait_for_notice(room, "Items", after=after)
     assert "recorded while down" in listing.body
-    caught_up = await alice.wait_for_notice(room, "Messages that came in meanwhile: 41")
+    caught_up = await alice.wait_for_notice(room, "41 messages came in meanwhile")
     end = await alice.send(room, "!endmeeting")
     await alice.wait_for_notice(room, "Meeting ended", after=end)
     await bot.settled()

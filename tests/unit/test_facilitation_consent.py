@@ -46,7 +46,7 @@ def test_results_stay_hidden_until_close_and_status_shows_only_a_count() -> None
     room, posted = proposed()
     room.react(BEA, posted, "✅")
     room.say(CARLOS, "!status")
-    assert "1 responses so far" in room.last()
+    assert "1 response so far" in room.last()
     assert "✅ 1" not in room.last()
 
 

@@ -371,7 +371,7 @@ async def test_a_running_meeting_is_told_what_came_in_while_the_bot_was_away(
 
     told = [n for n in await notices(app) if "I was away" in n]
     assert len(told) == 1
-    assert "Messages that came in meanwhile: 3" in told[0]
+    assert "3 messages came in meanwhile" in told[0]
     assert "2 of them were older than 10m" in told[0]
 
 

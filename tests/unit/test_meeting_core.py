@@ -171,7 +171,7 @@ def test_the_agenda_ends_politely(room: Meeting) -> None:
 def test_ending_hands_over_the_minutes_and_frees_the_room(room: Meeting) -> None:
     room.says(FACILITATOR, "!agreed meet monthly")
     answers = room.says(FACILITATOR, "!endmeeting")
-    assert "Meeting ended** after" in answers[0] and "1 decisions" in answers[0]
+    assert "Meeting ended** after" in answers[0] and "1 decision," in answers[0]
     assert any(isinstance(e, MeetingEnded) for e in room.effects)
     assert room.state.meeting is None and room.state.last_meeting is not None
     assert "No meeting is running" in room.says(FACILITATOR, "!endmeeting")[0]

@@ -468,7 +468,7 @@ def test_write_minutes_writes_json_once_and_each_language(room: Room, tmp_path: 
 def test_room_summary_counts_decisions_and_owners(room: Room) -> None:
     summary = room_summary(minutes(room), "en")
 
-    assert "8 items, 1 decisions, 3 actions, 3 people" in summary
+    assert "8 items, 1 decision, 3 actions, 3 people" in summary
     assert "- \\#5 repetimos el taller en junio" in summary
     assert "alguien escribe el resumen — UNASSIGNED" in summary
     assert "piden fondos — Carlos, Beatriz" in summary

@@ -117,7 +117,7 @@ async def test_minutes_are_written_in_every_language_and_announced_to_the_room_a
     room, summary, page = (await outbox(app))[before:]
     assert room.room_id == ROOM
     spanish, french = room.content["formatted_body"].split("<hr>")  # one block per language
-    assert "Acta de Water for the school" in spanish and "1 decisiones" in spanish
+    assert "Acta de Water for the school" in spanish and "1 decisión" in spanish
     assert "Compte rendu de Water for the school" in french and "1 décisions" in french
     assert summary.room_id == COORD and summary.body.startswith("Latin America — Water")
     assert page.room_id == COORD and page.content["msgtype"] == "m.file"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from meetbot.core import counts
 from meetbot.core.commands.items import KIND_LABELS, add_item
 from meetbot.core.durations import format_duration
 from meetbot.core.effects import MeetingEnded, MeetingStarted
@@ -114,12 +115,12 @@ def end_meeting(call: Call) -> None:
     live = meeting.live_items()
     call.announce(
         _(
-            "**Meeting ended** after {duration}: {decisions} decisions, {actions} actions, "
-            "{people} people. The minutes are on their way.",
+            "**Meeting ended** after {duration}: {decisions}, {actions}, {people}. The minutes "
+            "are on their way.",
             duration=format_duration(meeting.ended_at - meeting.started_at),
-            decisions=sum(1 for i in live if i.kind is ItemKind.DECISION),
-            actions=sum(1 for i in live if i.kind is ItemKind.ACTION),
-            people=len(meeting.present()),
+            decisions=counts.decisions(sum(1 for i in live if i.kind is ItemKind.DECISION)),
+            actions=counts.actions(sum(1 for i in live if i.kind is ItemKind.ACTION)),
+            people=counts.people(len(meeting.present())),
         )
     )
     call.emit(MeetingEnded(meeting.id, meeting.room_id))
@@ -251,13 +252,14 @@ def do_status(call: Call) -> None:
     live = meeting.live_items()
     lines.append(
         _(
-            "{messages} messages, {items} items ({decisions} decisions, {actions} actions), "
-            "{people} people.",
-            messages=sum(1 for e in meeting.log if not e.redacted and not e.is_command),
-            items=len(live),
-            decisions=sum(1 for i in live if i.kind is ItemKind.DECISION),
-            actions=sum(1 for i in live if i.kind is ItemKind.ACTION),
-            people=len(meeting.present()),
+            "{messages}, {items} ({decisions}, {actions}), {people}.",
+            messages=counts.messages(
+                sum(1 for e in meeting.log if not e.redacted and not e.is_command)
+            ),
+            items=counts.items(len(live)),
+            decisions=counts.decisions(sum(1 for i in live if i.kind is ItemKind.DECISION)),
+            actions=counts.actions(sum(1 for i in live if i.kind is ItemKind.ACTION)),
+            people=counts.people(len(meeting.present())),
         )
     )
     for hook in call.features.hooks.status:

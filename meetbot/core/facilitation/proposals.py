@@ -26,7 +26,7 @@ from meetbot.core.initiative import announce, bot_call
 from meetbot.core.model import Item, ItemKind, Meeting, RoomSettings, RoomState
 from meetbot.core.records import POSITIONS, Ballot, Proposal
 from meetbot.core.registry import Call, Role, UsageError, command, whole_number
-from meetbot.i18n import Code, Msg, Pill, _
+from meetbot.i18n import Code, Msg, Pill, _, ngettext
 
 MAX_CLOSES = timedelta(days=30)  # the longest a proposal may stay open
 
@@ -429,7 +429,8 @@ def on_meeting_ended(
 
 def status_line(call: Call) -> list[Msg | str]:
     return [
-        _("Proposal #{n} is open: {count} responses so far.", n=p.n, count=len(p.votes()))
+        ngettext("Proposal #{n} is open: {count} response so far.",
+                 "Proposal #{n} is open: {count} responses so far.", len(p.votes()), n=p.n)
         for p in open_proposals(call.meeting)
     ]
 

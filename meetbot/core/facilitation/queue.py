@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
+from meetbot.core import counts
 from meetbot.core.durations import format_duration
 from meetbot.core.effects import CancelTimer, Effect, StartTimer
 from meetbot.core.events import Event, Membership, Message, RoomEvent, Tick
@@ -29,7 +30,7 @@ from meetbot.core.registry import (
     split_command,
     user,
 )
-from meetbot.i18n import Code, Msg, Pill, _
+from meetbot.i18n import Code, Msg, Pill, _, ngettext
 
 PREFIX = ROUND_PREFIX
 
@@ -133,7 +134,9 @@ def do_queue(call: Call) -> None:
         lines.append(_("🎤 Speaking: {name}", name=meeting.name_of(queue.speaker)))
     waiting = queue.waiting()
     if queue.round is not None:
-        lines.append(_("🔄 A round is on: {count} still to speak.", count=len(queue.round.order)))
+        lines.append(ngettext("🔄 A round is on: {count} person still to speak.",
+                              "🔄 A round is on: {count} people still to speak.",
+                              len(queue.round.order)))
     if waiting:
         lines.append(_("**Queue:**"))
         lines += [f"{n}. {meeting.name_of(u)}" for n, u in enumerate(waiting, start=1)]
@@ -316,8 +319,8 @@ def status_line(call: Call) -> list[Msg | str]:
     if queue is None or (not queue.speaker and not queue.waiting()):
         return []
     speaker = call.meeting.name_of(queue.speaker) if queue.speaker else "—"
-    return [_("Speaking: {speaker}; {count} waiting.", speaker=speaker,
-              count=len(queue.waiting()))]
+    return [_("Speaking: {speaker}; {people} waiting.", speaker=speaker,
+              people=counts.people(len(queue.waiting())))]
 
 
 HOOKS = Hooks(
