@@ -118,7 +118,7 @@ async def test_minutes_are_written_in_every_language_and_announced_to_the_room_a
     assert room.room_id == ROOM
     spanish, french = room.content["formatted_body"].split("<hr>")  # one block per language
     assert "Acta de Water for the school" in spanish and "1 decisión" in spanish
-    assert "Compte rendu de Water for the school" in french and "1 décisions" in french
+    assert "Compte rendu de Water for the school" in french and "1 décision" in french
     assert summary.room_id == COORD and summary.body.startswith("Latin America — Water")
     assert page.room_id == COORD and page.content["msgtype"] == "m.file"
     assert page.content["url"] == "mxc://example.org/minutes1"
