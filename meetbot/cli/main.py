@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from meetbot import __version__
-from meetbot.cli import demo, models, research
+from meetbot.cli import demo, init, models, research
 from meetbot.cli.common import (
     Subcommand,
     add_config_argument,
@@ -202,6 +202,7 @@ def cmd_commands(args: argparse.Namespace) -> int:
 
 # Every ``meetbot`` subcommand, in the order ``meetbot --help`` lists them.
 SUBCOMMANDS: tuple[Subcommand, ...] = (
+    init.cmd_init,
     cmd_run,
     cmd_check_config,
     cmd_minutes,
