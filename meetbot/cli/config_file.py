@@ -127,6 +127,7 @@ class Answers:
     coordinator_language: str = "en"
     facilitators: list[str] = field(default_factory=list)
     translation: str = "argos"
+    data_dir: str = "./data"
 
 
 # -- the file ----------------------------------------------------------------------------------
@@ -181,7 +182,7 @@ def render(a: Answers, path: str) -> str:
         "encryption: true",
         _section("Where the bot keeps things"),
         "# Database, encryption keys, session, minutes, reports, models. Back it up.",
-        "data_dir: ./data",
+        f"data_dir: {_q(a.data_dir)}",
         "# Agenda files; default: prompts/ beside or above this file, else meetbot's own.",
         "# prompts_dir: ./prompts",
         _section("Who facilitates"),

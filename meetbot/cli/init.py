@@ -353,6 +353,9 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     add("--facilitator", dest="facilitators", action="append", default=[], metavar="USER",
         help="a facilitator (repeat for more)")
     add("--translation", metavar="BACKEND", help=f"{' | '.join(BACKENDS)} (default argos)")
+    add("--data-dir", metavar="DIR", default="./data", help="where the bot keeps its "
+        "database, keys and minutes (default ./data, beside the config file; /data in the "
+        "container image); not asked")
 
 
 def _given(args: argparse.Namespace) -> bool:
@@ -386,6 +389,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         print(file=sys.stderr)
         _err("the answers ended before the last question; nothing written")
         return 1
+    answers.data_dir = args.data_dir
     write_config(path, render(answers, str(path)), env)
     print(f"\nWrote {path} (readable by you only: it may hold the bot's secret).")
     status = check_config(path)

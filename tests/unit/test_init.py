@@ -214,7 +214,8 @@ def test_answers_on_a_terminal_write_the_config(
 ) -> None:
     monkeypatch.setattr("sys.stdin", FakeTerminal("\n".join(ANSWERS) + "\n"))
     path = tmp_path / "meetbot.yaml"
-    assert main(["init", "--config", str(path)]) == 0
+    # --data-dir is no answer: it does not stop the questions.
+    assert main(["init", "--config", str(path), "--data-dir", "/srv/meetbot"]) == 0
     out = capfd.readouterr().out
     assert "'meetbot' is not a Matrix user id" in out
     assert "Homeserver URL (client-server API) [https://example.org]" in out
@@ -235,6 +236,7 @@ def test_answers_on_a_terminal_write_the_config(
     assert config.coordinator.language == "en"
     assert config.facilitators == []
     assert config.translation.backend == "none"
+    assert config.data_path == Path("/srv/meetbot")
 
 
 def test_answers_that_end_early_write_nothing(
