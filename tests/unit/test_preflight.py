@@ -166,3 +166,65 @@ def test_a_homeserver_nobody_runs_is_named(tmp_path, capsys) -> None:
     out = capsys.readouterr().out
     assert f"online: homeserver {url}: connection refused" in out
     assert out.rstrip().endswith("— check `homeserver`")
+
+
+# -- the rooms, against a stand-in for the homeserver ----------------------------------------
+
+
+class FakeClient:
+    """What ``_check_rooms`` asks of nio, answered from tables."""
+
+    def __init__(self, aliases: dict[str, Any], joined: list[str]) -> None:
+        self.aliases = aliases
+        self.joined = joined
+
+    async def room_resolve_alias(self, alias: str) -> Any:
+        from nio import RoomResolveAliasError, RoomResolveAliasResponse
+
+        answer = self.aliases[alias]
+        if isinstance(answer, str):
+            return RoomResolveAliasResponse(alias, answer, ["example.org"])
+        return RoomResolveAliasError(answer[1], answer[0])
+
+    async def joined_rooms(self) -> Any:
+        from nio import JoinedRoomsResponse
+
+        return JoinedRoomsResponse(self.joined)
+
+    async def room_get_state(self, room_id: str) -> Any:
+        from nio import RoomGetStateResponse
+
+        return RoomGetStateResponse([create()], room_id)
+
+    async def sync(self, **_kwargs: Any) -> Any:
+        raise AssertionError("every room is joined: no sync needed")
+
+
+async def test_two_regions_reaching_one_room_and_an_alias_that_fails(tmp_path) -> None:
+    from meetbot.config.schema import load_config
+    from meetbot.matrix.preflight import _check_rooms
+
+    path = tmp_path / "meetbot.yaml"
+    path.write_text(yaml.safe_dump({
+        "homeserver": "http://127.0.0.1:9", "user_id": BOT, "password": "p",
+        "translation": {"backend": "none"},
+        "regions": [{"id": "a", "name": "A", "room": "#a:example.org"},
+                    {"id": "b", "name": "B", "room": "!same:example.org"},
+                    {"id": "c", "name": "C", "room": "#c:example.org"}],
+        "coordinator": {"room": "#a:example.org"},
+    }))
+    client = FakeClient(
+        {"#a:example.org": "!same:example.org",
+         "#c:example.org": ("M_UNKNOWN", "the room's server does not answer")},
+        joined=["!same:example.org"],
+    )
+    reports = await _check_rooms(client, load_config(path, env={}))  # type: ignore[arg-type]
+    texts = {r.room.label: (r.status, r.text) for r in reports}
+    assert texts["region a"][0] is Status.OK
+    assert texts["region b"] == (Status.FIX, "!same:example.org is also the room of region a "
+                                 "— give each region its own room (`regions[1].room`)")
+    assert texts["region c"][0] is Status.FIX
+    assert texts["region c"][1].startswith("#c:example.org cannot be resolved (")
+    assert texts["region c"][1].endswith("— check `regions[2].room`")
+    # The coordinator room is checked on its own (the config does not forbid sharing).
+    assert texts["coordinator room"][0] is Status.OK
