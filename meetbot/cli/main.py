@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from meetbot import __version__
-from meetbot.cli import demo, models, research
+from meetbot.cli import demo, init, models, online, research
 from meetbot.cli.common import (
     Subcommand,
     add_config_argument,
@@ -67,7 +67,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_STARTUP
 
 
-@subcommand("check-config", "validate a config file and its agendas", add_config_argument)
+@subcommand("check-config", "validate a config file and its agendas (--online: and its rooms)",
+            online.check_config_arguments)
 def cmd_check_config(args: argparse.Namespace) -> int:
     from meetbot.config.agendas import AgendaLibrary
 
@@ -91,7 +92,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     for warning in translation_warnings(config):
         print(f"warning: {warning}")
     print(f"{args.config}: OK")
-    return 0
+    return online.check_online(config) if getattr(args, "online", False) else 0
 
 
 def translation_warnings(config: Config) -> list[str]:
@@ -202,6 +203,7 @@ def cmd_commands(args: argparse.Namespace) -> int:
 
 # Every ``meetbot`` subcommand, in the order ``meetbot --help`` lists them.
 SUBCOMMANDS: tuple[Subcommand, ...] = (
+    init.cmd_init,
     cmd_run,
     cmd_check_config,
     cmd_minutes,

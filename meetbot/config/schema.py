@@ -163,6 +163,8 @@ class Config(_Strict):
     user_id: str = Field(pattern=USER_ID)
     password: SecretStr | None = None
     access_token: SecretStr | None = None
+    # The device of access_token, for a homeserver whose whoami does not name it.
+    device_id: str | None = Field(default=None, min_length=1)
     device_name: str = "meetbot"
     data_dir: Path = Path("data")
     prompts_dir: Path | None = None

@@ -357,16 +357,15 @@ async def open_session(config: Config) -> MatrixClient:
         async with _closed_on_failure(client):
             client.access_token = token
             whoami = await client.whoami()
-            if not isinstance(whoami, WhoamiResponse) or not whoami.device_id:
+            if not isinstance(whoami, WhoamiResponse):
                 if isinstance(whoami, ErrorResponse):
                     raise LoginFailed(_response_problem(whoami, config.user_id))
-                raise LoginFailed(
-                    Problem(f"the access token of {config.user_id} has no device", False)
-                )
+                raise LoginFailed(Problem(f"whoami answered {whoami}", False))
+            device_id = _token_device(config, whoami)
         await client.close()
-        client = make_client(config, whoami.device_id)
-        client.restore_login(config.user_id, whoami.device_id, token)
-        _save(path, config, whoami.device_id, token)
+        client = make_client(config, device_id)
+        client.restore_login(config.user_id, device_id, token)
+        _save(path, config, device_id, token)
         return client
     assert config.password is not None
     client = make_client(config)
@@ -380,6 +379,27 @@ async def open_session(config: Config) -> MatrixClient:
     log.info("logged in as %s, new device %s", config.user_id, response.device_id)
     client.fail_fast = False
     return client
+
+
+def _token_device(config: Config, whoami: WhoamiResponse) -> str:
+    """The device an access token belongs to: whoami's, else the config's ``device_id``."""
+    user = config.user_id
+    if whoami.user_id and whoami.user_id != user:
+        raise LoginFailed(Problem(
+            f"the access token belongs to {whoami.user_id}, not to user_id {user}", False
+        ))
+    if whoami.device_id and config.device_id and whoami.device_id != config.device_id:
+        raise LoginFailed(Problem(
+            f"the access token of {user} belongs to device {whoami.device_id}, "
+            f"not to device_id {config.device_id}", False,
+        ))
+    device_id = whoami.device_id or config.device_id
+    if not device_id:
+        raise LoginFailed(Problem(
+            f"the homeserver does not say which device the access token of {user} "
+            "belongs to: give device_id in the config", False,
+        ))
+    return device_id
 
 
 @contextlib.asynccontextmanager
