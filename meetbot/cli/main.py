@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from meetbot import __version__
-from meetbot.cli import demo, models, research
+from meetbot.cli import demo, health, models, research
 from meetbot.cli.common import (
     Subcommand,
     add_config_argument,
@@ -204,6 +204,7 @@ def cmd_commands(args: argparse.Namespace) -> int:
 SUBCOMMANDS: tuple[Subcommand, ...] = (
     cmd_run,
     cmd_check_config,
+    health.cmd_healthcheck,
     cmd_minutes,
     cmd_meetings,
     cmd_commands,
