@@ -13,7 +13,14 @@ from __future__ import annotations
 import time
 
 from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE_LATEST  # re-exported
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
 
 # From a message's homeserver timestamp to its handling: a live bot is well under a second;
 # minutes mean it was away, or the sync loop is falling behind.
@@ -25,6 +32,8 @@ class Metrics:
 
     def __init__(self) -> None:
         registry = self.registry = CollectorRegistry(auto_describe=True)
+        # The process's memory, CPU and open files (process_*), read from /proc when scraped.
+        ProcessCollector(registry=registry)
         self.events = Counter(
             "meetbot_events", "Events handled, by type (message, edit, redaction, reaction, "
             "membership, tick)", ["type"], registry=registry,
