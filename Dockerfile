@@ -63,15 +63,19 @@ COPY --from=build --chown=10001:10001 /opt/meetbot/models /opt/meetbot/models
 ENV PATH=/opt/meetbot/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
-    MEETBOT_CONFIG=/config/meetbot.yaml
+    MEETBOT_CONFIG=/config/meetbot.yaml \
+    MEETBOT_HEALTH_PORT=9108
 
 USER 10001:10001
 WORKDIR /data
 VOLUME /data
 
-# Healthy while the config is valid and the process runs (the bot has no HTTP port).
-HEALTHCHECK --interval=60s --timeout=20s --start-period=30s --retries=3 \
-    CMD ["meetbot", "check-config"]
+# Healthy while the bot syncs with its homeserver: `meetbot healthcheck` asks /healthz on
+# 127.0.0.1:9108 (MEETBOT_HEALTH_PORT turns health on when the config has no `health:` key;
+# a `health:` key wins). A bot stuck starting or without a sync for 90s is unhealthy. The
+# start period covers the start-up timeout (2m).
+HEALTHCHECK --interval=30s --timeout=15s --start-period=150s --retries=3 \
+    CMD ["meetbot", "healthcheck"]
 
 ENTRYPOINT ["tini", "--", "meetbot"]
 CMD ["run"]

@@ -26,10 +26,12 @@ from meetbot.core.effects import (
     RetractTranslation,
     StartTimer,
 )
-from meetbot.core.engine import Engine, Outcome
-from meetbot.core.events import Event, Redaction, Tick
+from meetbot.core.engine import COMMAND_MSGTYPES, Engine, Outcome
+from meetbot.core.events import Event, Message, Redaction, Tick
 from meetbot.core.model import Meeting, MeetingGlance, Region, RoomSettings, RoomState
 from meetbot.core.records import Planned, SlotKey
+from meetbot.core.registry import split_command
+from meetbot.metrics import Metrics
 from meetbot.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -53,8 +55,10 @@ class MeetBotApp:
         agendas: AgendaLibrary,
         engine: Engine,
         write_notice: NoticeWriter,
+        metrics: Metrics | None = None,
     ) -> None:
         self.config = config
+        self.metrics = metrics if metrics is not None else Metrics()
         self.engine = engine
         # Puts a notice in the outbox, in the Matrix shell's format (inside a transaction).
         self.write_notice = write_notice
@@ -325,11 +329,23 @@ class MeetBotApp:
                 raise
         self.outbox_ready.set()
         self.wake_tasks()
+        self._count(event)
         for effect in outcome.effects:
             handler = self.effect_handlers.get(type(effect))
             if handler is not None:
                 await handler(effect)
         return outcome
+
+    def _count(self, event: Event) -> None:
+        """Metrics: the event by type, and the command it carries (as the core parses it)."""
+        self.metrics.events.labels(type(event).__name__.lower()).inc()
+        if not isinstance(event, Message) or event.withdrawn or event.attachment is not None \
+                or event.msgtype not in COMMAND_MSGTYPES or event.sender == self.bot_user_id:
+            return
+        parsed = split_command(event.body, self.config.command_prefix)
+        if parsed is not None:
+            command = self.engine.features.commands.lookup(parsed[0])
+            self.metrics.commands.labels(command.name if command else "unknown").inc()
 
     async def scrub(self, state: RoomState, event_ids: list[str]) -> int:
         """Remove the stored text of events (and of their edits); call inside a transaction."""

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from meetbot import __version__
-from meetbot.cli import demo, init, models, online, research
+from meetbot.cli import demo, health, init, models, online, research
 from meetbot.cli.common import (
     Subcommand,
     add_config_argument,
@@ -206,6 +206,7 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     init.cmd_init,
     cmd_run,
     cmd_check_config,
+    health.cmd_healthcheck,
     cmd_minutes,
     cmd_meetings,
     cmd_commands,

@@ -151,6 +151,21 @@ class PrivacyConfig(_Strict):
     )
 
 
+class HealthConfig(_Strict):
+    """``/healthz`` and ``/metrics`` over HTTP, inside the bot's process (absent: off)."""
+
+    port: int = Field(default=9108, ge=1, le=65535)
+    # Loopback by default: the numbers name rooms. 0.0.0.0 for a scraper in another container.
+    host: str = Field(default="127.0.0.1", min_length=1)
+    # Unhealthy after this long without a successful sync (default: 3 × the 30s long poll).
+    # Keep it well above 30s: an idle bot's sync returns only every 30s.
+    max_sync_age: timedelta | None = None
+
+    _check_max_sync_age = field_validator("max_sync_age", mode="before")(
+        lambda v: None if v is None else positive_duration(v)
+    )
+
+
 def _check_user_ids(value: list[str]) -> list[str]:
     for user in value:
         if not re.match(USER_ID, user):
@@ -186,6 +201,7 @@ class Config(_Strict):
     encryption: bool = True
     translation: TranslationConfig = TranslationConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    health: HealthConfig | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     # Where the file was read from; relative paths in it are resolved against its folder.
@@ -320,6 +336,9 @@ def load_config(path: Path | str, env: dict[str, str] | None = None) -> Config:
         raw["password"] = env["MEETBOT_PASSWORD"]
     if env.get("MEETBOT_ACCESS_TOKEN") and not raw.get("access_token"):
         raw["access_token"] = env["MEETBOT_ACCESS_TOKEN"]
+    if env.get("MEETBOT_HEALTH_PORT") and "health" not in raw:
+        # The container image turns health on this way; a `health:` key in the file wins.
+        raw["health"] = {"port": env["MEETBOT_HEALTH_PORT"]}
     try:
         config = Config.model_validate({**raw, "source": path.resolve()})
     except ValidationError as exc:

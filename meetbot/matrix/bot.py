@@ -29,6 +29,7 @@ from meetbot.matrix.gaps import CatchUp, GapPager
 from meetbot.matrix.keys import KeyKeeper
 from meetbot.matrix.membership import RoomMembership
 from meetbot.matrix.outbox import OutboxSender
+from meetbot.metrics import Metrics
 from meetbot.waiting import wait_or_timeout
 
 log = logging.getLogger(__name__)
@@ -43,15 +44,18 @@ class StoreUnavailable(Exception):
 
 
 class MatrixBot:
-    def __init__(self, app: MeetBotApp, client: AsyncClient) -> None:
+    def __init__(
+        self, app: MeetBotApp, client: AsyncClient, metrics: Metrics | None = None
+    ) -> None:
         self.app = app
+        self.metrics = metrics if metrics is not None else Metrics()
         self.client = client
         self.store = app.store
         self.config = app.config
         self.started_at_ms = int(time.time() * 1000)
         self.synced = asyncio.Event()  # set after each handled sync (tests and demo wait on it)
         self.ready = asyncio.Event()  # rooms joined and meetings restored
-        self.outbox = OutboxSender(app, client)
+        self.outbox = OutboxSender(app, client, self.metrics)
         self.membership = RoomMembership(app, client)
         self.gaps = GapPager(client, app.store)
         self.catch_up = CatchUp(app, client, self.started_at_ms)
@@ -95,7 +99,9 @@ class MatrixBot:
                 async with self.store.db.transaction():
                     await self.store.set_value(TOKEN_KEY, response.next_batch)
                     await self.store.set_value(LAST_SYNC_KEY, str(self.started_at_ms))
+                self.metrics.synced()
                 return response.next_batch
+            self.metrics.sync_failed()
             log.warning("first sync failed: %s; retrying in %.0fs", response, delay)
             await self._sleep(delay)
             delay = min(delay * 2, 30)
@@ -124,11 +130,13 @@ class MatrixBot:
             try:
                 response = sync.result()
             except Exception as exc:  # network trouble nio did not absorb
+                self.metrics.sync_failed()
                 log.warning("sync failed: %s; retrying in %.0fs", exc, delay)
                 await self._sleep(delay)
                 delay = min(delay * 2, 60)
                 continue
             if isinstance(response, SyncError):
+                self.metrics.sync_failed()
                 log.warning("sync error: %s; retrying in %.0fs", response, delay)
                 await self._sleep(delay)
                 delay = min(delay * 2, 60)
@@ -149,6 +157,7 @@ class MatrixBot:
                 await self.store.set_value(TOKEN_KEY, token)
                 if self._newest_ts:
                     await self.store.set_value(LAST_SYNC_KEY, str(self._newest_ts))
+            self.metrics.synced()
             await self.keys.maintain()
             self.synced.set()
             self.synced.clear()
@@ -191,6 +200,8 @@ class MatrixBot:
         self._newest_ts = max(self._newest_ts, sent_at)
         # Missed while away: answered (and translated) if it is recent enough.
         live = self.catch_up.is_live(sent_at, history=history)
+        if live:
+            self.metrics.live_event(sent_at)
         core_event = convert(
             room,
             event,

@@ -24,6 +24,7 @@ from nio.exceptions import EncryptionError, LocalProtocolError
 from meetbot.core.effects import Notice
 from meetbot.i18n import Msg, _
 from meetbot.matrix.delivery_policy import Action, Decision, Failure, Reason, decide
+from meetbot.metrics import Metrics
 from meetbot.storage.store import OutboxMessage
 from meetbot.waiting import wait_or_timeout
 
@@ -78,8 +79,11 @@ def failure_of(response: Any = None, exc: BaseException | None = None) -> Failur
 class OutboxSender:
     """Drains the outbox until stopped. ``run()`` in a task; ``stop()`` ends it at once."""
 
-    def __init__(self, app: MeetBotApp, client: AsyncClient) -> None:
+    def __init__(
+        self, app: MeetBotApp, client: AsyncClient, metrics: Metrics | None = None
+    ) -> None:
         self.app = app
+        self.metrics = metrics if metrics is not None else Metrics()
         self.store = app.store
         self.client = client
         self._stop = asyncio.Event()
@@ -173,6 +177,7 @@ class OutboxSender:
                 await self.store.mark_sent(message.id, response.event_id)
                 await self._room_works(message.room_id)
             self._rejoined.discard(message.id)
+            self.metrics.outbox_sent.labels(message.room_id).inc()
             return Sent.DONE
         failure = failure_of(response, error)
         decision = decide(failure, message.attempts, rejoined=message.id in self._rejoined)
@@ -188,19 +193,23 @@ class OutboxSender:
                 # Send again once a sync has brought the room (a moment, not an attempt).
                 log.info("joined %s again after: %s", room, error)
                 self._room_waits_until[room] = time.monotonic() + 1.0
+                self.metrics.outbox_retries.labels(room).inc()
                 return Sent.RETRY
             log.warning("cannot join %s again: %s", room, joined)
             decision = decide(Failure(errcode="M_FORBIDDEN"), message.attempts, rejoined=True)
         give_up = decision.action is Action.GIVE_UP
+        reason = decision.reason or Reason.REJECTED
         async with self.store.db.transaction():
             await self.store.mark_attempt(message.id, error, give_up)
             if give_up:
-                await self._tell_give_up(message, decision.reason or Reason.REJECTED)
+                await self._tell_give_up(message, reason)
         if give_up:
             self._rejoined.discard(message.id)
+            self.metrics.outbox_give_ups.labels(room, reason.value).inc()
             log.error("gave up sending %s to %s: %s", message.txn_id, room, error)
             self.app.outbox_ready.set()
             return Sent.DONE
+        self.metrics.outbox_retries.labels(room).inc()
         now = time.monotonic()
         if decision.action is Action.RATE_LIMITED:
             self._all_wait_until = now + decision.delay

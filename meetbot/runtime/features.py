@@ -30,6 +30,7 @@ from meetbot.core.engine import Engine
 from meetbot.core.facilitation import proposals, queue, scheduled, timebox
 from meetbot.core.registry import Features
 from meetbot.matrix.content import enqueue_notice
+from meetbot.metrics import Metrics
 from meetbot.minutes.delivery import MinutesDelivery, MinutesRewrite, Uploader
 from meetbot.runtime import calendar, proposal_anchors, research_tasks
 from meetbot.runtime.running import RunningBot
@@ -78,6 +79,7 @@ class OpenedBot:
 
     app: MeetBotApp
     translation: LiveTranslation
+    metrics: Metrics
 
 
 async def open_app(config: Config) -> MeetBotApp:
@@ -85,10 +87,12 @@ async def open_app(config: Config) -> MeetBotApp:
     return (await open_bot(config)).app
 
 
-async def open_bot(config: Config) -> OpenedBot:
+async def open_bot(config: Config, metrics: Metrics | None = None) -> OpenedBot:
     """The app over its database, with every configured agenda loaded (errors early), and the
     shells that handle its effects attached: the outbox (notices), live translation and the
-    research features (consent, withdrawal, reports)."""
+    research features (consent, withdrawal, reports). ``metrics``: what they count into (the
+    service passes the one its health server shows; default: a new one)."""
+    metrics = metrics if metrics is not None else Metrics()
     db = await Database.open(config.database_path)
     agendas = AgendaLibrary(config.prompts_path)
     try:
@@ -105,13 +109,13 @@ async def open_bot(config: Config) -> OpenedBot:
     async def write_notice(notice: Notice) -> None:
         await enqueue_notice(store, notice)
 
-    app = MeetBotApp(config, store, agendas, engine(), write_notice)
+    app = MeetBotApp(config, store, agendas, engine(), write_notice, metrics)
     await app.load_bindings()
     app.user_languages.update(await app.store.user_languages())
-    translation = LiveTranslation(app)
+    translation = LiveTranslation(app, metrics=metrics)
     await translation.load()
     await research_tasks.attach(app)
-    return OpenedBot(app, translation)
+    return OpenedBot(app, translation, metrics)
 
 
 def task_handlers(app: MeetBotApp, client: Any, upload: Uploader) -> dict[str, TaskHandler]:

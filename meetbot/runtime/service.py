@@ -13,11 +13,14 @@ from typing import Any
 from meetbot.app import MeetBotApp
 from meetbot.config.schema import Config
 from meetbot.core.durations import format_duration
-from meetbot.matrix.bot import MatrixBot
+from meetbot.matrix.bot import SYNC_TIMEOUT_MS, MatrixBot
 from meetbot.matrix.session import MatrixClient, connect, probe
 from meetbot.matrix.session import StartupFailed as StartupFailed  # re-exported
+from meetbot.metrics import Metrics
 from meetbot.runtime import features
+from meetbot.runtime.health import Health, HealthProbe, HealthServer
 from meetbot.runtime.running import RunningBot
+from meetbot.runtime.sdnotify import keep_watchdog, notify, watchdog_interval
 from meetbot.runtime.tasks import TaskRunner
 from meetbot.runtime.timers import TimerScheduler
 from meetbot.translation.live import LiveTranslation
@@ -50,6 +53,15 @@ class BotService:
         self._first_sync: asyncio.Future[Any] | None = None
         self._deadline: float | None = None
         self._stopped = False
+        # What the shells count, and the health verdict over it (served if configured).
+        self.metrics = Metrics()
+        health = config.health
+        max_age = health.max_sync_age if health and health.max_sync_age else None
+        self.probe = HealthProbe(
+            self.metrics,
+            max_age.total_seconds() if max_age else 3 * SYNC_TIMEOUT_MS / 1000,
+        )
+        self.health_server: HealthServer | None = None
 
     async def start(self, deadline: float | None = None) -> None:
         """Open the database, reach the homeserver and log in, start syncing.
@@ -61,18 +73,22 @@ class BotService:
         if deadline is None:
             deadline = loop.time() + self.config.startup_timeout.total_seconds()
         self._deadline = deadline
+        await self._serve_health()
         # Opened to the end even if cancelled meanwhile, so that stop() can close it.
-        opening = asyncio.ensure_future(features.open_bot(self.config))
+        opening = asyncio.ensure_future(features.open_bot(self.config, self.metrics))
         try:
             opened = await asyncio.shield(opening)
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
                 self.app = (await opening).app
             raise
-        app = self.app = opened.app
+        app = self.app = self.probe.app = opened.app
         translation = self.translation = opened.translation
         client = self.client = await connect(self.config, deadline)
-        bot = self.bot = MatrixBot(app, client)
+        self.probe.homeserver_problem = lambda: (
+            client.last_problem.message if client.last_problem else None
+        )
+        bot = self.bot = MatrixBot(app, client, self.metrics)
         self._first_sync = asyncio.ensure_future(bot.synced.wait())
         self.scheduler = TimerScheduler(app)
         self.scheduler.start()
@@ -112,10 +128,30 @@ class BotService:
         self._tasks = [asyncio.create_task(r.run(), name=f"meetbot-{r.name}") for r in self.runners]
         self._tasks.append(asyncio.create_task(translation.run(), name="meetbot-translation"))
         self._tasks.append(asyncio.create_task(_fill(translation), name="meetbot-agendas"))
-        self._main = asyncio.create_task(bot.run(), name="meetbot-sync")
+        self._main = self.probe.sync_task = asyncio.create_task(bot.run(), name="meetbot-sync")
         running = RunningBot(app, bot, self.scheduler, self._main)
         for start in features.STARTUP:
             await start(running)
+
+    async def _serve_health(self) -> None:
+        """``/healthz`` and ``/metrics``, if configured: up before the bot connects, so that a
+        bot stuck starting answers 503. A port already taken stops the start."""
+        settings = self.config.health
+        if settings is None:
+            return
+        server = HealthServer(self.probe, settings.host, settings.port)
+        try:
+            await server.start()
+        except OSError as exc:
+            raise StartupFailed(
+                f"cannot serve health on {settings.host}:{settings.port}: "
+                f"{exc.strerror or exc} (see health.port)"
+            ) from exc
+        self.health_server = server
+
+    async def health(self) -> Health:
+        """The health verdict, as ``/healthz`` gives it."""
+        return await self.probe.check()
 
     async def started(self) -> None:
         """Wait for the first handled sync; :class:`StartupFailed` after the start-up
@@ -154,6 +190,8 @@ class BotService:
         if self._stopped:
             return
         self._stopped = True
+        if self.health_server is not None:
+            await self.health_server.stop()
         if self.bot is not None:
             self.bot.stop()
         for runner in self.runners:
@@ -221,6 +259,7 @@ async def serve(config: Config) -> int:
         await service.started()
 
     starting = asyncio.ensure_future(start())
+    watchdog: asyncio.Task[None] | None = None
     try:
         await asyncio.wait({starting, stopper}, return_when=asyncio.FIRST_COMPLETED)
         if not starting.done():
@@ -230,6 +269,7 @@ async def serve(config: Config) -> int:
             return 0
         starting.result()  # StartupFailed
         log.info("started: syncing with %s as %s", config.homeserver, config.user_id)
+        watchdog = _tell_systemd(service, stop)
         assert service._main is not None
         await asyncio.wait({service._main, stopper}, return_when=asyncio.FIRST_COMPLETED)
         if not stop.is_set():
@@ -238,7 +278,11 @@ async def serve(config: Config) -> int:
             return 1
         return 0
     finally:
+        notify("STOPPING=1")
         stopper.cancel()
+        if watchdog is not None:
+            watchdog.cancel()
+            await asyncio.gather(watchdog, return_exceptions=True)
         if not starting.done():
             starting.cancel()
             await asyncio.gather(starting, return_exceptions=True)
@@ -246,3 +290,23 @@ async def serve(config: Config) -> int:
         for sig in signals:
             loop.remove_signal_handler(sig)
         log.info("stopped")
+
+
+def _tell_systemd(service: BotService, stop: asyncio.Event) -> asyncio.Task[None] | None:
+    """Under systemd (``Type=notify``): READY=1 now, then WATCHDOG=1 while healthy."""
+    notify("READY=1\nSTATUS=syncing")
+    interval = watchdog_interval()
+    if interval is None:
+        return None
+
+    async def healthy() -> tuple[bool, str]:
+        health = await service.health()
+        if not health.healthy:
+            return False, "; ".join(health.problems)
+        return True, (
+            f"synced {health.sync_age or 0:.0f}s ago; outbox {health.outbox_depth}, "
+            f"translation queue {health.translation_queue}, "
+            f"rooms unreachable {len(health.unreachable_rooms)}"
+        )
+
+    return asyncio.create_task(keep_watchdog(healthy, stop, interval), name="meetbot-watchdog")

@@ -304,6 +304,23 @@ class Store:
             return ("sent", row[0])
         return ("failed", None) if row[1] else ("pending", None)
 
+    async def outbox_depth(self) -> int:
+        """Messages waiting to be sent (not given up)."""
+        async with self.db.between_writes() as conn:
+            rows = list(await conn.execute_fetchall(
+                "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND failed = 0"
+            ))
+        return int(rows[0][0]) if rows else 0
+
+    async def translation_queue(self) -> int:
+        """Translations still to do (not given up)."""
+        async with self.db.between_writes() as conn:
+            rows = list(await conn.execute_fetchall(
+                "SELECT COUNT(*) FROM tasks WHERE kind = 'translate' AND done_at IS NULL "
+                "AND attempts < ?", (MAX_TASK_ATTEMPTS,)
+            ))
+        return int(rows[0][0]) if rows else 0
+
     async def is_own_event(self, event_id: str) -> bool:
         async with self.conn.execute(
             "SELECT 1 FROM outbox WHERE sent_event_id = ?", (event_id,)

@@ -21,6 +21,7 @@ from meetbot.core.effects import RetractTranslation, SetRoomTranslation, SetUser
 from meetbot.core.model import RoomState
 from meetbot.i18n import _
 from meetbot.matrix.content import edit_content, notice_content, txn_id_for
+from meetbot.metrics import Metrics
 from meetbot.storage.store import Task
 from meetbot.translation.base import MissingPair, TranslationError
 from meetbot.translation.detect import detect_language
@@ -58,8 +59,11 @@ def translation_content(translations: dict[str, str]) -> dict[str, Any]:
 
 
 class LiveTranslation:
-    def __init__(self, app: MeetBotApp, fetch: Fetcher | None = None) -> None:
+    def __init__(
+        self, app: MeetBotApp, fetch: Fetcher | None = None, metrics: Metrics | None = None
+    ) -> None:
         self.app = app
+        self.metrics = metrics if metrics is not None else Metrics()
         self.config = app.config.translation
         self.fetch = fetch
         self.rooms_off: set[str] = set()
@@ -174,6 +178,8 @@ class LiveTranslation:
     async def process(self, tasks: list[Task]) -> None:
         """Translate a batch concurrently; store and post in the order of the messages."""
         results = await asyncio.gather(*(self._translate(t) for t in tasks), return_exceptions=True)
+        for result in results:
+            self.metrics.translations.labels(self.config.backend, _result(result)).inc()
         async with self.app.store.db.transaction():
             for task, result in zip(tasks, results, strict=True):
                 if not await self.app.store.task_pending(task.id):
@@ -272,3 +278,12 @@ class LiveTranslation:
         await self.app.store.enqueue(
             room_id, txn_id_for(f"translation-problem:{room_id}:{scope}"), content
         )
+
+
+def _result(result: tuple[str, dict[str, str]] | BaseException) -> str:
+    """How a translation went, for the metrics."""
+    if isinstance(result, MissingPair):
+        return "missing_pair"
+    if isinstance(result, BaseException):
+        return "error"
+    return "ok" if result[1] else "nothing"

@@ -8,7 +8,9 @@ verified with ``systemd-analyze`` when it is there.
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -18,6 +20,7 @@ import pytest
 import yaml
 from components import require_component
 
+from meetbot.cli.health import healthz_url
 from meetbot.config.schema import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -135,7 +138,69 @@ def test_the_compose_config_example_is_a_valid_config(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(raw))
     config = load_config(path, env={"MEETBOT_PASSWORD": "secret"})
     assert config.translation.models_dir == Path("/opt/meetbot/models")
+    assert config.health is not None and config.health.port == 9108
     assert {r.id for r in config.regions} == {"latam", "west-africa"}
+
+
+def image_env(steps: list[tuple[str, str]]) -> dict[str, str]:
+    """The runtime stage's ENV, as KEY=VALUE pairs."""
+    env: dict[str, str] = {}
+    for keyword, args in final_stage(steps):
+        if keyword == "ENV":
+            env.update(pair.split("=", 1) for pair in shlex.split(args))
+    return env
+
+
+def test_the_image_turns_health_on_and_its_healthcheck_asks_healthz(tmp_path: Path) -> None:
+    steps = instructions(DOCKERFILE)
+    checks = [args for k, args in final_stage(steps) if k == "HEALTHCHECK"]
+    assert len(checks) == 1
+    options, _, command = checks[0].partition("CMD")
+    assert json.loads(command) == ["meetbot", "healthcheck"]
+    start_period = re.search(r"--start-period=(\d+)s", options)
+    assert start_period and int(start_period.group(1)) > 120  # the default startup_timeout
+    env = image_env(steps)
+    assert env["MEETBOT_HEALTH_PORT"] == "9108"
+    # A config without `health:` (the compose example's, with the key taken out) is served
+    # where the healthcheck asks, in the image's environment.
+    raw = yaml.safe_load((ROOT / "deploy" / "meetbot.compose.yaml").read_text())
+    raw.pop("health")
+    raw["prompts_dir"] = str(ROOT / "prompts")
+    path = tmp_path / "meetbot.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    config = load_config(path, env={**env, "MEETBOT_PASSWORD": "secret"})
+    assert config.health is not None
+    assert healthz_url(config.health.host, config.health.port) == "http://127.0.0.1:9108/healthz"
+
+
+def test_compose_checks_the_bot_s_health_with_healthz() -> None:
+    meetbot = yaml.safe_load(COMPOSE.read_text())["services"]["meetbot"]
+    assert meetbot["healthcheck"]["test"] == ["CMD", "meetbot", "healthcheck"]
+    assert meetbot["environment"]["MEETBOT_HEALTH_PORT"] == "9108"
+    raw = yaml.safe_load((ROOT / "deploy" / "meetbot.compose.yaml").read_text())
+    assert raw["health"] == {"port": 9108, "host": "127.0.0.1"}
+
+
+def _seconds(value: str) -> float:
+    units = {"ms": 0.001, "s": 1, "min": 60, "h": 3600}
+    total = 0.0
+    for number, unit in re.findall(r"(\d+)\s*(ms|min|s|h)?", value):
+        total += int(number) * units[unit or "s"]
+    return total
+
+
+def test_the_systemd_unit_waits_for_ready_and_watches_the_bot() -> None:
+    settings = dict(
+        line.split("=", 1) for line in UNIT.read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    assert settings["Type"] == "notify"
+    assert settings["NotifyAccess"] == "main"
+    # Longer than the default max_sync_age (90s): a slow sync is not a restart.
+    assert _seconds(settings["WatchdogSec"]) > 90
+    assert settings["WatchdogSignal"] == "SIGTERM"  # a clean stop, not a core dump
+    assert _seconds(settings["TimeoutStartSec"]) > 120  # the bot's own startup_timeout
+    assert settings["Restart"] == "on-failure"  # a watchdog timeout is a failure
 
 
 def test_the_systemd_unit_runs_meetbot_as_its_own_user() -> None:
