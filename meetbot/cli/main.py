@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from meetbot import __version__
 from meetbot.cli import demo, models, research
+from meetbot.cli.backup import cmd_backup
 from meetbot.cli.common import (
     Subcommand,
     add_config_argument,
@@ -211,6 +212,7 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     demo.cmd_demo,
     research.cmd_report,
     research.cmd_export,
+    cmd_backup,
 )
 
 
