@@ -7,34 +7,34 @@
 # Config: a mounted file (MEETBOT_CONFIG, default /config/meetbot.yaml); secrets may come from
 # the environment instead (MEETBOT_PASSWORD or MEETBOT_ACCESS_TOKEN). See docs/deployment.md.
 
-ARG PYTHON_VERSION=3.11
+# An exact Python release on an exact Debian release (a digest cannot be looked up offline;
+# add @sha256:... here if you build from a registry you trust). Python major.minor must match
+# the one deploy/constraints.txt was made with (scripts/update-constraints.sh).
+ARG PYTHON_VERSION=3.11.13
+ARG DEBIAN_RELEASE=bookworm
 
-# -- build: wheels need a compiler (python-olm for end-to-end encryption) -------------------
-FROM python:${PYTHON_VERSION}-slim AS build
-
-# hadolint ignore=DL3008
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends build-essential cmake libolm-dev \
-    && rm -rf /var/lib/apt/lists/*
+# -- build: the virtualenv, pinned; every dependency is a wheel, so no compiler --------------
+FROM python:${PYTHON_VERSION}-slim-${DEBIAN_RELEASE} AS build
 
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-RUN python -m venv /opt/meetbot/venv
 ENV PATH=/opt/meetbot/venv/bin:$PATH
 
 # Space-separated Argos languages to bake in (e.g. "es fr"); empty: no Argos at all.
 ARG ARGOS_LANGUAGES=""
-# Extra optional dependencies, comma-separated (e.g. "reports"); argos is added when needed.
+# Extra optional dependencies, comma-separated (e.g. "reports"); Argos is added when needed,
+# without stanza and torch (meetbot runs neither; see docs/deployment.md for the sizes).
 ARG EXTRAS="reports"
 
 WORKDIR /src
 COPY pyproject.toml ./
+COPY deploy/install-venv.sh deploy/constraints.txt ./deploy/
 COPY meetbot ./meetbot
 COPY prompts ./prompts
 # pyproject names a README; the build does not need the real one.
 RUN touch README.md \
-    && extras="$EXTRAS" \
-    && if [ -n "$ARGOS_LANGUAGES" ]; then extras="${extras:+$extras,}argos"; fi \
-    && pip install "/src${extras:+[$extras]}"
+    && ARGOS=0 \
+    && if [ -n "$ARGOS_LANGUAGES" ]; then ARGOS=1; fi \
+    && EXTRAS="$EXTRAS" ARGOS="$ARGOS" sh deploy/install-venv.sh /opt/meetbot/venv /src
 
 # Download the models at build time, so the running bot never needs the internet.
 RUN mkdir -p /opt/meetbot/models \
@@ -43,12 +43,13 @@ RUN mkdir -p /opt/meetbot/models \
        fi
 
 # -- runtime ------------------------------------------------------------------------------
-FROM python:${PYTHON_VERSION}-slim
+FROM python:${PYTHON_VERSION}-slim-${DEBIAN_RELEASE}
 
-# libolm for encrypted rooms; tini reaps children and forwards signals.
+# tini reaps children and forwards signals. (Encryption needs no system library: matrix-nio
+# uses vodozemac, which comes as a wheel.)
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libolm3 tini \
+    && apt-get install -y --no-install-recommends tini \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 meetbot \
     && useradd --system --uid 10001 --gid meetbot --home-dir /data --shell /usr/sbin/nologin meetbot \

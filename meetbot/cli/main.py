@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from meetbot import __version__
-from meetbot.cli import demo, health, init, models, online, research
+from meetbot.cli import backup, demo, health, init, models, online, research
 from meetbot.cli.common import (
     Subcommand,
     add_config_argument,
@@ -214,6 +214,7 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     demo.cmd_demo,
     research.cmd_report,
     research.cmd_export,
+    backup.cmd_backup,
 )
 
 

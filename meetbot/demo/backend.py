@@ -60,7 +60,8 @@ def needed_pairs(languages: Sequence[str]) -> list[tuple[str, str]]:
 def install_hint(models_dir: Path, languages: Sequence[str]) -> str:
     others = " ".join(lang for lang in languages if lang != PIVOT)
     return (
-        "Argos models (the best; a download once, offline after): pip install -e '.[argos]' "
+        "Argos models (the best; a download once, offline after): pip install -e "
+        "'.[argos-lite]' && pip install --no-deps argostranslate "
         f"&& meetbot models install --models-dir {models_dir} {others}"
     )
 

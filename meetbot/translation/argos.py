@@ -1,14 +1,21 @@
 """Argos Translate back-end: installed ``.argosmodel`` packages run by CTranslate2, offline.
 
-argostranslate reads its settings (package directory, XDG directories, sentence splitter) when
-it is first imported, creates directories under the home directory, and reaches the network
-in three places (package index, MiniSBD model, spaCy ``xx_sent_ud_sm``). This module sets
-everything up before that single, lazy import and never calls the network paths.
+argostranslate reads its settings (package directory, XDG directories) when it is first
+imported, creates directories under the home directory, and reaches the network in three
+places (package index, MiniSBD model, spaCy ``xx_sent_ud_sm``). This module sets everything up
+before that single, lazy import and never calls the network paths.
 
-It uses argostranslate for package metadata, tokenizers and sentence splitting, but calls
-CTranslate2 directly with every sentence of every text in ONE ``translate_batch``:
-argostranslate's own ``translate()`` handles one text at a time, which wastes the batching
-that makes CPU translation affordable.
+It uses argostranslate for package metadata and tokenizers only. Sentences are split by spaCy
+here, the way Argos' ``SpacySentencizerSmall`` does it (the package's own ``spacy/`` pipeline,
+else a blank multilingual one, plus the rule-based sentencizer), and CTranslate2 is called
+directly with every sentence of every text in ONE ``translate_batch``: argostranslate's own
+``translate()`` handles one text at a time, which wastes the batching that makes CPU
+translation affordable.
+
+Nothing here imports ``argostranslate.sbd`` or ``argostranslate.translate``: those import
+stanza, and stanza imports torch, which meetbot never uses. So argostranslate may be installed
+without its dependencies (``pip install --no-deps argostranslate`` beside the ``argos-lite``
+extra), as the container image does: hundreds of megabytes less, and no CUDA build by mistake.
 """
 
 from __future__ import annotations
@@ -56,7 +63,8 @@ def _scoped_env(values: dict[str, str]) -> Iterator[None]:
 def _seed_spacy_cache(cache_home: Path) -> None:
     """Pre-fill the spaCy cache that ``argostranslate.sbd`` checks at import time.
 
-    With ARGOS_CHUNK_TYPE=SPACY, importing argostranslate.sbd downloads ``xx_sent_ud_sm`` unless
+    meetbot never imports ``argostranslate.sbd``; a LibreTranslate server does (the tests
+    start one). With ARGOS_CHUNK_TYPE=SPACY that import downloads ``xx_sent_ud_sm`` unless
     ``<cache>/argos-translate/spacy/senter/model`` exists. A blank multilingual pipeline
     (Argos adds a rule-based sentencizer) serves packages that ship no ``spacy/`` folder.
     """
@@ -69,6 +77,29 @@ def _seed_spacy_cache(cache_home: Path) -> None:
     cache.mkdir(parents=True, exist_ok=True)
     spacy.blank("xx").to_disk(cache)
     marker.mkdir(parents=True, exist_ok=True)
+
+
+class SpacySentencizer:
+    """Split a text into sentences as Argos' ``SpacySentencizerSmall`` does, without stanza.
+
+    The package's own spaCy pipeline (a ``spacy/`` folder in it, unless it also ships a MiniSBD
+    or Stanza splitter, which Argos prefers and meetbot does not run), else a blank multilingual
+    pipeline; the parser is left out and the rule-based sentencizer added.
+    """
+
+    def __init__(self, package_dir: Path) -> None:
+        import spacy
+
+        packaged = package_dir / "spacy"
+        own = packaged.is_dir() and not any(
+            (package_dir / other).exists() for other in ("minisbd", "stanza")
+        )
+        nlp = spacy.load(packaged, exclude=["parser"]) if own else spacy.blank("xx")
+        nlp.add_pipe("sentencizer")
+        self.nlp = nlp
+
+    def split_sentences(self, text: str) -> list[str]:
+        return [sentence.text for sentence in self.nlp(text).sents]
 
 
 def import_argos(models_dir: Path) -> ModuleType:
@@ -84,24 +115,26 @@ def import_argos(models_dir: Path) -> ModuleType:
             state = state_dir(models_dir)
             if importlib.util.find_spec("argostranslate") is None:
                 raise BackendUnavailable(
-                    "argostranslate is not installed: pip install 'meetbot[argos]' "
-                    "(or choose translation.backend: apertium, libretranslate or none)"
+                    "argostranslate is not installed: pip install 'matrix-meetbot[argos-lite]' "
+                    "&& pip install --no-deps argostranslate (see docs/translation.md; or "
+                    "choose translation.backend: apertium, libretranslate or none)"
                 )
-            _seed_spacy_cache(state / "cache")
             env = {
                 "ARGOS_PACKAGES_DIR": str(models_dir),
                 "XDG_DATA_HOME": str(state / "data"),
                 "XDG_CACHE_HOME": str(state / "cache"),
                 "XDG_CONFIG_HOME": str(state / "config"),
             }
-            # Read at import AND at each PackageTranslation: keep it for the whole process.
-            os.environ["ARGOS_CHUNK_TYPE"] = "SPACY"
             with _scoped_env(env):
                 import argostranslate.package
-                import argostranslate.sbd  # runs the spaCy cache check now, under our env
 
             _argos = argostranslate.package
         return _argos
+
+
+def install_lock() -> threading.Lock:
+    """Held while packages are installed, so that two installs never interleave."""
+    return _INSTALL_LOCK
 
 
 @contextlib.contextmanager
@@ -130,7 +163,7 @@ def installed_package_dirs(models_dir: Path) -> list[Path]:
 class _Loaded:
     package: Any  # argostranslate.package.Package
     translator: Any  # ctranslate2.Translator
-    sentencizer: Any  # argostranslate.sbd.SpacySentencizerSmall
+    sentencizer: SpacySentencizer
 
 
 class ArgosTranslator(Translator):
@@ -205,7 +238,6 @@ class ArgosTranslator(Translator):
             folder = self._pairs[(source, target)]
             package_module = import_argos(self.models_dir)
             import ctranslate2
-            from argostranslate.sbd import SpacySentencizerSmall
 
             package = package_module.Package(folder)
             translator = ctranslate2.Translator(
@@ -215,7 +247,7 @@ class ArgosTranslator(Translator):
                 inter_threads=1,
                 intra_threads=self.intra_threads,
             )
-            loaded = _Loaded(package, translator, SpacySentencizerSmall(package))
+            loaded = _Loaded(package, translator, SpacySentencizer(folder))
             self._loaded[(source, target)] = loaded
             return loaded
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import socket
 import urllib.parse
+import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from meetbot.translation.argos import installed_package_dirs, packages_dir
+from meetbot.translation.argos import install_lock, installed_package_dirs, packages_dir
 from meetbot.translation.base import TranslationError
 
 PIVOT = "en"
@@ -60,13 +61,26 @@ def install_model_files(models_dir: Path, paths: Iterable[Path]) -> list[ModelIn
     """Install ``.argosmodel`` files into ``models_dir`` (offline); returns what is installed."""
     models_dir = Path(models_dir)
     models_dir.mkdir(parents=True, exist_ok=True)
-    with packages_dir(models_dir) as package:
+    with install_lock():
         for path in paths:
-            try:
-                package.install_from_path(Path(path))
-            except Exception as exc:  # argostranslate raises bare Exception for bad archives
-                raise TranslationError(f"Cannot install {Path(path).name}: {exc}") from exc
+            unpack_package(models_dir, Path(path))
     return list_models(models_dir)
+
+
+def unpack_package(models_dir: Path, path: Path) -> None:
+    """Unpack one ``.argosmodel`` (a zip of one package folder) into ``models_dir``.
+
+    What ``argostranslate.package.install_from_path`` does, without its last step, which
+    imports ``argostranslate.translate`` and with it stanza and torch (see translation/argos.py).
+    ``extractall`` keeps every member inside ``models_dir`` (no absolute paths, no ``..``).
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            archive.extractall(models_dir)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise TranslationError(
+            f"Cannot install {path.name}: not a valid Argos model (a zip archive): {exc}"
+        ) from exc
 
 
 def needed_pairs(languages: Sequence[str]) -> list[tuple[str, str]]:
@@ -118,6 +132,6 @@ def install_languages(
             raise TranslationError(f"The Argos index offers no package for {', '.join(missing)}.")
         for source, target in tqdm(wanted, desc="Argos models", unit="pair", disable=not progress):
             path = by_pair[(source, target)].download()
-            package.install_from_path(path)
+            unpack_package(models_dir, Path(path))
             path.unlink(missing_ok=True)
     return list_models(models_dir)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 
-from meetbot.translation.argos import ArgosTranslator
+from meetbot.translation.argos import ArgosTranslator, SpacySentencizer
 from meetbot.translation.base import MissingPair, TranslationError
 from meetbot.translation.models import (
     check_online,
@@ -132,3 +135,63 @@ def test_offline_download_fails_fast(
         ("en", "fr"),
         ("fr", "en"),
     ]
+
+
+# What argostranslate's own translation module would pull in, and meetbot never needs.
+NOT_NEEDED = ("torch", "stanza", "minisbd", "onnxruntime")
+
+_WITHOUT_TORCH = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+
+    NOT_NEEDED = {not_needed!r}
+
+    class Refuse:
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in NOT_NEEDED:
+                raise ImportError(f"{{name}} is not installed (refused by the test)")
+            return None
+
+    sys.meta_path.insert(0, Refuse())
+    from meetbot.translation.argos import ArgosTranslator
+    from meetbot.translation.models import install_model_files, list_models
+
+    models = Path(sys.argv[1])
+    install_model_files(models, [Path(p) for p in sys.argv[2:]])
+    assert len(list_models(models)) == 4
+    argos = ArgosTranslator(models, beam_size=1, max_decoding_length=16)
+    out = argos.translate_batch(["Hola. La reunión empieza ahora.", ""], "es", "fr")
+    assert out[0].strip() and out[1] == "", out
+    loaded = sorted(m for m in sys.modules if m.split(".")[0] in NOT_NEEDED)
+    assert not loaded, loaded
+    print("translated without", ", ".join(NOT_NEEDED))
+""")
+
+
+def test_installing_and_translating_need_neither_stanza_nor_torch(
+    tmp_path: Path, tiny_packages: list[Path]
+) -> None:
+    """The container image installs argostranslate without stanza and torch: this is why."""
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_TORCH.format(not_needed=NOT_NEEDED),
+         str(tmp_path / "models"), *map(str, tiny_packages)],
+        capture_output=True, text=True, timeout=240, check=False, cwd=tmp_path,
+        env={**os.environ, "HOME": str(tmp_path), "PYTHONPATH": str(root)},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "translated without" in result.stdout
+
+
+def test_sentences_are_split_by_the_package_pipeline_or_a_blank_one(tmp_path: Path) -> None:
+    import spacy
+
+    package = tmp_path / "translate-fr_en"
+    (package / "spacy").mkdir(parents=True)
+    spacy.blank("fr").to_disk(package / "spacy")
+    own = SpacySentencizer(package)
+    assert own.nlp.lang == "fr"
+    assert own.split_sentences("Bonjour. On commence !") == ["Bonjour.", "On commence !"]
+    (package / "stanza").mkdir()  # Argos would run Stanza for it; meetbot splits with xx
+    assert SpacySentencizer(package).nlp.lang == "xx"
+    assert SpacySentencizer(tmp_path / "none").split_sentences("One. Two.") == ["One.", "Two."]

@@ -8,6 +8,7 @@ verified with ``systemd-analyze`` when it is there.
 from __future__ import annotations
 
 import fnmatch
+import importlib.metadata
 import json
 import re
 import shlex
@@ -112,22 +113,154 @@ def test_hadolint_passes() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_compose_file_has_synapse_meetbot_and_optional_libretranslate() -> None:
+def _mounts(service: dict) -> dict[str, dict]:
+    """Target -> long-form mount, whichever form the compose file uses."""
+    mounts = {}
+    for mount in service.get("volumes", []):
+        if isinstance(mount, str):
+            source, target, *options = mount.split(":")
+            mount = {"source": source, "target": target, "read_only": "ro" in options}
+        mounts[mount["target"]] = mount
+    return mounts
+
+
+def test_the_compose_file_has_meetbot_and_optional_synapse_and_libretranslate() -> None:
     compose = yaml.safe_load(COMPOSE.read_text())
     services = compose["services"]
     assert set(services) == {"synapse", "meetbot", "libretranslate"}
     assert services["libretranslate"]["profiles"] == ["libretranslate"]
-    assert "profiles" not in services["synapse"] and "profiles" not in services["meetbot"]
+    # `docker compose up -d` on a homeserver of your own starts the bot, and nothing else.
+    assert services["synapse"]["profiles"] == ["synapse"]
+    assert "profiles" not in services["meetbot"]
     meetbot = services["meetbot"]
+    assert "depends_on" not in meetbot, "a dependency would start Synapse with the bot"
     assert meetbot["build"]["context"] == "."
     assert "ARGOS_LANGUAGES" in meetbot["build"]["args"]
-    assert meetbot["depends_on"]["synapse"]["condition"] == "service_healthy"
-    mounts = {m.split(":")[1]: m.split(":")[0] for m in meetbot["volumes"]}
-    assert mounts["/data"] == "meetbot-data"
-    assert meetbot["environment"]["MEETBOT_CONFIG"] in mounts
-    named = {m.split(":")[0] for s in services.values() for m in s.get("volumes", [])}
+    mounts = _mounts(meetbot)
+    assert mounts["/data"]["source"] == "meetbot-data"
+    assert mounts[meetbot["environment"]["MEETBOT_CONFIG"]]["read_only"]
+    named = {m["source"] for s in services.values() for m in _mounts(s).values()}
     declared = set(compose["volumes"])
     assert {v for v in named if not v.startswith((".", "/"))} == declared
+
+
+def test_a_missing_config_file_is_an_error_not_an_empty_folder() -> None:
+    meetbot = yaml.safe_load(COMPOSE.read_text())["services"]["meetbot"]
+    config = _mounts(meetbot)["/config/meetbot.yaml"]
+    # The short form (./meetbot.yaml:/config/...) makes a folder where the file is missing.
+    assert config == {
+        "type": "bind",
+        "source": "./meetbot.yaml",
+        "target": "/config/meetbot.yaml",
+        "read_only": True,
+        "bind": {"create_host_path": False},
+    }
+
+
+def test_the_images_are_exact_releases() -> None:
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    tags = {}
+    for name in ("synapse", "libretranslate"):
+        image = services[name]["image"]
+        _repository, _, tag = image.partition(":")
+        assert re.fullmatch(r"v\d+\.\d+\.\d+", tag), f"{name}: {image} is not an exact release"
+        tags[name] = tag[1:]
+    try:
+        synapse = importlib.metadata.version("matrix-synapse")
+    except importlib.metadata.PackageNotFoundError:
+        return
+    assert tags["synapse"] == synapse, "the compose Synapse is the one the tests run against"
+
+
+def test_the_base_image_is_an_exact_release_and_the_pins_are_used() -> None:
+    steps = instructions(DOCKERFILE)
+    args = dict(a.split("=", 1) for k, a in steps if k == "ARG" and "=" in a)
+    assert re.fullmatch(r"3\.\d+\.\d+", args["PYTHON_VERSION"]), args["PYTHON_VERSION"]
+    assert re.fullmatch(r"[a-z]+", args["DEBIAN_RELEASE"]), "a named Debian release"
+    froms = [a for k, a in steps if k == "FROM"]
+    assert all(
+        f.split()[0] == "python:${PYTHON_VERSION}-slim-${DEBIAN_RELEASE}" for f in froms
+    ), froms
+    runs = " ".join(a for k, a in steps if k == "RUN")
+    assert "sh deploy/install-venv.sh /opt/meetbot/venv /src" in runs
+    assert "pip install" not in runs, "every install goes through deploy/install-venv.sh"
+    script = (ROOT / "deploy" / "install-venv.sh").read_text()
+    assert "--constraint \"$constraints\"" in script
+    # The pins were made with the image's Python.
+    header = (ROOT / "deploy" / "constraints.txt").read_text().splitlines()[0]
+    minor = ".".join(args["PYTHON_VERSION"].split(".")[:2])
+    assert f"Python {minor})" in header, header
+
+
+def test_the_constraints_pin_every_package_and_leave_torch_out() -> None:
+    pins = {}
+    for line in (ROOT / "deploy" / "constraints.txt").read_text().splitlines():
+        if not line or line.startswith("#"):
+            continue
+        match = re.fullmatch(r"([A-Za-z0-9_.-]+)==(\S+)", line)
+        assert match, f"not an exact pin: {line}"
+        pins[match[1].lower().replace("_", "-")] = match[2]
+    assert {"matrix-nio", "aiosqlite", "argostranslate", "ctranslate2", "spacy"} <= set(pins)
+    assert not {"torch", "stanza", "minisbd", "onnxruntime"} & set(pins)
+    assert "matrix-meetbot" not in pins
+
+
+def test_the_bot_account_is_registered_with_the_password_from_env(tmp_path: Path) -> None:
+    """The scripted register command of docs/deployment.md, run with a stand-in docker that
+    gives the container only what the command passes with -e (compose reads .env; the shell
+    does not, so "$MEETBOT_PASSWORD" expanded on the host would be empty)."""
+    text = (ROOT / "docs" / "deployment.md").read_text()
+    blocks = re.findall(r"```sh\n(.*?)```", text, re.S)
+    command = next(b for b in blocks if "-u meetbot -p" in b)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    docker = bin_dir / "docker"
+    docker.write_text(
+        f"#!{sys.executable}\n"
+        "import os, subprocess, sys\n"
+        "args = sys.argv[1:]\n"
+        "assert args[:2] == ['compose', 'exec'], args\n"
+        "args = args[2:]\n"
+        "env = {'PATH': os.environ['PATH']}  # the container's own environment\n"
+        "while args[0].startswith('-'):\n"
+        "    if args[0] == '-e':\n"
+        "        key, eq, value = args[1].partition('=')\n"
+        "        env[key] = value if eq else os.environ.get(key, '')\n"
+        "        args = args[2:]\n"
+        "    else:\n"
+        "        args = args[1:]\n"
+        "assert args[0] == 'synapse', args\n"
+        "sys.exit(subprocess.run(args[1:], env=env).returncode)\n"
+    )
+    register = bin_dir / "register_new_matrix_user"
+    register.write_text(f"#!{sys.executable}\nimport sys\nprint(repr(sys.argv[1:]))\n")
+    for script in (docker, register):
+        script.chmod(0o755)
+    (tmp_path / ".env").write_text(
+        "COMPOSE_PROFILES=synapse\nMEETBOT_PASSWORD=s3cret with $pace\nARGOS_LANGUAGES=es fr\n"
+    )
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    result = subprocess.run(
+        ["bash", "-euc", command], cwd=tmp_path, env=env,
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    argv = eval(result.stdout)  # the stand-in printed repr(list of str)
+    assert argv[argv.index("-p") + 1] == "s3cret with $pace"
+    assert argv[argv.index("-u") + 1] == "meetbot"
+
+
+def test_no_document_installs_the_other_meetbot_from_pypi() -> None:
+    """`meetbot` on PyPI is an unrelated project: ours is matrix-meetbot."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["name"] == "matrix-meetbot"
+    assert project["scripts"] == {"meetbot": "meetbot.cli.main:main"}
+    files = [ROOT / "README.md", UNIT, DOCKERFILE, *sorted((ROOT / "docs").glob("*.md"))]
+    for path in files:
+        text = path.read_text()
+        assert not re.search(r"pip install[^\n&;|]*['\" ]meetbot(\[|['\" ]|$)", text, re.M), path
 
 
 def test_the_compose_config_example_is_a_valid_config(tmp_path: Path) -> None:
