@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from meetbot.cli.common import EXIT_CONFIG, EXIT_USAGE
 from meetbot.cli.main import main
 from meetbot.config.agendas import load_agenda
 from meetbot.config.schema import (
@@ -89,9 +90,9 @@ def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
 
 def test_check_config_exits_non_zero_with_a_clear_message(tmp_path: Path, capsys) -> None:
     path = write(tmp_path, BASE + "command_prefix: ''\n")
-    assert main(["check-config", "--config", str(path)]) == 2
+    assert main(["check-config", "--config", str(path)]) == EXIT_CONFIG
     err = capsys.readouterr().err
-    assert "command_prefix" in err and str(path) in err
+    assert err == f"meetbot: {path}: command_prefix: must not be empty\n"
     assert main(["check-config", "--config", str(filled_in_example(tmp_path))]) == 0
 
 
@@ -120,9 +121,27 @@ regions:
   - {id: latam, name: LA, room: "#la:example.org", languages: [es, en]}
 """)
     assert main(["check-config", "--config", str(path)]) == 0
-    out = capsys.readouterr().out
-    assert "warning: translation.backend argos cannot translate en→es, es→en" in out
-    assert "meetbot models install" in out
+    out, err = capsys.readouterr()
+    assert "warning: translation.backend argos cannot translate en→es, es→en" in err
+    assert "meetbot models install" in err
+    assert "warning" not in out and f"{path}: OK" in out
+
+
+def test_check_config_warns_of_languages_the_bot_does_not_speak(tmp_path: Path, capsys) -> None:
+    path = write(tmp_path, BASE + """
+translation: {backend: none}
+coordinator: {room: "#c:example.org", language: pt}
+regions:
+  - {id: berlin, name: Berlin, room: "#b:example.org", languages: [de, en]}
+""")
+    assert main(["check-config", "--config", str(path)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "warning: regions[0].languages: de (German): the bot's own messages are not written in "
+        "it and show in English (they exist in en, fr, es)",
+        "warning: coordinator.language: pt (Portuguese): the bot's own messages are not written "
+        "in it and show in English (they exist in en, fr, es)",
+    ]
 
 
 def test_startup_timeout_and_catch_up_window_have_defaults(tmp_path: Path) -> None:
@@ -168,15 +187,18 @@ def test_run_rejects_a_bad_startup_timeout_flag(tmp_path: Path, capsys) -> None:
     path = write(tmp_path, BASE)
     with pytest.raises(SystemExit) as exit_:
         main(["run", "--config", str(path), "--startup-timeout", "soon"])
-    assert exit_.value.code == 2
+    assert exit_.value.code == EXIT_USAGE
     assert "--startup-timeout" in capsys.readouterr().err
 
 
-def test_a_bad_duration_in_the_config_stops_run_with_exit_code_2(tmp_path: Path, capsys) -> None:
+def test_a_bad_duration_in_the_config_stops_run_with_the_config_exit_code(
+    tmp_path: Path, capsys
+) -> None:
     path = write(tmp_path, BASE + "startup_timeout: never\n")
-    assert main(["run", "--config", str(path)]) == 2
+    assert main(["run", "--config", str(path)]) == EXIT_CONFIG == 78
     err = capsys.readouterr().err
-    assert f"{path}: startup_timeout:" in err
+    assert err.startswith(f"meetbot: {path}: startup_timeout: 'never' is not a duration")
+    assert err.count("\n") == 1
 
 
 # -- every refusal names the file, the key and the fix, in one line ---------------------------
