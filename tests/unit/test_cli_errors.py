@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from meetbot.cli import common
-from meetbot.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_USAGE
+from meetbot.cli.common import EXIT_CONFIG, EXIT_FAILED, EXIT_STARTUP, EXIT_USAGE
 from meetbot.cli.logs import JsonFormatter
 from meetbot.cli.main import main
 from meetbot.config.schema import load_config
@@ -369,6 +369,11 @@ def test_a_database_from_a_newer_meetbot(config: Path, tmp_path: Path, capsys) -
     line = fails(capsys, ["report", "--config", str(config)], EXIT_FAILED)
     assert line.startswith(f"meetbot: {database}: the database is at version 999, newer than")
     assert line.endswith("Upgrade meetbot; never downgrade a database.")
+    # For `run` it is a failed start.
+    assert main(["run", "-q", "--config", str(config)]) == EXIT_STARTUP
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.splitlines()[-1].startswith(f"meetbot: {database}: the database is at version 999")
 
 
 # -- logging ---------------------------------------------------------------------------------
