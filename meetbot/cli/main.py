@@ -96,10 +96,22 @@ def cmd_check_config(args: argparse.Namespace) -> int:
             f"languages {', '.join(region.languages)}, {region.timezone}, "
             f"{len(region.meetings)} scheduled meetings"
         )
-    for warning in translation_warnings(config) + language_warnings(config):
+    for warning in placeholder_warnings(config) + translation_warnings(config) + \
+            language_warnings(config):
         print(f"warning: {warning}", file=sys.stderr)
     print(f"{args.config}: OK")
     return 0
+
+
+def placeholder_warnings(config: Config) -> list[str]:
+    """Addresses left as the example's: example.org never hosts a homeserver (RFC 2606)."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(config.homeserver).hostname or ""
+    if host == "example.org" or host.endswith((".example.org", ".example.com")):
+        return [f"homeserver: {config.homeserver} is the example's address; write your "
+                "homeserver's (and the rooms and user ids on it)"]
+    return []
 
 
 def language_warnings(config: Config) -> list[str]:

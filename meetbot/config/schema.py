@@ -291,6 +291,13 @@ def load_config(path: Path | str, env: dict[str, str] | None = None) -> Config:
         raw["password"] = env["MEETBOT_PASSWORD"]
     if env.get("MEETBOT_ACCESS_TOKEN") and not raw.get("access_token"):
         raw["access_token"] = env["MEETBOT_ACCESS_TOKEN"]
+    if "password" not in raw and "access_token" not in raw and "MEETBOT_PASSWORD" in env:
+        # Set, but empty: docker compose passes ${MEETBOT_PASSWORD:-} when .env lacks it.
+        raise ConfigError(
+            f"{path}: password: missing, and MEETBOT_PASSWORD is empty in the environment; "
+            "give it a value (docker compose: in the .env file beside docker-compose.yml), or "
+            f"write password: in {path}"
+        )
     try:
         config = Config.model_validate({**raw, "source": path.resolve()})
     except ValidationError as exc:

@@ -311,6 +311,24 @@ def test_the_example_as_copied_is_refused_until_its_password_is_set(tmp_path: Pa
     assert config.password is not None and config.password.get_secret_value() == "s3cret"
 
 
+def test_an_empty_password_variable_is_said_as_such(tmp_path: Path) -> None:
+    path = write(tmp_path, 'homeserver: http://x.org\nuser_id: "@bot:x.org"\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(path, env={"MEETBOT_PASSWORD": ""})
+    assert str(err.value) == (
+        f"{path}: password: missing, and MEETBOT_PASSWORD is empty in the environment; give it "
+        "a value (docker compose: in the .env file beside docker-compose.yml), or write "
+        f"password: in {path}"
+    )
+
+
+def test_check_config_warns_of_the_example_s_homeserver(tmp_path: Path, capsys) -> None:
+    assert main(["check-config", "--config", str(filled_in_example(tmp_path))]) == 0
+    err = capsys.readouterr().err
+    assert ("warning: homeserver: https://matrix.example.org is the example's address; write "
+            "your homeserver's (and the rooms and user ids on it)") in err
+
+
 def test_an_empty_password_in_the_file_gives_way_to_the_environment(tmp_path: Path) -> None:
     path = write(tmp_path, BASE.replace("password: p", 'password: ""'))
     config = load_config(path, env={"MEETBOT_PASSWORD": "s3cret"})
