@@ -1,4 +1,9 @@
-"""``meetbot report`` and ``meetbot export``: the research outputs from the command line."""
+"""``meetbot report`` and ``meetbot export``: the research outputs from the command line.
+
+Both read the record the bot keeps: they refuse a missing database (never create an empty
+one) and a record with no meeting ended yet (never write an empty report), and check where
+they write before doing the work.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,22 @@ import asyncio
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from meetbot.cli.common import add_config_argument, read_config, subcommand
+from meetbot.cli.common import (
+    CommandError,
+    add_config_argument,
+    output_file,
+    output_folder,
+    print_paths,
+    read_config,
+    stored_record,
+    subcommand,
+)
+from meetbot.config.schema import Config
+
+if TYPE_CHECKING:
+    from meetbot.app import MeetBotApp
 
 
 def _report_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,23 +37,31 @@ def _report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, help="folder to write to (default: DATA_DIR/reports)")
 
 
+async def _require_ended_meetings(app: MeetBotApp, config: Config, what: str) -> None:
+    if not any(row.ended_at is not None for row in await app.store.meetings()):
+        raise CommandError(
+            f"no meeting has ended yet in {config.database_path}: there is nothing to {what} "
+            "(meetbot meetings lists the meetings)"
+        )
+
+
 @subcommand("report", "write the cross-region report over all meetings held", _report_arguments)
 def cmd_report(args: argparse.Namespace) -> int:
-    from meetbot.research.outputs import write_full_report
-    from meetbot.runtime.features import open_app
+    from meetbot.research.outputs import build_full_report
+    from meetbot.research.report_render import write_report
 
     config = read_config(args)
 
     async def run() -> list[Path]:
-        app = await open_app(config)
-        try:
-            formats = tuple(args.format or ("html", "md", "json"))
-            _report, paths = await write_full_report(app, args.out, formats)
-            return paths
-        finally:
-            await app.store.db.close()
+        async with stored_record(config) as app:
+            await _require_ended_meetings(app, config, "report on")
+            out = output_folder(args.out) if args.out else output_folder(
+                config.data_path / "reports", "the reports folder"
+            )
+            report = await build_full_report(app)
+            return write_report(out, report, tuple(args.format or ("html", "md", "json")))
 
-    return _print_paths(asyncio.run(run()))
+    return print_paths(asyncio.run(run()))
 
 
 def _export_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,35 +83,34 @@ def _progress(items: Iterable[Any]) -> Iterable[Any]:
 @subcommand("export", "export what was said, pseudonymised, for qualitative analysis",
             _export_arguments)
 def cmd_export(args: argparse.Namespace) -> int:
+    from meetbot.research.dataset import held_meetings
+    from meetbot.research.export import write_mapping
     from meetbot.research.outputs import write_exports
-    from meetbot.runtime.features import open_app
+    from meetbot.research.pseudonyms import PseudonymKeyError, Pseudonyms
 
     config = read_config(args)
 
     async def run() -> list[Path]:
-        app = await open_app(config)
-        try:
-            paths = await write_exports(app, args.format or ["csv"], args.out, _progress)
-            if args.mapping:
-                from meetbot.research.export import write_mapping
-                from meetbot.research.pseudonyms import Pseudonyms
-
+        async with stored_record(config) as app:
+            await _require_ended_meetings(app, config, "export")
+            try:
                 pseudonyms = Pseudonyms.load(config.data_path)
+            except PseudonymKeyError as exc:
+                raise CommandError(str(exc)) from exc
+            out = output_folder(args.out) if args.out else output_folder(
+                config.data_path / "exports", "the exports folder"
+            )
+            mapping = output_file(args.mapping, "--mapping") if args.mapping else None
+            meetings = await held_meetings(app, progress=_progress)
+            paths = await write_exports(app, args.format or ["csv"], out, meetings=meetings)
+            if mapping is not None:
                 for row in await app.store.meetings():
                     for user in await _speakers(app, row.meeting_id):
                         pseudonyms.of(user)
-                paths.append(write_mapping(args.mapping, pseudonyms))
+                paths.append(write_mapping(mapping, pseudonyms))
             return paths
-        finally:
-            await app.store.db.close()
 
-    return _print_paths(asyncio.run(run()))
-
-
-def _print_paths(paths: Iterable[Path]) -> int:
-    for path in paths:
-        print(path)
-    return 0
+    return print_paths(asyncio.run(run()))
 
 
 async def _speakers(app: Any, meeting_id: str) -> set[str]:

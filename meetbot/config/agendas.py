@@ -6,29 +6,24 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from meetbot.config.schema import ConfigError, format_validation_error
-from meetbot.core.durations import DurationError, parse_duration
+from meetbot.config.files import ConfigError, read_yaml
+from meetbot.config.messages import format_validation_error
+from meetbot.config.values import PROMPT_ID, positive_duration
 from meetbot.core.model import Agenda, Prompt
 
 
 class _PromptFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    id: str = Field(pattern=PROMPT_ID)
     text: dict[str, str] = Field(min_length=1)
     timebox: timedelta | None = None
 
     @field_validator("timebox", mode="before")
     @classmethod
     def _timebox(cls, value: Any) -> Any:
-        if value is None:
-            return None
-        try:
-            return parse_duration(value)
-        except DurationError as exc:
-            raise ValueError(f"{exc} Write a duration such as 90s, 15m or 1h.") from exc
+        return None if value is None else positive_duration(value)
 
 
 class _AgendaFile(BaseModel):
@@ -50,19 +45,16 @@ class _AgendaFile(BaseModel):
 
 def load_agenda(prompts_dir: Path, name: str) -> Agenda:
     path = prompts_dir / f"{name}.yaml"
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
+    if not path.exists():
         known = ", ".join(sorted(p.stem for p in prompts_dir.glob("*.yaml"))) or "none"
-        raise ConfigError(
-            f"{path}: no such agenda file (agendas in {prompts_dir}: {known})"
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        raise ConfigError(f"{path}: no such agenda file (agendas in {prompts_dir}: {known})")
+    raw = read_yaml(path)
     try:
         parsed = _AgendaFile.model_validate(raw or {})
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(str(path), exc)) from exc
+        raise ConfigError(
+            format_validation_error(str(path), exc, _AgendaFile, "prompts/default.yaml")
+        ) from exc
     if parsed.id is not None and parsed.id != name:
         raise ConfigError(
             f"{path}: id: {parsed.id!r} must match the file name ({name!r}); meetings refer "

@@ -7,64 +7,39 @@ person can fix it without reading code.
 from __future__ import annotations
 
 import os
-import re
+import typing
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from meetbot.core.durations import DurationError, parse_duration
+from meetbot.config import values
+from meetbot.config.files import ConfigError, read_yaml
+from meetbot.config.messages import format_validation_error
+from meetbot.config.values import REGION_ID, ROOM, USER_ID, AtKey, positive_duration
 
-LANGUAGE = r"^[a-z]{2,3}$"
-USER_ID = r"^@[^:\s]+:\S+$"
-# Room ids of room version 12 have no server part ("!abc"); aliases always do.
-ROOM = r"^(![^\s]+|#[^:\s]+:\S+)$"
+# The example config's password: a copied example must not reach the homeserver with it.
+PLACEHOLDER_PASSWORD = "change me"
+HOMESERVER_EXAMPLE = "https://matrix.example.org"
+LIBRETRANSLATE_EXAMPLE = "http://127.0.0.1:5000"
 
 
-class ConfigError(Exception):
-    """A configuration problem, already phrased for a person."""
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+LOG_LEVELS = typing.get_args(LogLevel)
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _duration(value: Any) -> timedelta:
-    try:
-        return parse_duration(value)
-    except DurationError as exc:
-        raise ValueError(f"{exc} Write a duration such as 90s, 15m or 1h.") from exc
-
-
-_ZERO = re.compile(r"\s*0+(\.0*)?\s*[smhdSMHD]?\s*")
-
-
-def positive_duration(value: Any) -> timedelta:
-    delta = timedelta(0) if isinstance(value, str) and _ZERO.fullmatch(value) else _duration(value)
-    if delta <= timedelta(0):
-        raise ValueError("must be longer than 0s; write a duration such as 30s or 2m")
-    return delta
-
-
-def _duration_or_zero(value: Any) -> timedelta:
-    """A duration that may be 0 (``0``, ``0s``, ``0m``): never negative."""
-    if isinstance(value, str) and _ZERO.fullmatch(value):
-        return timedelta(0)
-    delta = _duration(value)
-    if delta < timedelta(0):
-        raise ValueError("must not be negative; write 0s, or a duration such as 10m")
-    return delta
 
 
 class ScheduledMeeting(_Strict):
@@ -74,11 +49,11 @@ class ScheduledMeeting(_Strict):
     agenda: str | None = None
     title: str | None = None
 
-    _check_duration = field_validator("duration", mode="before")(_duration)
+    _check_duration = field_validator("duration", mode="before")(positive_duration)
 
 
 class RegionConfig(_Strict):
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    id: str = Field(pattern=REGION_ID)
     name: str
     room: str = Field(pattern=ROOM)
     languages: list[str] = Field(default_factory=lambda: ["en"], min_length=1)
@@ -90,54 +65,52 @@ class RegionConfig(_Strict):
     @field_validator("languages")
     @classmethod
     def _languages(cls, value: list[str]) -> list[str]:
-        for lang in value:
-            if not re.match(LANGUAGE, lang):
-                raise ValueError(f"{lang!r} is not a language code such as en, fr or es")
+        for index, lang in enumerate(value):
+            values.language(lang)
+            if lang in value[:index]:
+                raise ValueError(f"{lang!r} is listed twice; list each language once")
         return value
 
-    @field_validator("timezone")
-    @classmethod
-    def _timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(
-                f"unknown time zone {value!r}; use an IANA name such as America/Bogota"
-            ) from exc
-        return value
+    _check_timezone = field_validator("timezone")(values.timezone)
 
     @field_validator("reminders", mode="before")
     @classmethod
     def _reminders(cls, value: Any) -> Any:
-        return None if value is None else [_duration(v) for v in value]
+        return None if value is None else values.durations(value)
 
     @model_validator(mode="after")
     def _unique_numbers(self) -> RegionConfig:
         numbers = [m.number for m in self.meetings]
-        if len(numbers) != len(set(numbers)):
-            raise ValueError("meetings: each meeting needs its own number")
+        for index, number in enumerate(numbers):
+            if number in numbers[:index]:
+                raise AtKey(f"meetings[{index}].number",
+                            f"{number} is already the number of meetings[{numbers.index(number)}]; "
+                            "give each meeting its own number")
         return self
 
 
 class CoordinatorConfig(_Strict):
     room: str = Field(pattern=ROOM)
-    language: str = Field(default="en", pattern=LANGUAGE)
+    language: str = "en"
     users: list[str] = Field(default_factory=list)
 
-    @field_validator("users")
-    @classmethod
-    def _users(cls, value: list[str]) -> list[str]:
-        return _check_user_ids(value)
+    _check_language = field_validator("language")(values.language)
+    _check_users = field_validator("users")(values.user_ids)
 
 
 class TranslationConfig(_Strict):
     backend: Literal["argos", "apertium", "libretranslate", "none"] = "argos"
     models_dir: Path | None = None  # default: data_dir/models
-    libretranslate_url: str = "http://127.0.0.1:5000"
+    libretranslate_url: str = LIBRETRANSLATE_EXAMPLE
     api_key: SecretStr | None = None
     display: Literal["reply", "thread", "off"] = "reply"
     mode: Literal["meetings", "always"] = "meetings"
     detection_threshold: float = Field(default=0.6, ge=0, le=1)
+
+    @field_validator("libretranslate_url", mode="before")
+    @classmethod
+    def _url(cls, value: Any) -> str:
+        return values.http_url(value, LIBRETRANSLATE_EXAMPLE, default_scheme="http")
 
 
 class PrivacyConfig(_Strict):
@@ -147,7 +120,7 @@ class PrivacyConfig(_Strict):
     withdrawal_window: timedelta | None = None
 
     _check_window = field_validator("withdrawal_window", mode="before")(
-        lambda v: None if v is None else _duration(v)
+        lambda v: None if v is None else positive_duration(v)
     )
 
 
@@ -166,15 +139,8 @@ class HealthConfig(_Strict):
     )
 
 
-def _check_user_ids(value: list[str]) -> list[str]:
-    for user in value:
-        if not re.match(USER_ID, user):
-            raise ValueError(f"{user!r} is not a Matrix user id such as @alice:example.org")
-    return value
-
-
 class Config(_Strict):
-    homeserver: str = Field(pattern=r"^https?://")
+    homeserver: str
     user_id: str = Field(pattern=USER_ID)
     password: SecretStr | None = None
     access_token: SecretStr | None = None
@@ -202,41 +168,76 @@ class Config(_Strict):
     translation: TranslationConfig = TranslationConfig()
     privacy: PrivacyConfig = PrivacyConfig()
     health: HealthConfig | None = None
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: LogLevel = "INFO"
 
     # Where the file was read from; relative paths in it are resolved against its folder.
     source: Path | None = Field(default=None, exclude=True)
 
-    _check_durations = field_validator("late_start_grace", mode="before")(_duration)
+    _check_durations = field_validator("late_start_grace", mode="before")(
+        values.duration_or_zero
+    )
     _check_startup_timeout = field_validator("startup_timeout", mode="before")(
         positive_duration
     )
     _check_catch_up_window = field_validator("catch_up_window", mode="before")(
-        _duration_or_zero
+        values.duration_or_zero
     )
+    _check_reminders = field_validator("reminders", mode="before")(values.durations)
+    _check_facilitators = field_validator("facilitators")(values.user_ids)
 
-    @field_validator("reminders", mode="before")
+    @field_validator("homeserver", mode="before")
     @classmethod
-    def _reminders(cls, value: Any) -> Any:
-        return [_duration(v) for v in value]
+    def _homeserver(cls, value: Any) -> str:
+        return values.http_url(value, HOMESERVER_EXAMPLE)
 
-    @field_validator("facilitators")
+    @field_validator("password", "access_token", mode="before")
     @classmethod
-    def _facilitators(cls, value: list[str]) -> list[str]:
-        return _check_user_ids(value)
+    def _secret(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, str):
+            return value
+        env = "MEETBOT_PASSWORD" if info.field_name == "password" else "MEETBOT_ACCESS_TOKEN"
+        what = "password" if info.field_name == "password" else "access token"
+        if not value.strip():
+            raise ValueError(f"is empty; write the bot's {what} here, or delete the line and "
+                             f"set {env} in the environment")
+        if info.field_name == "password" and value.strip().lower() == PLACEHOLDER_PASSWORD:
+            raise ValueError(f"{value!r} is the example's placeholder; write the bot's real "
+                             f"password here, or delete the line and set {env} in the "
+                             "environment")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().upper() in LOG_LEVELS:
+            return value.strip().upper()
+        return value
 
     @model_validator(mode="after")
     def _checks(self) -> Config:
         if self.password is None and self.access_token is None:
-            raise ValueError(
-                "give password or access_token (or set MEETBOT_PASSWORD in the environment)"
-            )
-        ids = [r.id for r in self.regions]
-        if len(ids) != len(set(ids)):
-            raise ValueError("regions: two regions share an id; each id must be unique")
-        rooms = [r.room for r in self.regions]
-        if len(rooms) != len(set(rooms)):
-            raise ValueError("regions: two regions share a room; give each region its own room")
+            raise AtKey("password", "missing: write the bot's password here (or its "
+                        "access_token), or set MEETBOT_PASSWORD in the environment")
+        for key in ("id", "room"):
+            seen: dict[str, int] = {}
+            for index, region in enumerate(self.regions):
+                value = getattr(region, key)
+                if value in seen:
+                    raise AtKey(f"regions[{index}].{key}",
+                                f"{value!r} is already the {key} of regions[{seen[value]}]; "
+                                f"give each region its own {key}")
+                seen[value] = index
+        folders = {"data_dir": self.data_path}
+        if self.translation.models_dir is not None:
+            folders["translation.models_dir"] = self.models_path
+        if self.prompts_dir is not None:
+            folders["prompts_dir"] = self.prompts_path
+        for key, folder in folders.items():
+            blocker = _file_in_the_way(folder)
+            if blocker is not None:
+                said = "is a file" if blocker == folder else f"is inside a file ({blocker})"
+                raise AtKey(key, f"{folder} {said}; {key} must name a folder (meetbot creates "
+                            "it if it is missing)")
         return self
 
     # -- derived paths ----------------------------------------------------------------
@@ -272,6 +273,14 @@ class Config(_Strict):
         return next((r for r in self.regions if r.id == region_id), None)
 
 
+def _file_in_the_way(folder: Path) -> Path | None:
+    """The file that stands where ``folder`` (or one of the folders above it) should be."""
+    for path in (folder, *folder.parents):
+        if path.exists():
+            return None if path.is_dir() else path
+    return None
+
+
 def find_prompts_dir(start: Path) -> Path:
     """``prompts/`` beside the config file, above it, or the one shipped with meetbot."""
     for candidate in (start / "prompts", start.parent / "prompts"):
@@ -280,58 +289,22 @@ def find_prompts_dir(start: Path) -> Path:
     return Path(__file__).resolve().parents[2] / "prompts"
 
 
-def format_validation_error(source: str, error: ValidationError) -> str:
-    lines = []
-    for problem in error.errors():
-        where = _location(problem.get("loc", ()))
-        message = problem.get("msg", "invalid").removeprefix("Value error, ")
-        if problem.get("type") == "extra_forbidden":
-            message = "unknown key (check its spelling against config/meetbot.example.yaml)"
-        elif problem.get("type") == "missing":
-            message = "missing: this key is required"
-        elif problem.get("type") == "string_pattern_mismatch":
-            message = _pattern_hint(str(problem.get("ctx", {}).get("pattern", "")), problem)
-        lines.append(f"{source}: {where or '(top level)'}: {message}")
-    return "\n".join(lines)
-
-
-def _pattern_hint(pattern: str, problem: Any) -> str:
-    value = problem.get("input")
-    hints = {
-        ROOM: "is not a room id or alias such as !abc:example.org or #meetings:example.org",
-        USER_ID: "is not a Matrix user id such as @alice:example.org",
-        LANGUAGE: "is not a language code such as en, fr or es",
-        r"^https?://": "is not a URL such as https://matrix.example.org",
-    }
-    return f"{value!r} {hints.get(pattern, 'has the wrong form')}"
-
-
-def _location(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
 def load_config(path: Path | str, env: dict[str, str] | None = None) -> Config:
     """Read and validate a config file; raise :class:`ConfigError` naming file and key."""
     path = Path(path)
     env = dict(os.environ) if env is None else env
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: no such file") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise ConfigError(f"{path}{where}: not valid YAML: {exc}") from exc
+    raw = read_yaml(path, missing=(
+        "give the config file with --config FILE (or MEETBOT_CONFIG), or copy "
+        f"config/meetbot.example.yaml to {path} and edit it"
+    ))
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: the file must be a mapping of keys (see meetbot.example.yaml)")
+        raise ConfigError(
+            f"{path}: expected 'key: value' lines (homeserver:, user_id:, ...), not "
+            f"{'a list' if isinstance(raw, list) else 'a single value'}; "
+            "see config/meetbot.example.yaml"
+        )
     if env.get("MEETBOT_PASSWORD") and not raw.get("password"):
         raw["password"] = env["MEETBOT_PASSWORD"]
     if env.get("MEETBOT_ACCESS_TOKEN") and not raw.get("access_token"):
@@ -339,8 +312,15 @@ def load_config(path: Path | str, env: dict[str, str] | None = None) -> Config:
     if env.get("MEETBOT_HEALTH_PORT") and "health" not in raw:
         # The container image turns health on this way; a `health:` key in the file wins.
         raw["health"] = {"port": env["MEETBOT_HEALTH_PORT"]}
+    if "password" not in raw and "access_token" not in raw and "MEETBOT_PASSWORD" in env:
+        # Set, but empty: docker compose passes ${MEETBOT_PASSWORD:-} when .env lacks it.
+        raise ConfigError(
+            f"{path}: password: missing, and MEETBOT_PASSWORD is empty in the environment; "
+            "give it a value (docker compose: in the .env file beside docker-compose.yml), or "
+            f"write password: in {path}"
+        )
     try:
         config = Config.model_validate({**raw, "source": path.resolve()})
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(str(path), exc)) from exc
+        raise ConfigError(format_validation_error(str(path), exc, Config)) from exc
     return config

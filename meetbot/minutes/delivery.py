@@ -79,10 +79,10 @@ def minutes_languages(app: MeetBotApp, data: dict[str, Any]) -> list[str]:
 
 
 async def write_meeting_minutes(
-    app: MeetBotApp, meeting_id: str
+    app: MeetBotApp, meeting_id: str, out_dir: Path | None = None
 ) -> tuple[dict[str, Any], list[Path]]:
     data = await minutes_data(app, meeting_id)
-    paths = write_minutes(app.config.minutes_path, data, minutes_languages(app, data))
+    paths = write_minutes(out_dir or app.config.minutes_path, data, minutes_languages(app, data))
     return data, paths
 
 

@@ -61,9 +61,10 @@ async def write_full_report(
 
 async def write_exports(
     app: MeetBotApp, formats: Iterable[str], out_dir: Path | None = None,
-    progress: Progress | None = None,
+    progress: Progress | None = None, meetings: list[HeldMeeting] | None = None,
 ) -> list[Path]:
-    meetings = await held_meetings(app, progress=progress)
+    if meetings is None:
+        meetings = await held_meetings(app, progress=progress)
     pseudonyms = Pseudonyms.load(app.config.data_path)
     return [
         write_export(out_dir or exports_dir(app), fmt, meetings, pseudonyms,

@@ -32,13 +32,15 @@ class Database:
     async def open(cls, path: Path, migrations: list[Migration] | None = None) -> Database:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(path, isolation_level=None)
-        conn.row_factory = aiosqlite.Row
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute("PRAGMA busy_timeout=5000")
-        await conn.execute("PRAGMA synchronous=NORMAL")
-        db = cls(conn, path)
+        # Closed on any failure (a file that is not a database fails the first PRAGMA): an
+        # open connection's thread would keep the process from exiting.
         try:
+            conn.row_factory = aiosqlite.Row
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA foreign_keys=ON")
+            await conn.execute("PRAGMA busy_timeout=5000")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            db = cls(conn, path)
             await db._migrate(MIGRATIONS if migrations is None else migrations)
         except BaseException:
             await conn.close()
