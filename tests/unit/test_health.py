@@ -404,7 +404,7 @@ def test_health_is_off_unless_configured(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("health", "error"), [
     ({"port": 0}, "health.port: 0 is too small: it must be at least 1"),
     ({"port": 70000}, "health.port: 70000 is too large: it must be at most 65535"),
-    ({"port": "http"}, "health.port: expected a whole number, not .http."),
+    ({"port": "http"}, "health.port: expected a whole number, not 'http'"),
     ({"host": ""}, "health.host"),
     ({"max_sync_age": "0s"}, "health.max_sync_age: must be longer than 0s"),
     ({"max_sync_age": "soon"}, "health.max_sync_age"),
