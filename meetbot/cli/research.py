@@ -16,7 +16,13 @@ def _report_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_argument(parser)
     parser.add_argument("--format", "-f", choices=("html", "md", "json"), action="append",
                         help="html, md or json (repeat for several; default: all three)")
-    parser.add_argument("--out", type=Path, help="folder to write to (default: DATA_DIR/reports)")
+    parser.add_argument("--out", type=Path,
+                        help="folder to write to (default: DATA_DIR/reports, or "
+                             "DATA_DIR/reports-pseudonymous with --pseudonymous)")
+    parser.add_argument("--pseudonymous", action="store_true",
+                        help="name people by pseudonym, as the exports do, and replace Matrix "
+                             "ids in what they said: a report meant to leave the coordinator's "
+                             "hands")
 
 
 @subcommand("report", "write the cross-region report over all meetings held", _report_arguments)
@@ -30,7 +36,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         app = await open_app(config)
         try:
             formats = tuple(args.format or ("html", "md", "json"))
-            _report, paths = await write_full_report(app, args.out, formats)
+            _report, paths = await write_full_report(app, args.out, formats,
+                                                     pseudonymous=args.pseudonymous)
             return paths
         finally:
             await app.store.db.close()
