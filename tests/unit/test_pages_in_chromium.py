@@ -5,7 +5,7 @@ The records are played through the real engine (``report_network``). Each page i
 in headless Chromium through the DevTools protocol (``browser``): the page may not pan
 sideways (its wide tables and charts scroll in their own boxes), and axe-core finds no
 violation of moderate, serious or critical impact. With ``MEETBOT_SCREENSHOTS=DIR`` the
-tests also write the screenshots the README and docs/research.md show (docs/img).
+tests also write the screenshots the README and docs/research.md show (docs/images).
 """
 
 from __future__ import annotations
@@ -185,7 +185,7 @@ def axe() -> str:
 
 
 def shoot(page: Page, name: str) -> None:
-    """Keep a screenshot for the docs when asked to (MEETBOT_SCREENSHOTS=docs/img)."""
+    """Keep a screenshot for the docs when asked to (MEETBOT_SCREENSHOTS=docs/images)."""
     folder = os.environ.get("MEETBOT_SCREENSHOTS")
     if folder:
         page.screenshot(Path(folder) / name)
