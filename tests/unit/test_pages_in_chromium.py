@@ -237,6 +237,15 @@ def test_the_report_reads_on_a_desktop_and_on_a_phone(
             assert_no_sideways_pan(page)
 
 
+def test_a_cell_of_the_overview_opens_its_detail(pages: dict[int, Path],
+                                                 chromium: Browser) -> None:
+    with chromium.page(pages[4].as_uri(), *SIZES["desktop"]) as page:
+        page.evaluate("document.querySelector('.overview td a').click()")
+        opened = page.evaluate("[...document.querySelectorAll('details.cell')]"
+                               ".filter(d => d.open).map(d => d.id)")
+        assert opened == ["cell-work-learn-together.latam"]
+
+
 def test_opened_details_stay_on_the_page(pages: dict[int, Path], chromium: Browser,
                                          axe: str) -> None:
     with chromium.page(pages[4].as_uri(), *SIZES["phone"]) as page:
