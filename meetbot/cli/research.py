@@ -34,7 +34,13 @@ def _report_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_argument(parser)
     parser.add_argument("--format", "-f", choices=("html", "md", "json"), action="append",
                         help="html, md or json (repeat for several; default: all three)")
-    parser.add_argument("--out", type=Path, help="folder to write to (default: DATA_DIR/reports)")
+    parser.add_argument("--out", type=Path,
+                        help="folder to write to (default: DATA_DIR/reports, or "
+                             "DATA_DIR/reports-pseudonymous with --pseudonymous)")
+    parser.add_argument("--pseudonymous", action="store_true",
+                        help="name people by pseudonym, as the exports do, and replace Matrix "
+                             "ids in what they said: a report meant to leave the coordinator's "
+                             "hands")
 
 
 async def _require_ended_meetings(app: MeetBotApp, config: Config, what: str) -> None:
@@ -47,7 +53,7 @@ async def _require_ended_meetings(app: MeetBotApp, config: Config, what: str) ->
 
 @subcommand("report", "write the cross-region report over all meetings held", _report_arguments)
 def cmd_report(args: argparse.Namespace) -> int:
-    from meetbot.research.outputs import build_full_report
+    from meetbot.research.outputs import build_full_report, pseudonymous_reports_dir
     from meetbot.research.report_render import write_report
 
     config = read_config(args)
@@ -55,10 +61,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     async def run() -> list[Path]:
         async with stored_record(config) as app:
             await _require_ended_meetings(app, config, "report on")
-            out = output_folder(args.out) if args.out else output_folder(
-                config.data_path / "reports", "the reports folder"
-            )
-            report = await build_full_report(app)
+            if args.out:
+                out = output_folder(args.out)
+            elif args.pseudonymous:
+                out = output_folder(
+                    pseudonymous_reports_dir(app), "the pseudonymous reports folder"
+                )
+            else:
+                out = output_folder(config.data_path / "reports", "the reports folder")
+            report = await build_full_report(app, pseudonymous=args.pseudonymous)
             return write_report(out, report, tuple(args.format or ("html", "md", "json")))
 
     return print_paths(asyncio.run(run()))

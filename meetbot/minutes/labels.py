@@ -22,6 +22,8 @@ LABELS: dict[str, Msg] = {
     "summary": _("Summary"),
     "no_section": _("Before the first prompt"),
     "no_items": _("No items were recorded."),
+    "no_section_items": _("Nothing recorded on this prompt."),
+    "nothing_recorded": _("Nothing recorded."),
     "decisions": _("Decisions"),
     "no_decisions": _("No decisions were recorded."),
     "actions_by_person": _("Action items, by person"),

@@ -7,12 +7,13 @@ escaped by default in both template formats: HTML by Jinja's autoescape, Markdow
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from meetbot.core import counts
 from meetbot.core.durations import format_duration
@@ -143,6 +144,15 @@ MSGTYPE_MARKS = {
 }
 
 
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _dates_whole(text: str) -> Markup:
+    """HTML text, escaped, in which each ISO date is kept on one line."""
+    return Markup(_DATE.sub(lambda m: f'<span class="date">{m.group(0)}</span>',
+                            str(escape(text))))
+
+
 def _mark(msgtype: str | None) -> Markup:
     return Markup(MSGTYPE_MARKS.get(msgtype or "", ""))
 
@@ -163,6 +173,7 @@ def _context(data: Mapping[str, Any], language: str, markdown: bool) -> dict[str
         "media": helpers.media,
         "size": _size,
         "mark": _mark,
+        "dates_whole": _dates_whole,
     }
 
 

@@ -40,6 +40,39 @@ REPORT_LABELS: dict[str, Msg] = {
     "chart_people": _("People per region and meeting"),
     "chart_languages": _("Messages by language, per region"),
     "original": _("original"),
+    # The page's frame: contents, and what a reader needs to know before sharing it.
+    "contents": _("Contents"),
+    "meeting": _("Meeting"),
+    "meetings": _("Meetings"),
+    "prompt": _("Prompt"),
+    "meetings_count": ngettext("{count} meeting", "{count} meetings", 0),
+    "contributions_count": ngettext("{count} contribution", "{count} contributions", 0),
+    "decisions_count": ngettext("{count} decision", "{count} decisions", 0),
+    "actions_count": ngettext("{count} action item", "{count} action items", 0),
+    "no_meeting": _("No meeting held."),
+    "nothing_recorded": _("Nothing recorded."),
+    "per_meeting": _("Meeting by meeting"),
+    "names_by_matrix": _("People are named as they appear in Matrix (display names and Matrix "
+                         "ids): keep this report within the coordination team. {command} "
+                         "writes one to share."),
+    "names_by_pseudonym": _("People are named by pseudonyms (P-…), as in the research "
+                            "exports; Matrix ids in what they said are replaced too."),
+    "language_unknown": _("language not recorded"),
+    "chart_data_note": _("The numbers are in the tables above."),
+    # Alt text of the charts: what they show, in words.
+    "alt_messages": _("Bar charts, one per region, of the number of messages in each "
+                      "meeting held."),
+    "alt_people": _("Bar charts, one per region, of the number of people in each meeting "
+                    "held."),
+    "alt_languages": _("Stacked bars, one per region, of the messages written in each "
+                       "language."),
+    "alt_region_none": _("{region}: no meeting held."),
+    "alt_region_messages": _("{region}: {meetings}; messages per meeting: from {low} to "
+                             "{high}, {total} in all."),
+    "alt_region_messages_one": _("{region}: 1 meeting; messages: {total}."),
+    "alt_region_people": _("{region}: {meetings}; people per meeting: from {low} to {high}."),
+    "alt_region_people_one": _("{region}: 1 meeting; people: {high}."),
+    "alt_region_languages": _("{region}: {parts}."),
     # The coordinator's room, after the report is rewritten; each count is a counted noun
     # from meetbot.core.counts ("1 meeting held", "2 meetings held").
     "report_posted": _("**Research report** updated: {meetings} in {regions}, {decisions}, "

@@ -24,6 +24,11 @@ def reports_dir(app: MeetBotApp) -> Path:
     return app.config.data_path / "reports"
 
 
+def pseudonymous_reports_dir(app: MeetBotApp) -> Path:
+    """Where ``meetbot report --pseudonymous`` writes: apart from the coordinator's report."""
+    return app.config.data_path / "reports-pseudonymous"
+
+
 def exports_dir(app: MeetBotApp) -> Path:
     return app.config.data_path / "exports"
 
@@ -44,19 +49,25 @@ def agenda_prompts(app: MeetBotApp) -> dict[str, dict[str, str]]:
 
 async def build_full_report(
     app: MeetBotApp, language: str | None = None, now: datetime | None = None,
-    meetings: list[HeldMeeting] | None = None,
+    meetings: list[HeldMeeting] | None = None, pseudonymous: bool = False,
 ) -> dict[str, Any]:
+    """The report over every meeting held; ``pseudonymous``: people named by pseudonym (the
+    exports' secret), for a report meant to leave the coordinator's hands."""
     if meetings is None:
         meetings = await held_meetings(app)
+    pseudonyms = Pseudonyms.load(app.config.data_path) if pseudonymous else None
     return build_report(app.config, meetings, agenda_prompts(app),
-                        now or datetime.now(timezone.utc), language or coordinator_language(app))
+                        now or datetime.now(timezone.utc), language or coordinator_language(app),
+                        pseudonyms=pseudonyms)
 
 
 async def write_full_report(
-    app: MeetBotApp, out_dir: Path | None = None, formats: tuple[str, ...] = REPORT_FORMATS
+    app: MeetBotApp, out_dir: Path | None = None, formats: tuple[str, ...] = REPORT_FORMATS,
+    *, pseudonymous: bool = False,
 ) -> tuple[dict[str, Any], list[Path]]:
-    report = await build_full_report(app)
-    return report, write_report(out_dir or reports_dir(app), report, formats)
+    report = await build_full_report(app, pseudonymous=pseudonymous)
+    default = pseudonymous_reports_dir(app) if pseudonymous else reports_dir(app)
+    return report, write_report(out_dir or default, report, formats)
 
 
 async def write_exports(
@@ -84,13 +95,16 @@ async def rewrite_meeting_minutes(app: MeetBotApp, meeting_id: str) -> list[Path
 
 
 async def regenerate_after_removal(app: MeetBotApp, meeting_ids: set[str]) -> None:
-    """Minutes of the ended meetings touched, the report, and the exports already made."""
+    """Minutes of the ended meetings touched, the reports (the pseudonymous one too, once
+    made), and the exports already made."""
     for meeting_id in sorted(meeting_ids):
         row = await app.store.meeting(meeting_id)
         if row is not None and row.ended_at is not None:
             await rewrite_meeting_minutes(app, meeting_id)
     if reports_dir(app).is_dir():
         await write_full_report(app)
+    if pseudonymous_reports_dir(app).is_dir():
+        await write_full_report(app, pseudonymous=True)
     folder = exports_dir(app)
     if folder.is_dir():
         made = [fmt for fmt in EXPORT_FORMATS if (folder / f"meetbot-export.{fmt}").exists()]

@@ -12,7 +12,9 @@ import hmac
 import os
 import re
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from meetbot.core.registry import USER_ID
 
@@ -71,3 +73,60 @@ class Pseudonyms:
         found = match.group(0)
         user = found.rstrip(".,;:!?")
         return self.of(user) + found[len(user):]
+
+
+def pseudonymous_document(doc: Mapping[str, Any], pseudonyms: Pseudonyms) -> dict[str, Any]:
+    """A copy of a minutes document that names people by pseudonym, as the exports do:
+    display names become the person's pseudonym, and Matrix ids in what was said (texts,
+    translations, titles, vote reasons) become pseudonyms too. Names typed as plain words
+    stay, as in the exports."""
+    text = pseudonyms.in_text
+
+    def said(entry: Mapping[str, Any], key: str) -> dict[str, Any]:
+        out = dict(entry)
+        if entry.get(key) is not None:
+            out[key] = text(str(entry[key]))
+        out["translations"] = {lang: text(str(t))
+                               for lang, t in (entry.get("translations") or {}).items()}
+        return out
+
+    def person(entry: Mapping[str, Any], id_key: str, name_key: str) -> dict[str, Any]:
+        out = dict(entry)
+        if entry.get(id_key):
+            out[name_key] = pseudonyms.of(str(entry[id_key]))
+        return out
+
+    def proposal(entry: Any) -> Any:
+        if not isinstance(entry, Mapping):
+            return entry
+        out = person(entry, "proposed_by", "proposed_by_name")
+        for key in ("text", "statement"):
+            if isinstance(entry.get(key), str):
+                out[key] = text(entry[key])
+        if isinstance(entry.get("votes"), list):
+            out["votes"] = [
+                {**person(vote, "user_id", "display_name"),
+                 "reason": text(vote["reason"]) if vote.get("reason") else vote.get("reason")}
+                if isinstance(vote, Mapping) else vote
+                for vote in entry["votes"]
+            ]
+        return out
+
+    out = dict(doc)
+    out["title"] = text(str(doc.get("title") or ""))
+    out["names"] = {user: pseudonyms.of(user) for user in doc.get("names", {})}
+    out["items"] = [person(said(item, "text"), "author", "author_name")
+                    for item in doc.get("items", [])]
+    out["log"] = [
+        {**person(said(line, "body"), "sender", "display_name"),
+         "reply_to": person(line["reply_to"], "sender", "display_name")
+         if line.get("reply_to") else line.get("reply_to")}
+        for line in doc.get("log", [])
+    ]
+    for key in ("participants", "chairs"):
+        if isinstance(doc.get(key), list):
+            out[key] = [person(p, "user_id", "display_name") for p in doc[key]]
+    for key in ("proposals", "consent_rounds"):
+        if isinstance(doc.get(key), list):
+            out[key] = [proposal(p) for p in doc[key]]
+    return out

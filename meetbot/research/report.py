@@ -4,6 +4,7 @@ participation. A pure function of the meetings' minutes documents and the config
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -12,6 +13,7 @@ from meetbot.minutes.by_prompt import TOP_ENDORSED, prompt_of_lines
 from meetbot.minutes.proposals import proposals_of
 from meetbot.minutes.series import planned_meetings
 from meetbot.research.dataset import HeldMeeting, scheduled_start
+from meetbot.research.pseudonyms import Pseudonyms, pseudonymous_document
 
 FORMAT = "meetbot-report/1"
 TAGGED = ("info", "idea", "decision", "action", "link")
@@ -56,7 +58,13 @@ def build_report(
     prompts: Mapping[str, Mapping[str, str]],
     now: datetime,
     language: str = "en",
+    pseudonyms: Pseudonyms | None = None,
 ) -> dict[str, Any]:
+    """The report over ``meetings``. With ``pseudonyms``, people are named by pseudonym
+    and Matrix ids in what they said are replaced, as in the research exports."""
+    if pseudonyms is not None:
+        meetings = [replace(held, doc=pseudonymous_document(held.doc, pseudonyms))
+                    for held in meetings]
     regions: list[dict[str, Any]] = [{"id": r.id, "name": r.name, "languages": list(r.languages),
                 "timezone": r.timezone} for r in config.regions]
     known = {r["id"] for r in regions}
@@ -121,6 +129,7 @@ def build_report(
         "format": FORMAT,
         "generated_at": now.astimezone(timezone.utc).isoformat(timespec="seconds"),
         "language": language,
+        "pseudonymous": pseudonyms is not None,
         "regions": regions,
         "prompts": [{"id": pid, "texts": dict(prompts.get(pid, {}))} for pid in prompt_ids],
         "matrix": matrix,
