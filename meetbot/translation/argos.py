@@ -1,5 +1,12 @@
 """Argos Translate back-end: installed ``.argosmodel`` packages run by CTranslate2, offline.
 
+Two ways to read a package, the same CTranslate2 call for both:
+
+- with argostranslate installed (the ``argos`` extra), its package metadata, tokenizers and
+  spaCy sentence splitting, as below;
+- without it (the ``demo`` extra: CTranslate2 and SentencePiece only), meetbot's own reader
+  (:mod:`meetbot.translation.argos_package`): SentencePiece packages, rule-based sentences.
+
 argostranslate reads its settings (package directory, XDG directories, sentence splitter) when
 it is first imported, creates directories under the home directory, and reaches the network
 in three places (package index, MiniSBD model, spaCy ``xx_sent_ud_sm``). This module sets
@@ -17,17 +24,26 @@ import contextlib
 import importlib.util
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from meetbot.translation.argos_package import RUNTIME_HINT, ArgosPackage
 from meetbot.translation.base import BackendUnavailable, Pair, TranslationError, Translator
 
 _IMPORT_LOCK = threading.Lock()
 _INSTALL_LOCK = threading.Lock()
 _argos: ModuleType | None = None  # argostranslate.package, once imported
+
+
+def argostranslate_installed() -> bool:
+    """True when the full Argos library is importable (the ``argos`` extra)."""
+    try:
+        return importlib.util.find_spec("argostranslate") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def state_dir(models_dir: Path) -> Path:
@@ -128,9 +144,10 @@ def installed_package_dirs(models_dir: Path) -> list[Path]:
 
 @dataclass
 class _Loaded:
-    package: Any  # argostranslate.package.Package
+    tokenizer: Any  # .encode(str) -> list[str], .decode(list[str]) -> str
+    target_prefix: str
     translator: Any  # ctranslate2.Translator
-    sentencizer: Any  # argostranslate.sbd.SpacySentencizerSmall
+    split_sentences: Callable[[str], list[str]]
 
 
 class ArgosTranslator(Translator):
@@ -142,6 +159,8 @@ class ArgosTranslator(Translator):
         max_decoding_length: upper bound on generated tokens per sentence.
         intra_threads: CTranslate2 threads per batch (0: all cores).
         compute_type: CTranslate2 compute type ("auto", "int8", ...).
+        use_argostranslate: read packages with argostranslate (True), with meetbot's own
+            reader (False), or with argostranslate when it is installed (None).
     """
 
     name = "argos"
@@ -155,12 +174,16 @@ class ArgosTranslator(Translator):
         max_decoding_length: int = 256,
         intra_threads: int = 0,
         compute_type: str = "auto",
+        use_argostranslate: bool | None = None,
     ) -> None:
         self.models_dir = Path(models_dir)
         self.beam_size = beam_size
         self.max_decoding_length = max_decoding_length
         self.intra_threads = intra_threads
         self.compute_type = compute_type
+        self.use_argostranslate = (
+            argostranslate_installed() if use_argostranslate is None else use_argostranslate
+        )
         self._lock = threading.Lock()
         self._loaded: dict[Pair, _Loaded] = {}
         self._pairs: dict[Pair, Path] | None = None
@@ -203,11 +226,21 @@ class ArgosTranslator(Translator):
             if self._pairs is None:
                 self._pairs = self._scan()
             folder = self._pairs[(source, target)]
-            package_module = import_argos(self.models_dir)
-            import ctranslate2
-            from argostranslate.sbd import SpacySentencizerSmall
+            try:
+                import ctranslate2
+            except ImportError as exc:
+                raise BackendUnavailable(f"ctranslate2 is not installed: {RUNTIME_HINT}") from exc
+            if self.use_argostranslate:
+                package_module = import_argos(self.models_dir)
+                from argostranslate.sbd import SpacySentencizerSmall
 
-            package = package_module.Package(folder)
+                package = package_module.Package(folder)
+                tokenizer, prefix = package.tokenizer, package.target_prefix
+                split = SpacySentencizerSmall(package).split_sentences
+            else:
+                light = ArgosPackage.open(folder)
+                tokenizer, prefix = light.tokenizer(), light.target_prefix
+                split = light.splitter()
             translator = ctranslate2.Translator(
                 str(folder / "model"),
                 device="cpu",
@@ -215,7 +248,7 @@ class ArgosTranslator(Translator):
                 inter_threads=1,
                 intra_threads=self.intra_threads,
             )
-            loaded = _Loaded(package, translator, SpacySentencizerSmall(package))
+            loaded = _Loaded(tokenizer, prefix, translator, split)
             self._loaded[(source, target)] = loaded
             return loaded
 
@@ -231,10 +264,10 @@ class ArgosTranslator(Translator):
                     lines.append(None)
                     continue
                 indexes = []
-                for sentence in model.sentencizer.split_sentences(line):
+                for sentence in model.split_sentences(line):
                     if sentence.strip():
                         indexes.append(len(tokens))
-                        tokens.append(model.package.tokenizer.encode(sentence))
+                        tokens.append(model.tokenizer.encode(sentence))
                 lines.append(indexes)
             layout.append(lines)
         decoded = self._run(model, tokens) if tokens else []
@@ -249,7 +282,7 @@ class ArgosTranslator(Translator):
         return out
 
     def _run(self, model: _Loaded, tokens: list[list[str]]) -> list[str]:
-        prefix = model.package.target_prefix
+        prefix = model.target_prefix
         try:
             results = model.translator.translate_batch(
                 tokens,
@@ -264,7 +297,7 @@ class ArgosTranslator(Translator):
             raise TranslationError(f"CTranslate2 failed: {exc}") from exc
         decoded = []
         for result in results:
-            value = model.package.tokenizer.decode(result.hypotheses[0])
+            value = model.tokenizer.decode(result.hypotheses[0])
             if prefix and value.startswith(prefix):
                 value = value[len(prefix) :]
             decoded.append(value.strip())
