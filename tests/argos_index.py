@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import threading
 from collections.abc import Iterable
@@ -24,6 +25,25 @@ from pathlib import Path
 from typing import Any
 
 _NAME = re.compile(r"translate-([a-z]+)_([a-z]+)-")
+REPO = Path(__file__).resolve().parents[1]
+HEAVY = ("argostranslate", "spacy", "stanza", "torch", "minisbd")
+_BLOCKER = f"""
+import sys
+class _Heavy:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {HEAVY!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}} (not in the demo extra)")
+sys.meta_path.insert(0, _Heavy())
+"""
+
+
+def without_heavy_packages(tmp_path: Path) -> dict[str, str]:
+    """An environment whose Python cannot import argostranslate, spaCy, Stanza or PyTorch:
+    what ``pip install -e '.[demo]'`` has (CTranslate2 and SentencePiece, no more)."""
+    site = tmp_path / "demo-extra-only"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(_BLOCKER)
+    return {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{REPO}"}
 
 
 class PackageIndex:

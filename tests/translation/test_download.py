@@ -7,7 +7,6 @@ tiny packages; nothing here reaches outside the machine.
 from __future__ import annotations
 
 import io
-import os
 import re
 import socket
 import subprocess
@@ -17,7 +16,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from argos_index import PackageIndex
+from argos_index import PackageIndex, without_heavy_packages
 
 from meetbot.cli.main import main
 from meetbot.demo.backend import prepare_backend
@@ -34,7 +33,6 @@ from meetbot.translation.download import (
 from meetbot.translation.factory import make_translator
 from meetbot.translation.models import list_models
 
-REPO = Path(__file__).resolve().parents[2]
 LANGUAGES = ("es", "fr", "en")
 PAIRS = [("en", "es"), ("es", "en"), ("en", "fr"), ("fr", "en")]
 EN_FR = "translate-en_fr-tiny.argosmodel"
@@ -302,25 +300,6 @@ def test_install_archive_refuses_unsafe_or_broken_archives(tmp_path: Path) -> No
         install_archive(text, tmp_path / "models")
     assert not [p for p in (tmp_path / "models").iterdir() if not p.name.startswith(".")]
     assert not list((tmp_path / "models").glob(".installing-*"))
-
-
-BLOCKER = """
-import sys
-HEAVY = ("argostranslate", "spacy", "stanza", "torch", "minisbd")
-class _Heavy:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in HEAVY:
-            raise ModuleNotFoundError(f"No module named {name!r} (blocked: not in the demo extra)")
-sys.meta_path.insert(0, _Heavy())
-"""
-
-
-def without_heavy_packages(tmp_path: Path) -> dict[str, str]:
-    """An environment whose Python cannot import argostranslate, spaCy, Stanza or PyTorch."""
-    site = tmp_path / "blocker"
-    site.mkdir(exist_ok=True)
-    (site / "sitecustomize.py").write_text(BLOCKER)
-    return {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{REPO}"}
 
 
 def test_the_demo_extra_alone_fetches_and_translates(tmp_path: Path, index: PackageIndex) -> None:
