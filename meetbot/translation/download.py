@@ -281,6 +281,11 @@ def download(
             fetch = _Attempt(url, part, timeout)
             try:
                 fetch.run(entry, out)
+            except KeyboardInterrupt:
+                if out is not None and part.exists():
+                    print(f"\n  {entry.label}: interrupted; the next run resumes this download",
+                          file=out, flush=True)
+                raise
             except urllib.error.HTTPError as exc:
                 problem = exc
                 if exc.code in (404, 410, 403):

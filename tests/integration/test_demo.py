@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -44,6 +45,7 @@ def test_the_demo_plays_a_whole_meeting_and_writes_minutes(tmp_path: Path) -> No
     assert out.index("Translation back-end: ") < out.index("Start Synapse")
     assert "offline: cannot reach the Argos package index at 127.0.0.1" in out
     assert "Translation back-end: argos" not in out
+    assert re.search(r"\[(\d+)/\1\] ✓ Wait for the minutes", out), "the last step counts all"
 
     # The progress display, then each person's view of the meeting in their language.
     assert "✓ Start Synapse on 127.0.0.1" in out

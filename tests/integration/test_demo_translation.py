@@ -59,6 +59,7 @@ def test_the_first_run_fetches_the_models_and_translates_the_next_reuses_them(
         assert f"Translation back-end: argos — Argos models downloaded into {models}" in out
         assert out.index("Translation back-end: argos") < out.index("Start Synapse")
         assert "Let the bot finish its translations" in out
+        assert "[13/13] ✓ Wait for the minutes" in out
         assert len(index.file_requests()) == 4
 
         # The translations, one notice under each message, in the reader's view.
