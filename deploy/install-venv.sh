@@ -22,7 +22,7 @@ constraints=${CONSTRAINTS:-$here/constraints.txt}
 extras=${EXTRAS-reports}
 argos=${ARGOS:-0}
 if [ "$argos" = 1 ]; then
-    extras="${extras:+$extras,}argos-lite"
+    extras="${extras:+$extras,}argos-runtime"
 fi
 if [ ! -x "$venv/bin/python" ]; then
     "${PYTHON:-python3}" -m venv "$venv"
@@ -30,10 +30,4 @@ fi
 pip="$venv/bin/python -m pip"
 $pip install --constraint "$constraints" --only-binary=:all: --no-binary=atomicwrites \
     "$src${extras:+[$extras]}"
-if [ "$argos" = 1 ]; then
-    # argostranslate requires stanza, which requires torch: meetbot runs neither (see
-    # meetbot/translation/argos.py), so argostranslate comes without its requirements; the ones
-    # meetbot does run are the argos-lite extra.
-    $pip install --constraint "$constraints" --only-binary=:all: --no-deps argostranslate
-fi
 "$venv/bin/meetbot" --version

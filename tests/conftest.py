@@ -8,6 +8,7 @@ server starts only if a test asks for it.
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -24,6 +25,10 @@ from matrix_helpers import MakeParticipant, Participant
 from meetbot.demo.homeserver import Homeserver
 
 _counter = itertools.count(1)
+
+# No test reaches outside the machine: the Argos package index (read by meetbot's downloader
+# and by argostranslate alike) is a closed local port unless a test serves one itself.
+os.environ["ARGOS_PACKAGE_INDEX"] = "http://127.0.0.1:9/"
 
 
 def _start_homeserver(data_dir: Path, *, rate_limits: bool) -> Homeserver:

@@ -1,4 +1,4 @@
-"""``meetbot demo [--dir DIR] [--keep-running]``."""
+"""``meetbot demo [--dir DIR] [--keep-running] [--no-download] [--models-dir DIR]``."""
 
 from __future__ import annotations
 
@@ -29,7 +29,12 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--models-dir", type=Path, default=None,
-        help="Argos models to translate with (default: DIR/models)",
+        help="Argos models to translate with, fetched there on the first run "
+        "(default: ~/.cache/meetbot/models, or $XDG_CACHE_HOME/meetbot/models)",
+    )
+    parser.add_argument(
+        "--no-download", action="store_true",
+        help="do not fetch the Argos models: use those already there, else Apertium, else none",
     )
     parser.add_argument(
         "--timeout", type=float, default=60.0, help="seconds to wait for each step (default 60)"
@@ -73,7 +78,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from meetbot.demo.runner import Demo, DemoOptions
     from meetbot.demo.world import DemoFolder, DemoFolderError
 
-    options = DemoOptions(args.dir, args.keep_running, args.models_dir, args.timeout)
+    options = DemoOptions(
+        args.dir, args.keep_running, args.models_dir, args.timeout, download=not args.no_download
+    )
     folder = DemoFolder(args.dir.resolve())
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TextIO
 
 from meetbot.config.schema import load_config
-from meetbot.demo.backend import BackendChoice, choose_backend
+from meetbot.demo.backend import BackendChoice, default_models_dir, prepare_backend
 from meetbot.demo.client import DemoClient
 from meetbot.demo.homeserver import Homeserver, RegisteredUser
 from meetbot.demo.progress import Progress
@@ -39,6 +39,7 @@ class DemoOptions:
     keep_running: bool = False
     models_dir: Path | None = None
     timeout: float = 60.0
+    download: bool = True  # fetch missing Argos models (online) before the meeting
 
 
 class Demo:
@@ -48,7 +49,7 @@ class Demo:
         self.options = options
         self.out = out
         self.folder = DemoFolder(options.folder.resolve())
-        self.models_dir = (options.models_dir or self.folder.root / "models").resolve()
+        self.models_dir = (options.models_dir or default_models_dir()).resolve()
         self.progress = Progress(out, STEPS)
         self.homeserver = Homeserver(self.folder.synapse)
         self.users: dict[str, RegisteredUser] = {}
@@ -66,8 +67,23 @@ class Demo:
         if self.folder.prepare():
             self.say(f"  (the previous demo in {self.folder.root} was replaced)")
 
+    def choose_translation(self) -> BackendChoice:
+        """Fetch the Argos models if needed and allowed, choose the back-end, say which."""
+        self.choice = prepare_backend(
+            self.models_dir, REGION_LANGUAGES, download=self.options.download, out=self.out
+        )
+        self.say(f"Translation back-end: {self.choice.backend} — {self.choice.reason}")
+        if self.choice.better:
+            self.say(f"  {self.choice.better}")
+        self.say()
+        if self.choice.backend != "none":
+            self.progress.total = STEPS + 1
+        return self.choice
+
     def run(self) -> int:
         try:
+            if self.choice is None:
+                self.choose_translation()
             with self.progress.step("Start Synapse on 127.0.0.1") as detail:
                 self.homeserver.start()
                 detail.append(self.homeserver.url)
@@ -119,11 +135,7 @@ class Demo:
             for person in PARTICIPANTS:
                 await self.clients[person.key].join(room)
         config_path = self.folder.config
-        with self.progress.step("Choose a translation back-end") as detail:
-            self.choice = choose_backend(self.models_dir, REGION_LANGUAGES)
-            detail.append(self.choice.backend)
-            if self.choice.backend != "none":
-                self.progress.total = STEPS + 1
+        assert self.choice is not None
         with self.progress.step("Write the bot's config") as detail:
             write_config(
                 self.folder,
@@ -213,8 +225,7 @@ class Demo:
         if self.choice.backend != "none" and not self._translates():
             self.say("  (this version of the bot does not translate messages yet)")
         if self.choice.better:
-            lead = "To translate" if self.choice.backend == "none" else "To translate better"
-            self.say(f"  {lead}, install {self.choice.better}; then run the demo again.")
+            self.say(f"  {self.choice.better}")
         self.say(
             f"\nThe meeting took {self.progress.elapsed():.1f} s. Everything is in "
             f"{self.folder.root}:"

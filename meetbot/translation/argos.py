@@ -1,21 +1,21 @@
 """Argos Translate back-end: installed ``.argosmodel`` packages run by CTranslate2, offline.
 
-argostranslate reads its settings (package directory, XDG directories) when it is first
-imported, creates directories under the home directory, and reaches the network in three
-places (package index, MiniSBD model, spaCy ``xx_sent_ud_sm``). This module sets everything up
-before that single, lazy import and never calls the network paths.
+Two ways to read a package, the same CTranslate2 call for both:
 
-It uses argostranslate for package metadata and tokenizers only. Sentences are split by spaCy
-here, the way Argos' ``SpacySentencizerSmall`` does it (the package's own ``spacy/`` pipeline,
-else a blank multilingual one, plus the rule-based sentencizer), and CTranslate2 is called
-directly with every sentence of every text in ONE ``translate_batch``: argostranslate's own
-``translate()`` handles one text at a time, which wastes the batching that makes CPU
-translation affordable.
+- with argostranslate installed (the ``argos`` extra), its package metadata, tokenizers and
+  spaCy sentence splitting, as below;
+- without it (the ``demo`` extra: CTranslate2 and SentencePiece only), meetbot's own reader
+  (:mod:`meetbot.translation.argos_package`): SentencePiece packages, rule-based sentences.
 
-Nothing here imports ``argostranslate.sbd`` or ``argostranslate.translate``: those import
-stanza, and stanza imports torch, which meetbot never uses. So argostranslate may be installed
-without its dependencies (``pip install --no-deps argostranslate`` beside the ``argos-lite``
-extra), as the container image does: hundreds of megabytes less, and no CUDA build by mistake.
+argostranslate reads its settings (package directory, XDG directories, sentence splitter) when
+it is first imported, creates directories under the home directory, and reaches the network
+in three places (package index, MiniSBD model, spaCy ``xx_sent_ud_sm``). This module sets
+everything up before that single, lazy import and never calls the network paths.
+
+It uses argostranslate for package metadata, tokenizers and sentence splitting, but calls
+CTranslate2 directly with every sentence of every text in ONE ``translate_batch``:
+argostranslate's own ``translate()`` handles one text at a time, which wastes the batching
+that makes CPU translation affordable.
 """
 
 from __future__ import annotations
@@ -24,17 +24,29 @@ import contextlib
 import importlib.util
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from meetbot.translation.argos_package import RUNTIME_HINT, ArgosPackage
 from meetbot.translation.base import BackendUnavailable, Pair, TranslationError, Translator
 
 _IMPORT_LOCK = threading.Lock()
 _INSTALL_LOCK = threading.Lock()
 _argos: ModuleType | None = None  # argostranslate.package, once imported
+
+
+def argostranslate_installed() -> bool:
+    """True when the full Argos library is importable (the ``argos`` extra): argostranslate
+    and the Stanza its translation module loads. argostranslate installed without its
+    requirements is read by meetbot's own runner."""
+    try:
+        return all(importlib.util.find_spec(name) is not None
+                   for name in ("argostranslate", "stanza"))
+    except (ImportError, ValueError):
+        return False
 
 
 def state_dir(models_dir: Path) -> Path:
@@ -63,8 +75,7 @@ def _scoped_env(values: dict[str, str]) -> Iterator[None]:
 def _seed_spacy_cache(cache_home: Path) -> None:
     """Pre-fill the spaCy cache that ``argostranslate.sbd`` checks at import time.
 
-    meetbot never imports ``argostranslate.sbd``; a LibreTranslate server does (the tests
-    start one). With ARGOS_CHUNK_TYPE=SPACY that import downloads ``xx_sent_ud_sm`` unless
+    With ARGOS_CHUNK_TYPE=SPACY, importing argostranslate.sbd downloads ``xx_sent_ud_sm`` unless
     ``<cache>/argos-translate/spacy/senter/model`` exists. A blank multilingual pipeline
     (Argos adds a rule-based sentencizer) serves packages that ship no ``spacy/`` folder.
     """
@@ -77,29 +88,6 @@ def _seed_spacy_cache(cache_home: Path) -> None:
     cache.mkdir(parents=True, exist_ok=True)
     spacy.blank("xx").to_disk(cache)
     marker.mkdir(parents=True, exist_ok=True)
-
-
-class SpacySentencizer:
-    """Split a text into sentences as Argos' ``SpacySentencizerSmall`` does, without stanza.
-
-    The package's own spaCy pipeline (a ``spacy/`` folder in it, unless it also ships a MiniSBD
-    or Stanza splitter, which Argos prefers and meetbot does not run), else a blank multilingual
-    pipeline; the parser is left out and the rule-based sentencizer added.
-    """
-
-    def __init__(self, package_dir: Path) -> None:
-        import spacy
-
-        packaged = package_dir / "spacy"
-        own = packaged.is_dir() and not any(
-            (package_dir / other).exists() for other in ("minisbd", "stanza")
-        )
-        nlp = spacy.load(packaged, exclude=["parser"]) if own else spacy.blank("xx")
-        nlp.add_pipe("sentencizer")
-        self.nlp = nlp
-
-    def split_sentences(self, text: str) -> list[str]:
-        return [sentence.text for sentence in self.nlp(text).sents]
 
 
 def import_argos(models_dir: Path) -> ModuleType:
@@ -115,26 +103,24 @@ def import_argos(models_dir: Path) -> ModuleType:
             state = state_dir(models_dir)
             if importlib.util.find_spec("argostranslate") is None:
                 raise BackendUnavailable(
-                    "argostranslate is not installed: pip install 'matrix-meetbot[argos-lite]' "
-                    "&& pip install --no-deps argostranslate (see docs/translation.md; or "
-                    "choose translation.backend: apertium, libretranslate or none)"
+                    "argostranslate is not installed: pip install 'meetbot[argos]' "
+                    "(or choose translation.backend: apertium, libretranslate or none)"
                 )
+            _seed_spacy_cache(state / "cache")
             env = {
                 "ARGOS_PACKAGES_DIR": str(models_dir),
                 "XDG_DATA_HOME": str(state / "data"),
                 "XDG_CACHE_HOME": str(state / "cache"),
                 "XDG_CONFIG_HOME": str(state / "config"),
             }
+            # Read at import AND at each PackageTranslation: keep it for the whole process.
+            os.environ["ARGOS_CHUNK_TYPE"] = "SPACY"
             with _scoped_env(env):
                 import argostranslate.package
+                import argostranslate.sbd  # runs the spaCy cache check now, under our env
 
             _argos = argostranslate.package
         return _argos
-
-
-def install_lock() -> threading.Lock:
-    """Held while packages are installed, so that two installs never interleave."""
-    return _INSTALL_LOCK
 
 
 @contextlib.contextmanager
@@ -161,9 +147,10 @@ def installed_package_dirs(models_dir: Path) -> list[Path]:
 
 @dataclass
 class _Loaded:
-    package: Any  # argostranslate.package.Package
+    tokenizer: Any  # .encode(str) -> list[str], .decode(list[str]) -> str
+    target_prefix: str
     translator: Any  # ctranslate2.Translator
-    sentencizer: SpacySentencizer
+    split_sentences: Callable[[str], list[str]]
 
 
 class ArgosTranslator(Translator):
@@ -175,6 +162,8 @@ class ArgosTranslator(Translator):
         max_decoding_length: upper bound on generated tokens per sentence.
         intra_threads: CTranslate2 threads per batch (0: all cores).
         compute_type: CTranslate2 compute type ("auto", "int8", ...).
+        use_argostranslate: read packages with argostranslate (True), with meetbot's own
+            reader (False), or with argostranslate when it is installed (None).
     """
 
     name = "argos"
@@ -188,12 +177,16 @@ class ArgosTranslator(Translator):
         max_decoding_length: int = 256,
         intra_threads: int = 0,
         compute_type: str = "auto",
+        use_argostranslate: bool | None = None,
     ) -> None:
         self.models_dir = Path(models_dir)
         self.beam_size = beam_size
         self.max_decoding_length = max_decoding_length
         self.intra_threads = intra_threads
         self.compute_type = compute_type
+        self.use_argostranslate = (
+            argostranslate_installed() if use_argostranslate is None else use_argostranslate
+        )
         self._lock = threading.Lock()
         self._loaded: dict[Pair, _Loaded] = {}
         self._pairs: dict[Pair, Path] | None = None
@@ -236,10 +229,21 @@ class ArgosTranslator(Translator):
             if self._pairs is None:
                 self._pairs = self._scan()
             folder = self._pairs[(source, target)]
-            package_module = import_argos(self.models_dir)
-            import ctranslate2
+            try:
+                import ctranslate2
+            except ImportError as exc:
+                raise BackendUnavailable(f"ctranslate2 is not installed: {RUNTIME_HINT}") from exc
+            if self.use_argostranslate:
+                package_module = import_argos(self.models_dir)
+                from argostranslate.sbd import SpacySentencizerSmall
 
-            package = package_module.Package(folder)
+                package = package_module.Package(folder)
+                tokenizer, prefix = package.tokenizer, package.target_prefix
+                split = SpacySentencizerSmall(package).split_sentences
+            else:
+                light = ArgosPackage.open(folder)
+                tokenizer, prefix = light.tokenizer(), light.target_prefix
+                split = light.splitter()
             translator = ctranslate2.Translator(
                 str(folder / "model"),
                 device="cpu",
@@ -247,7 +251,7 @@ class ArgosTranslator(Translator):
                 inter_threads=1,
                 intra_threads=self.intra_threads,
             )
-            loaded = _Loaded(package, translator, SpacySentencizer(folder))
+            loaded = _Loaded(tokenizer, prefix, translator, split)
             self._loaded[(source, target)] = loaded
             return loaded
 
@@ -263,10 +267,10 @@ class ArgosTranslator(Translator):
                     lines.append(None)
                     continue
                 indexes = []
-                for sentence in model.sentencizer.split_sentences(line):
+                for sentence in model.split_sentences(line):
                     if sentence.strip():
                         indexes.append(len(tokens))
-                        tokens.append(model.package.tokenizer.encode(sentence))
+                        tokens.append(model.tokenizer.encode(sentence))
                 lines.append(indexes)
             layout.append(lines)
         decoded = self._run(model, tokens) if tokens else []
@@ -281,7 +285,7 @@ class ArgosTranslator(Translator):
         return out
 
     def _run(self, model: _Loaded, tokens: list[list[str]]) -> list[str]:
-        prefix = model.package.target_prefix
+        prefix = model.target_prefix
         try:
             results = model.translator.translate_batch(
                 tokens,
@@ -296,7 +300,7 @@ class ArgosTranslator(Translator):
             raise TranslationError(f"CTranslate2 failed: {exc}") from exc
         decoded = []
         for result in results:
-            value = model.package.tokenizer.decode(result.hypotheses[0])
+            value = model.tokenizer.decode(result.hypotheses[0])
             if prefix and value.startswith(prefix):
                 value = value[len(prefix) :]
             decoded.append(value.strip())

@@ -1,22 +1,30 @@
 """Manage the Argos packages in a models directory: list, install from files, download.
 
 Only :func:`install_languages` touches the network, and says so in its name and docstring;
-everything else works offline.
+everything else works offline. Neither needs argostranslate: with it installed, files are
+installed through its ``install_from_path``; without it, by meetbot's own installer
+(:func:`meetbot.translation.argos_package.install_archive`). Downloads go through
+:mod:`meetbot.translation.download` (resumable, checked).
 """
 
 from __future__ import annotations
 
 import json
 import socket
+import sys
 import urllib.parse
-import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from meetbot.translation.argos import install_lock, installed_package_dirs, packages_dir
+from meetbot.translation.argos import (
+    argostranslate_installed,
+    installed_package_dirs,
+    packages_dir,
+)
+from meetbot.translation.argos_package import PackageError, install_archive
 from meetbot.translation.base import TranslationError
+from meetbot.translation.download import fetch_packages, index_url
 
 PIVOT = "en"
 
@@ -61,26 +69,20 @@ def install_model_files(models_dir: Path, paths: Iterable[Path]) -> list[ModelIn
     """Install ``.argosmodel`` files into ``models_dir`` (offline); returns what is installed."""
     models_dir = Path(models_dir)
     models_dir.mkdir(parents=True, exist_ok=True)
-    with install_lock():
+    if not argostranslate_installed():
         for path in paths:
-            unpack_package(models_dir, Path(path))
+            try:
+                install_archive(Path(path), models_dir)
+            except PackageError as exc:
+                raise TranslationError(f"Cannot install {Path(path).name}: {exc}") from exc
+        return list_models(models_dir)
+    with packages_dir(models_dir) as package:
+        for path in paths:
+            try:
+                package.install_from_path(Path(path))
+            except Exception as exc:  # argostranslate raises bare Exception for bad archives
+                raise TranslationError(f"Cannot install {Path(path).name}: {exc}") from exc
     return list_models(models_dir)
-
-
-def unpack_package(models_dir: Path, path: Path) -> None:
-    """Unpack one ``.argosmodel`` (a zip of one package folder) into ``models_dir``.
-
-    What ``argostranslate.package.install_from_path`` does, without its last step, which
-    imports ``argostranslate.translate`` and with it stanza and torch (see translation/argos.py).
-    ``extractall`` keeps every member inside ``models_dir`` (no absolute paths, no ``..``).
-    """
-    try:
-        with zipfile.ZipFile(path) as archive:
-            archive.extractall(models_dir)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise TranslationError(
-            f"Cannot install {path.name}: not a valid Argos model (a zip archive): {exc}"
-        ) from exc
 
 
 def needed_pairs(languages: Sequence[str]) -> list[tuple[str, str]]:
@@ -108,30 +110,26 @@ def check_online(url: str, timeout: float = 3.0) -> None:
 
 
 def install_languages(
-    models_dir: Path, languages: Sequence[str], progress: bool = True
+    models_dir: Path,
+    languages: Sequence[str],
+    progress: bool = True,
+    *,
+    index: str | None = None,
 ) -> list[ModelInfo]:
-    """ONLINE ONLY: refresh the Argos index and download the en↔x packages for ``languages``.
+    """ONLINE ONLY: download the en↔x packages for ``languages`` that are not installed yet.
+
+    ``index`` is the package index (default ``$ARGOS_PACKAGE_INDEX``, else argospm's);
+    with ``progress``, a bar per package (size, speed) goes to stderr.
 
     Raises:
-        TranslationError: offline (checked first, in a few seconds), or a pair is not offered.
+        TranslationError: offline (checked first, in a few seconds), a pair is not offered,
+            or a package cannot be downloaded or does not open.
     """
-    from tqdm import tqdm
-
     models_dir = Path(models_dir)
-    with packages_dir(models_dir) as package:
-        check_online(package.settings.remote_package_index)
-        package.update_package_index()
-        if not Path(package.settings.local_package_index).exists():
-            raise TranslationError("Could not download the Argos package index.")
-        available: list[Any] = package.get_available_packages()
-        installed = {(m.source, m.target) for m in list_models(models_dir)}
-        wanted = [pair for pair in needed_pairs(languages) if pair not in installed]
-        by_pair = {(p.from_code, p.to_code): p for p in available}
-        missing = [f"{s}→{t}" for s, t in wanted if (s, t) not in by_pair]
-        if missing:
-            raise TranslationError(f"The Argos index offers no package for {', '.join(missing)}.")
-        for source, target in tqdm(wanted, desc="Argos models", unit="pair", disable=not progress):
-            path = by_pair[(source, target)].download()
-            unpack_package(models_dir, Path(path))
-            path.unlink(missing_ok=True)
+    url = index_url(index)
+    check_online(url)
+    installed = {(m.source, m.target) for m in list_models(models_dir)}
+    wanted = [pair for pair in needed_pairs(languages) if pair not in installed]
+    if wanted:
+        fetch_packages(models_dir, wanted, index=url, out=sys.stderr if progress else None)
     return list_models(models_dir)

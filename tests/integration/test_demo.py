@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -26,14 +27,25 @@ def meetbot(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )
 
 
+def own_cache(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment with a cache of the test's own (the demo keeps its models there)."""
+    return {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), **extra}
+
+
 def test_the_demo_plays_a_whole_meeting_and_writes_minutes(tmp_path: Path) -> None:
     folder = tmp_path / "demo"
     started = time.monotonic()
-    run = meetbot("demo", "--dir", str(folder))
+    # Offline (the session's package index is a closed local port): no models to fetch.
+    run = meetbot("demo", "--dir", str(folder), env=own_cache(tmp_path))
     took = time.monotonic() - started
     assert run.returncode == 0, run.stdout + run.stderr
     assert took < 60, f"the demo took {took:.0f} s"
     out = run.stdout
+    # The translation back-end and why, first; offline, the models are not fetched.
+    assert out.index("Translation back-end: ") < out.index("Start Synapse")
+    assert "offline: cannot reach the Argos package index at 127.0.0.1" in out
+    assert "Translation back-end: argos" not in out
+    assert re.search(r"\[(\d+)/\1\] ✓ Wait for the minutes", out), "the last step counts all"
 
     # The progress display, then each person's view of the meeting in their language.
     assert "✓ Start Synapse on 127.0.0.1" in out
@@ -76,15 +88,16 @@ def test_the_demo_plays_a_whole_meeting_and_writes_minutes(tmp_path: Path) -> No
     assert "region demo: Demo region" in check.stdout
 
     # A second run in the same folder replaces the first.
-    again = meetbot("demo", "--dir", str(folder))
+    again = meetbot("demo", "--dir", str(folder), "--no-download", env=own_cache(tmp_path))
     assert again.returncode == 0, again.stdout + again.stderr
     assert "previous demo" in again.stdout
+    assert "not fetching the Argos models (--no-download)" in again.stdout
     assert len(list(minutes.glob("*.json"))) == 1
 
 
 def test_the_demo_refuses_a_folder_it_did_not_make(tmp_path: Path) -> None:
     (tmp_path / "thesis.tex").write_text("precious")
-    run = meetbot("demo", "--dir", str(tmp_path))
+    run = meetbot("demo", "--dir", str(tmp_path), "--no-download", env=own_cache(tmp_path))
     assert run.returncode == 2
     assert "not a meetbot demo" in run.stderr
     assert (tmp_path / "thesis.tex").read_text() == "precious"
@@ -101,7 +114,7 @@ def test_the_demo_says_how_to_install_synapse(tmp_path: Path) -> None:
         "            raise ModuleNotFoundError(name)\n"
         "sys.meta_path.insert(0, _NoSynapse())\n"
     )
-    env = {**os.environ, "PYTHONPATH": f"{blocker}{os.pathsep}{ROOT}"}
+    env = own_cache(tmp_path, PYTHONPATH=f"{blocker}{os.pathsep}{ROOT}")
     run = meetbot("demo", "--dir", str(tmp_path / "demo"), env=env)
     assert run.returncode == 1
     assert "pip install -e '.[demo]'" in run.stderr
@@ -124,8 +137,10 @@ def _wait_for_line(proc: subprocess.Popen[str], text: str, timeout: float = 120)
 def test_keep_running_serves_until_ctrl_c(tmp_path: Path) -> None:
     folder = tmp_path / "demo"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "meetbot", "demo", "--dir", str(folder), "--keep-running"],
+        [sys.executable, "-m", "meetbot", "demo", "--dir", str(folder), "--keep-running",
+         "--no-download"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=own_cache(tmp_path),
     )
     try:
         lines = _wait_for_line(proc, "Press Ctrl-C")

@@ -5,14 +5,12 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from meetbot.translation.argos import ArgosTranslator, SpacySentencizer
+from meetbot.translation.argos import ArgosTranslator
+from meetbot.translation.argos_package import ArgosPackage, PackageError, split_sentences
 from meetbot.translation.base import MissingPair, TranslationError
 from meetbot.translation.models import (
     check_online,
@@ -117,18 +115,13 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])  # closed again when the block ends
 
 
-def test_offline_download_fails_fast(
-    tmp_path: Path, argos: ArgosTranslator, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import argostranslate.package as package
-
+def test_offline_download_fails_fast(tmp_path: Path) -> None:
     index = f"http://127.0.0.1:{_closed_port()}/index.json"
     with pytest.raises(TranslationError, match="internet"):
         check_online(index, timeout=1)
     # The real online path, pointed at a dead local address instead of the Internet.
-    monkeypatch.setattr(package.settings, "remote_package_index", index)
     with pytest.raises(TranslationError, match="Cannot reach"):
-        install_languages(tmp_path / "models", ["es"], progress=False)
+        install_languages(tmp_path / "models", ["es"], progress=False, index=index)
     assert needed_pairs(["en", "es", "fr"]) == [
         ("en", "es"),
         ("es", "en"),
@@ -137,61 +130,65 @@ def test_offline_download_fails_fast(
     ]
 
 
-# What argostranslate's own translation module would pull in, and meetbot never needs.
-NOT_NEEDED = ("torch", "stanza", "minisbd", "onnxruntime")
-
-_WITHOUT_TORCH = textwrap.dedent("""
-    import sys
-    from pathlib import Path
-
-    NOT_NEEDED = {not_needed!r}
-
-    class Refuse:
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in NOT_NEEDED:
-                raise ImportError(f"{{name}} is not installed (refused by the test)")
-            return None
-
-    sys.meta_path.insert(0, Refuse())
-    from meetbot.translation.argos import ArgosTranslator
-    from meetbot.translation.models import install_model_files, list_models
-
-    models = Path(sys.argv[1])
-    install_model_files(models, [Path(p) for p in sys.argv[2:]])
-    assert len(list_models(models)) == 4
-    argos = ArgosTranslator(models, beam_size=1, max_decoding_length=16)
-    out = argos.translate_batch(["Hola. La reunión empieza ahora.", ""], "es", "fr")
-    assert out[0].strip() and out[1] == "", out
-    loaded = sorted(m for m in sys.modules if m.split(".")[0] in NOT_NEEDED)
-    assert not loaded, loaded
-    print("translated without", ", ".join(NOT_NEEDED))
-""")
+# -- without argostranslate: the demo extra's reader ------------------------------------------
 
 
-def test_installing_and_translating_need_neither_stanza_nor_torch(
-    tmp_path: Path, tiny_packages: list[Path]
+def test_the_light_reader_translates_like_argostranslate(
+    argos: ArgosTranslator, models_dir: Path
 ) -> None:
-    """The container image installs argostranslate without stanza and torch: this is why."""
-    root = Path(__file__).resolve().parents[2]
-    result = subprocess.run(
-        [sys.executable, "-c", _WITHOUT_TORCH.format(not_needed=NOT_NEEDED),
-         str(tmp_path / "models"), *map(str, tiny_packages)],
-        capture_output=True, text=True, timeout=240, check=False, cwd=tmp_path,
-        env={**os.environ, "HOME": str(tmp_path), "PYTHONPATH": str(root)},
+    assert argos.use_argostranslate  # the test venv has the full extra
+    light = ArgosTranslator(
+        models_dir, beam_size=2, max_decoding_length=32, use_argostranslate=False
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "translated without" in result.stdout
+    try:
+        texts = [*TEXTS, "first line\n\nthird line. With two sentences!"]
+        for source, target in (("en", "es"), ("fr", "es"), ("es", "fr")):
+            assert light.translate_batch(texts, source, target) == argos.translate_batch(
+                texts, source, target
+            )
+    finally:
+        light.close()
 
 
-def test_sentences_are_split_by_the_package_pipeline_or_a_blank_one(tmp_path: Path) -> None:
-    import spacy
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        ("The meeting starts now. We vote! Thank you?", ["The meeting starts now.", "We vote!",
+                                                         "Thank you?"]),
+        ("Dr. Smith said e.g. this. Next.", ["Dr. Smith said e.g. this.", "Next."]),
+        ("¿Qué hacemos? ¡Votamos! Vale.", ["¿Qué hacemos?", "¡Votamos!", "Vale."]),
+        ("Mme. Dupont dit « oui. » Puis non…  Fin", ["Mme. Dupont dit « oui. »", "Puis non…",
+                                                     "Fin"]),
+        ('He said "yes." Then J. R. Tolkien came.', ['He said "yes."',
+                                                     "Then J. R. Tolkien came."]),
+        ("version 2.5 is out. I said no. ok", ["version 2.5 is out.", "I said no.", "ok"]),
+        ("no end mark", ["no end mark"]),
+        ("   ", []),
+    ],
+)
+def test_rule_based_sentences(text: str, sentences: list[str]) -> None:
+    assert split_sentences(text) == sentences
 
-    package = tmp_path / "translate-fr_en"
-    (package / "spacy").mkdir(parents=True)
-    spacy.blank("fr").to_disk(package / "spacy")
-    own = SpacySentencizer(package)
-    assert own.nlp.lang == "fr"
-    assert own.split_sentences("Bonjour. On commence !") == ["Bonjour.", "On commence !"]
-    (package / "stanza").mkdir()  # Argos would run Stanza for it; meetbot splits with xx
-    assert SpacySentencizer(package).nlp.lang == "xx"
-    assert SpacySentencizer(tmp_path / "none").split_sentences("One. Two.") == ["One.", "Two."]
+
+def test_a_bpe_package_needs_the_full_extra(tmp_path: Path) -> None:
+    folder = tmp_path / "translate-en_xx-1_0"
+    (folder / "model").mkdir(parents=True)
+    (folder / "model" / "model.bin").write_bytes(b"")
+    (folder / "bpe.model").write_text("")
+    (folder / "metadata.json").write_text('{"from_code": "en", "to_code": "xx"}')
+    with pytest.raises(PackageError, match=r"BPE.*meetbot\[argos\]"):
+        ArgosPackage.open(folder).tokenizer()
+
+
+def test_files_install_without_argostranslate(
+    tmp_path: Path, tiny_packages: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("meetbot.translation.models.argostranslate_installed", lambda: False)
+    models = tmp_path / "models"
+    installed = install_model_files(models, tiny_packages[:2])
+    assert [(m.source, m.target) for m in installed] == [("en", "es"), ("es", "en")]
+    assert not (models / ".argos-state").exists(), "argostranslate was not used"
+    bogus = tmp_path / "broken.argosmodel"
+    bogus.write_text("not a zip")
+    with pytest.raises(TranslationError, match=r"Cannot install broken\.argosmodel"):
+        install_model_files(models, [bogus])

@@ -97,16 +97,13 @@ def test_the_environment_is_small_and_runs_meetbot(image_venv: Path) -> None:
     assert version.stdout.strip() == f"meetbot {__version__}"
     site = next((image_venv / "lib").glob("python3*/site-packages"))
     assert not [name for name in NOT_INSTALLED if (site / name).exists()]
-    # argostranslate was installed without its requirements, on purpose: only those two miss.
+    # Argos runs through meetbot's own package reader: nothing is installed without its
+    # requirements.
     check = subprocess.run(
         [str(image_venv / "bin" / "python"), "-m", "pip", "check"],
         capture_output=True, text=True, check=False,
     )
-    complaints = [line for line in check.stdout.splitlines() if line.strip()]
-    assert complaints and all(
-        line.startswith("argostranslate ") and ("stanza" in line or "minisbd" in line)
-        for line in complaints
-    ), check.stdout
+    assert check.returncode == 0, check.stdout
 
 
 def test_the_environment_translates_with_argos_and_checks_a_config(
