@@ -114,6 +114,20 @@ def test_actions_are_assigned_to_the_people_mentioned(room: Meeting) -> None:
     assert "nobody assigned" in answers[0]
 
 
+def test_items_name_the_people_they_mention_and_translations_carry_the_names(
+    room: Meeting,
+) -> None:
+    room.says("@carla:example.org", "hola", display_name="Carla")
+    room.says(PARTICIPANT, "!action @carla:example.org calls the council",
+              mentions=("@carla:example.org",))
+    (translate,) = [e for e in room.effects if isinstance(e, Translate)]
+    assert translate.text == "@carla:example.org calls the council"  # the id, to the record
+    assert translate.names == {"@carla:example.org": "Carla"}  # the name, for the notice
+    assert room.says(PARTICIPANT, "!items")[0].endswith(
+        "- \\#2 Action: Carla calls the council — @bea:example.org")
+    assert room.says(FACILITATOR, "!undo") == ["Removed #2 (Action: Carla calls the council)."]
+
+
 def test_strike_and_undo_remove_items_and_keep_numbers(room: Meeting) -> None:
     room.says(PARTICIPANT, "!idea one")
     room.says(PARTICIPANT, "!idea two")

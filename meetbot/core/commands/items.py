@@ -4,6 +4,7 @@ they are listed, struck out and corrected."""
 from __future__ import annotations
 
 from meetbot.core.events import Edit, Message
+from meetbot.core.mentions import with_names
 from meetbot.core.model import Item, ItemKind, RoomSettings
 from meetbot.core.registry import (
     Call,
@@ -153,7 +154,7 @@ def do_items(call: Call) -> None:
                 "- \\#{n} {kind}: {text} — {author}",
                 n=item.n,
                 kind=KIND_LABELS[item.kind],
-                text=item.text,
+                text=with_names(item.text, meeting.names),
                 author=meeting.name_of(item.author),
             )
         )
@@ -188,7 +189,8 @@ def do_undo(call: Call) -> None:
     item = live[-1]
     item.struck = True
     call.reply(
-        _("Removed #{n} ({kind}: {text}).", n=item.n, kind=KIND_LABELS[item.kind], text=item.text)
+        _("Removed #{n} ({kind}: {text}).", n=item.n, kind=KIND_LABELS[item.kind],
+          text=with_names(item.text, call.meeting.names))
     )
 
 

@@ -19,6 +19,7 @@ from meetbot.core.effects import (
 )
 from meetbot.core.events import Edit, Message, Redaction
 from meetbot.core.hooks import Hooks
+from meetbot.core.mentions import names_in
 from meetbot.core.model import ItemKind, Meeting, RoomSettings, RoomState
 from meetbot.core.registry import (
     Call,
@@ -97,6 +98,7 @@ def _translate(
         source_language=source,
         edit_of=edit_of,
         thread_root=thread_root,
+        names=names_in([text], meeting.names) if meeting is not None else {},
     )
 
 
@@ -210,6 +212,7 @@ def do_translate(call: Call, text: str) -> None:
             sender=call.event.sender,
             languages=target_languages(call.settings, call.state.meeting),
             reply_to=call.event.event_id,
+            names=names_in([text], call.state.meeting.names) if call.state.meeting else {},
         )
     )
 
