@@ -15,7 +15,7 @@ from meetbot.demo.backend import BackendChoice, choose_backend
 from meetbot.demo.client import DemoClient
 from meetbot.demo.homeserver import Homeserver, RegisteredUser
 from meetbot.demo.progress import Progress
-from meetbot.demo.script import Meeting
+from meetbot.demo.script import ENDING, PLAYED, Meeting
 from meetbot.demo.transcript import render
 from meetbot.demo.world import (
     BOT,
@@ -30,7 +30,26 @@ from meetbot.demo.world import (
 )
 from meetbot.runtime.service import BotService
 
-STEPS = 12  # the progress steps of a whole run (one more when the bot translates)
+# The progress steps of a run, in order; the meeting's own come from its script.
+START_SYNAPSE = "Start Synapse on 127.0.0.1"
+REGISTER = "Register the bot, a facilitator, 3 people, a coordinator"
+LOG_IN = "Log the people in and create the rooms"
+CHOOSE = "Choose a translation back-end"
+WRITE_CONFIG = "Write the bot's config"
+START_BOT = "Start the bot (the real BotService)"
+TRANSLATIONS = "Let the bot finish its translations"
+MINUTES = "Wait for the minutes and the coordinator's summary"
+
+
+def plan(translating: bool) -> list[str]:
+    """Every step of a run, known before the first one starts: the counter never jumps."""
+    return [
+        START_SYNAPSE, REGISTER, LOG_IN, CHOOSE, WRITE_CONFIG, START_BOT,
+        *(step.title for step in PLAYED),
+        *([TRANSLATIONS] if translating else []),
+        *(step.title for step in ENDING),
+        MINUTES,
+    ]
 
 
 @dataclass(frozen=True)
@@ -49,12 +68,13 @@ class Demo:
         self.out = out
         self.folder = DemoFolder(options.folder.resolve())
         self.models_dir = (options.models_dir or self.folder.root / "models").resolve()
-        self.progress = Progress(out, STEPS)
+        # Which back-end the bot will use decides one step: it is known before the first.
+        self.choice: BackendChoice = choose_backend(self.models_dir, REGION_LANGUAGES)
+        self.progress = Progress(out, plan(self.choice.backend != "none"))
         self.homeserver = Homeserver(self.folder.synapse)
         self.users: dict[str, RegisteredUser] = {}
         self.clients: dict[str, DemoClient] = {}
         self.service: BotService | None = None
-        self.choice: BackendChoice | None = None
 
     def say(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
@@ -68,10 +88,10 @@ class Demo:
 
     def run(self) -> int:
         try:
-            with self.progress.step("Start Synapse on 127.0.0.1") as detail:
+            with self.progress.step(START_SYNAPSE) as detail:
                 self.homeserver.start()
                 detail.append(self.homeserver.url)
-            with self.progress.step("Register the bot, a facilitator, 3 people, a coordinator"):
+            with self.progress.step(REGISTER):
                 for person in PEOPLE:
                     self.users[person.key] = self.homeserver.register(
                         person.localpart, new_password()
@@ -101,7 +121,7 @@ class Demo:
 
     async def _setup(self) -> Meeting:
         hs = self.homeserver
-        with self.progress.step("Log the people in and create the rooms"):
+        with self.progress.step(LOG_IN):
             for person in PEOPLE[1:]:
                 user = self.users[person.key]
                 client = DemoClient(hs.url, user.user_id, user.device_id, user.access_token)
@@ -119,12 +139,9 @@ class Demo:
             for person in PARTICIPANTS:
                 await self.clients[person.key].join(room)
         config_path = self.folder.config
-        with self.progress.step("Choose a translation back-end") as detail:
-            self.choice = choose_backend(self.models_dir, REGION_LANGUAGES)
+        with self.progress.step(CHOOSE) as detail:
             detail.append(self.choice.backend)
-            if self.choice.backend != "none":
-                self.progress.total = STEPS + 1
-        with self.progress.step("Write the bot's config") as detail:
+        with self.progress.step(WRITE_CONFIG) as detail:
             write_config(
                 self.folder,
                 homeserver=hs.url,
@@ -136,7 +153,7 @@ class Demo:
                 models_dir=self.models_dir,
             )
             detail.append(str(config_path))
-        with self.progress.step("Start the bot (the real BotService)"):
+        with self.progress.step(START_BOT):
             service = self.service = BotService(load_config(config_path))
             await service.start()
             assert service.bot is not None
@@ -148,14 +165,14 @@ class Demo:
 
     async def _meeting(self, meeting: Meeting) -> None:
         await meeting.play(self.progress)
-        if self.choice is not None and self.choice.backend != "none":
-            with self.progress.step("Let the bot finish its translations") as detail:
+        if self.choice.backend != "none":
+            with self.progress.step(TRANSLATIONS) as detail:
                 if self._translates():
                     await self._settled(("translate",))
                 else:
                     detail.append("this bot has no translation worker yet, skipped")
         await meeting.end(self.progress)
-        with self.progress.step("Wait for the minutes and the coordinator's summary") as detail:
+        with self.progress.step(MINUTES) as detail:
             coordinator = self.clients[COORDINATOR.key]
             await coordinator.wait_for_message(
                 meeting.coordinator_room,
@@ -207,7 +224,6 @@ class Demo:
         self.folder.transcript.write_text("\n".join(lines).lstrip() + "\n", encoding="utf-8")
         for line in lines:
             self.say(line)
-        assert self.choice is not None
         self.say("")
         self.say(f"Translation back-end: {self.choice.backend} — {self.choice.reason}")
         if self.choice.backend != "none" and not self._translates():
