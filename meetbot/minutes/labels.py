@@ -38,6 +38,9 @@ LABELS: dict[str, Msg] = {
     "log_line": _("log"),
     "generated_by": _("Minutes written by meetbot from the meeting's record."),
     "prompt_place": _("Prompt {number}/{total}"),
+    # A label before its value: French puts a space before the colon.
+    "field": _("{name}:"),
+    "original_in": _("original ({language}):"),
     # Chat summaries.
     # Each count is a counted noun from meetbot.core.counts ("1 decision", "2 decisions").
     "room_summary_head": _("**Minutes of {title}**: {items}, {decisions}, {actions}, {people}."),

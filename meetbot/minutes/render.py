@@ -18,7 +18,7 @@ from markupsafe import Markup
 from meetbot.core.durations import format_duration
 from meetbot.core.mentions import with_names
 from meetbot.i18n import md_escape
-from meetbot.minutes.labels import label
+from meetbot.minutes.labels import LABELS, label
 from meetbot.minutes.text import file_size, md_text, media_url, moment_text, safe_url
 
 UNASSIGNED = "UNASSIGNED"  # the actions group for nobody; no Matrix user id looks like this
@@ -94,6 +94,17 @@ class _Helpers:
         checked = media_url(url)
         return Markup(checked) if checked else None
 
+    def field(self, key_or_text: str) -> str:
+        """A label followed by a colon as the reader's language writes it ("Région :")."""
+        name = label(key_or_text) if key_or_text in LABELS else str(key_or_text)
+        return self.t("field", name=name)
+
+    def original(self, language: str | None) -> str:
+        """What introduces an original beside its translation: "original (es):"."""
+        if language:
+            return self.t("original_in", language=language)
+        return self.field("original")
+
     def ref(self, item: Mapping[str, Any]) -> str:
         """How the minutes name an item: a prompt by its place in the agenda ("Prompt 2/3",
         as the room saw it announced), any other item by its number ("Action #2")."""
@@ -154,6 +165,8 @@ def _context(data: Mapping[str, Any], language: str, markdown: bool) -> dict[str
         "translated": helpers.translated,
         "named": helpers.named,
         "ref": helpers.ref,
+        "field": helpers.field,
+        "original": helpers.original,
         "when": moment_text,
         "duration": _duration,
         "media": helpers.media,

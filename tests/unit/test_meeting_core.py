@@ -128,6 +128,17 @@ def test_items_name_the_people_they_mention_and_translations_carry_the_names(
     assert room.says(FACILITATOR, "!undo") == ["Removed #2 (Action: Carla calls the council)."]
 
 
+def test_choosing_a_language_names_it_in_that_language(room: Meeting) -> None:
+    room.says(PARTICIPANT, "!lang es")
+    (notice,) = [e for e in room.effects if isinstance(e, Notice)]
+    assert notice.languages == ("es",)
+    assert render_lines(notice.lines, "es") == "Ahora escribes y lees en español (es)."
+    room.says(PARTICIPANT, "!lang fr")
+    (notice,) = [e for e in room.effects if isinstance(e, Notice)]
+    assert render_lines(notice.lines, "fr") == "Vous écrivez et lisez désormais en français (fr)."
+    assert room.says(PARTICIPANT, "!lang en") == ["Your language is now English (en)."]
+
+
 def test_strike_and_undo_remove_items_and_keep_numbers(room: Meeting) -> None:
     room.says(PARTICIPANT, "!idea one")
     room.says(PARTICIPANT, "!idea two")

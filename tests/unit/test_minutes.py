@@ -526,6 +526,16 @@ def test_prompts_are_shown_in_the_readers_language(room: Room) -> None:
     assert "*original (en):* What worked this month?" in spanish
 
 
+def test_labels_take_the_colon_as_their_language_writes_it(room: Room) -> None:
+    data = minutes(room)
+    french, spanish = render_markdown(data, "fr"), render_markdown(data, "es")
+
+    assert "- **Région :** Bogotá\n" in french and "- **Región:** Bogotá\n" in spanish
+    assert "### Question 1/2 : What worked this month?" in french
+    assert "*original (en) :* What worked this month?" not in french  # an authored text
+    assert '<span class="kind">Question 2/2 :</span>' in render_html(data, "fr")
+
+
 def test_headings_fall_back_to_english_and_the_page_says_its_language(room: Room) -> None:
     data = minutes(room)
 

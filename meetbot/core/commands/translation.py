@@ -33,6 +33,8 @@ from meetbot.core.registry import (
 from meetbot.i18n import SUPPORTED_LANGUAGES, Code, _
 
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
+# The bot's own languages, named in the reader's language.
+LANGUAGE_NAMES = {"en": _("English"), "fr": _("French"), "es": _("Spanish")}
 
 
 def target_languages(settings: RoomSettings, meeting: Meeting | None) -> tuple[str, ...]:
@@ -165,7 +167,8 @@ def do_lang(call: Call, code: str | None) -> None:
     if meeting is not None:
         meeting.chosen_languages[call.event.sender] = code
     if code in SUPPORTED_LANGUAGES:
-        call.reply(_("Your language is now {lang}.", lang=Code(code)), language=code)
+        call.reply(_("Your language is now {name} ({lang}).", name=LANGUAGE_NAMES[code],
+                     lang=Code(code)), language=code)
     else:
         call.reply(_("Your language is now {lang} (the bot's own messages stay in English).",
                      lang=Code(code)))
