@@ -16,7 +16,7 @@ from meetbot.demo.client import DemoClient
 from meetbot.demo.homeserver import Homeserver, RegisteredUser
 from meetbot.demo.progress import Progress
 from meetbot.demo.script import ENDING, PLAYED, Meeting
-from meetbot.demo.transcript import render
+from meetbot.demo.transcript import conversation
 from meetbot.demo.world import (
     BOT,
     COORDINATOR,
@@ -209,15 +209,9 @@ class Demo:
     # -- output ---------------------------------------------------------------------------
     def _transcript(self, meeting: Meeting) -> list[str]:
         names = {self.users[p.key].user_id: p.name for p in PEOPLE}
-        lines: list[str] = []
-        for person in PARTICIPANTS:
-            messages = self.clients[person.key].messages(meeting.room)
-            lines += ["", f"── The meeting as {person.name} sees it ({person.language}) ──"]
-            lines += render(messages, person.language, names, meeting.bot_user_id, REGION_LANGUAGES)
+        views = {p: self.clients[p.key].messages(meeting.room) for p in PARTICIPANTS}
         coordination = self.clients[COORDINATOR.key].messages(meeting.coordinator_room)
-        lines += ["", f"── The coordination room, as {COORDINATOR.name} sees it ──"]
-        lines += render(coordination, COORDINATOR.language, names, meeting.bot_user_id)
-        return lines
+        return conversation(views, coordination, names, meeting.bot_user_id)
 
     def _report(self, meeting: Meeting) -> None:
         lines = self._transcript(meeting)
