@@ -25,6 +25,18 @@ def local_time(at: datetime, timezone: str, fmt: str = "%H:%M") -> str:
     return at.astimezone(ZoneInfo(timezone)).strftime(fmt)
 
 
+def zoned_time(at: datetime, timezone: str) -> str:
+    """The time in a region's zone, the zone named once, UTC beside it only when it reads
+    otherwise: ``2027-01-17 00:00 Africa/Lagos (2027-01-16 23:00 UTC)``, ``… 10:00 UTC``."""
+    local = at.astimezone(ZoneInfo(timezone))
+    if not local.utcoffset():
+        zone = "UTC" if timezone in ("UTC", "Etc/UTC") else timezone
+        return f"{local:%Y-%m-%d %H:%M} {zone}"
+    utc = at.astimezone(ZoneInfo("UTC"))
+    clock = f"{utc:%H:%M}" if utc.date() == local.date() else f"{utc:%Y-%m-%d %H:%M}"
+    return f"{local:%Y-%m-%d %H:%M} {timezone} ({clock} UTC)"
+
+
 # -- starting and ending ----------------------------------------------------------------
 
 
