@@ -182,7 +182,7 @@ class Demo:
             )
             await self._settled(("minutes", "translate") if self._translates() else ("minutes",))
             files = sorted(p.name for p in self.folder.minutes.glob("*") if p.is_file())
-            detail.append(f"{len(files)} files")
+            detail.append(f"{len(files)} file{'' if len(files) == 1 else 's'}")
 
     def _translates(self) -> bool:
         """True when the running bot has a worker for translation tasks."""

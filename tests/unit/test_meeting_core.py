@@ -126,6 +126,8 @@ def test_items_name_the_people_they_mention_and_translations_carry_the_names(
     assert room.says(PARTICIPANT, "!items")[0].endswith(
         "- \\#2 Action: Carla calls the council — @bea:example.org")
     assert room.says(FACILITATOR, "!undo") == ["Removed #2 (Action: Carla calls the council)."]
+    assert room.says(FACILITATOR, "!topic what @carla:example.org heard") == [
+        "**Topic #3:** what Carla heard"]
 
 
 def test_choosing_a_language_names_it_in_that_language(room: Meeting) -> None:

@@ -14,6 +14,7 @@ from meetbot.core.commands.items import KIND_LABELS, add_item
 from meetbot.core.durations import format_duration
 from meetbot.core.effects import MeetingEnded, MeetingStarted
 from meetbot.core.events import Message
+from meetbot.core.mentions import with_names
 from meetbot.core.model import Item, ItemKind, Meeting, MeetingGlance, RoomSettings, meeting_id_for
 from meetbot.core.registry import Call, Role, Scope, UsageError, command, optional_text, text, word
 from meetbot.i18n import Code, Localized, Msg, _
@@ -207,7 +208,7 @@ def do_prompt(call: Call, prompt_id: str) -> None:
 )
 def do_topic(call: Call, topic: str) -> None:
     item = add_item(call, ItemKind.TOPIC, topic)
-    call.announce(_("**Topic #{n}:** {text}", n=item.n, text=topic))
+    call.announce(_("**Topic #{n}:** {text}", n=item.n, text=with_names(topic, call.meeting.names)))
 
 
 @command(
@@ -260,7 +261,7 @@ def do_status(call: Call) -> None:
             )
         )
     elif section is not None:
-        lines.append(_("Topic: {text}", text=section.text))
+        lines.append(_("Topic: {text}", text=with_names(section.text, meeting.names)))
     live = meeting.live_items()
     lines.append(
         _(
