@@ -123,8 +123,9 @@ def test_items_name_the_people_they_mention_and_translations_carry_the_names(
     (translate,) = [e for e in room.effects if isinstance(e, Translate)]
     assert translate.text == "@carla:example.org calls the council"  # the id, to the record
     assert translate.names == {"@carla:example.org": "Carla"}  # the name, for the notice
-    assert room.says(PARTICIPANT, "!items")[0].endswith(
-        "- \\#2 Action: Carla calls the council — @bea:example.org")
+    listed = room.says(PARTICIPANT, "!items")[0]
+    assert "- \\#1 Prompt 1/3: At this moment" in listed  # its place, and its number to !strike
+    assert listed.endswith("- \\#2 Action: Carla calls the council — @bea:example.org")
     assert room.says(FACILITATOR, "!undo") == ["Removed #2 (Action: Carla calls the council)."]
     assert room.says(FACILITATOR, "!topic what @carla:example.org heard") == [
         "**Topic #3:** what Carla heard"]

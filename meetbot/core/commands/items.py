@@ -57,6 +57,16 @@ def add_item(
     return item
 
 
+def kind_label(settings: RoomSettings, item: Item) -> Msg:
+    """What an item is; a prompt says its place in the agenda too ("Prompt 2/3"), as the
+    room saw it announced."""
+    place = settings.agenda.find(item.prompt_id) if item.kind is ItemKind.PROMPT and \
+        item.prompt_id else None
+    if place is None:
+        return KIND_LABELS[item.kind]
+    return _("Prompt {number}/{total}", number=place + 1, total=len(settings.agenda.prompts))
+
+
 def _record(call: Call, kind: ItemKind, body: str) -> None:
     item = add_item(call, kind, body)
     call.reply(_("{kind} #{n} recorded.", kind=KIND_LABELS[kind], n=item.n))
@@ -153,7 +163,7 @@ def do_items(call: Call) -> None:
             _(
                 "- \\#{n} {kind}: {text} — {author}",
                 n=item.n,
-                kind=KIND_LABELS[item.kind],
+                kind=kind_label(call.settings, item),
                 text=with_names(item.text, meeting.names),
                 author=meeting.name_of(item.author),
             )
