@@ -12,7 +12,6 @@ turned into :class:`gettext.GNUTranslations` in memory (no compiled ``.mo`` is k
 from __future__ import annotations
 
 import gettext
-import html
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -32,12 +31,66 @@ SUPPORTED_LANGUAGES = ("en", "fr", "es")
 COUNT = "count"
 
 _CODE_SPAN = re.compile(r"`[^`\n]+`")
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+
+# What Markdown (Python-Markdown, which renders the bot's notices, and CommonMark alike)
+# would read as markup inside a line of text, and how it is made plain again.
+_MD_INLINE = re.compile(
+    r"""
+    (?P<backslash>\\(?=[!-/:-@\[-`{-~]|$))   # a backslash that would escape what follows
+    | (?P<code>`)                              # code spans
+    | (?P<brackets>[\[\]])                     # links, images, reference definitions
+    | (?P<star>(?<!\s)\*|\*(?!\s|$))           # a star touching a word: emphasis
+    | (?P<underscore>(?<![^\W_])_|_(?![^\W_]))  # an underscore at a word's edge: emphasis
+    | (?P<tag><)                                # HTML, comments, <https://…>, <a@b.c>
+    | (?P<entity>&(?=\#|[A-Za-z0-9]+;))        # character references (&copy; &#60;)
+    | (?P<closing>\#+(?=\s*$))                 # a heading's closing hashes ("### C#")
+    """,
+    re.VERBOSE,
+)
+# What opens a block at the start of a line: a heading, a quote, a list item, a rule.
+_MD_LINE_START = re.compile(
+    r"^(?P<indent>\s*)(?:(?P<mark>[#>])|(?P<bullet>[-+*])(?=\s|$)|(?P<number>[0-9]{1,9})"
+    r"(?P<delim>[.)])(?=\s|$))"
+)
+_MD_RULE = re.compile(r"^\s*(?P<first>[=\-*_])[=\-*_\s]*$")
+
+
+def _md_inline(match: re.Match[str]) -> str:
+    kind, text = match.lastgroup, match.group(0)
+    if kind == "tag":
+        return "&lt;"
+    if kind == "entity":
+        return "&amp;"
+    return "".join("\\" + ch for ch in text)
+
+
+def _md_line(line: str) -> str:
+    escaped = _MD_INLINE.sub(_md_inline, line)
+    rule = _MD_RULE.match(escaped)
+    if rule and rule.group("first") == "=":  # a setext underline: "=" has no escape
+        return escaped[: rule.start("first")] + "&#61;" + escaped[rule.end("first") :]
+    if rule:
+        return escaped[: rule.start("first")] + "\\" + escaped[rule.start("first") :]
+    start = _MD_LINE_START.match(escaped)
+    if start is None:
+        return escaped
+    if start.group("number"):
+        at = start.start("delim")
+    else:
+        at = start.start("mark") if start.group("mark") else start.start("bullet")
+    return escaped[:at] + "\\" + escaped[at:]
 
 
 def md_escape(text: str) -> str:
-    """Make arbitrary user text inert inside Markdown that is rendered to HTML."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+    """Make arbitrary user text inert inside Markdown that is rendered to HTML.
+
+    Only what Markdown would misread is escaped: a star or underscore that could start
+    emphasis, backticks, brackets, what looks like HTML or a character reference, and at
+    the start of a line a heading, quote, list or rule marker. The rest stays as typed, so
+    the Markdown reads as plain text (``Maya (facilitator)``, ``!startmeeting``,
+    ``9e02cfbc-8ba3``) and renders the same.
+    """
+    return "\n".join(_md_line(line) for line in text.split("\n"))
 
 
 @dataclass(frozen=True)

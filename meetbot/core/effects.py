@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -76,6 +77,9 @@ class Translate:
     edit_event: str | None = None  # the edit being translated (one translation per edit)
     reply_to: str | None = None
     thread_root: str | None = None
+    # The display names of the people the text mentions: the notice shows "Sam", the
+    # stored translation keeps "@sam:example.org".
+    names: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

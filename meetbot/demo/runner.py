@@ -15,8 +15,8 @@ from meetbot.demo.backend import BackendChoice, default_models_dir, prepare_back
 from meetbot.demo.client import DemoClient
 from meetbot.demo.homeserver import Homeserver, RegisteredUser
 from meetbot.demo.progress import Progress
-from meetbot.demo.script import Meeting
-from meetbot.demo.transcript import render
+from meetbot.demo.script import ENDING, PLAYED, Meeting
+from meetbot.demo.transcript import conversation
 from meetbot.demo.world import (
     BOT,
     COORDINATOR,
@@ -30,7 +30,26 @@ from meetbot.demo.world import (
 )
 from meetbot.runtime.service import BotService
 
-STEPS = 12  # the progress steps of a whole run (one more when the bot translates)
+# The progress steps of a run, in order; the meeting's own come from its script.
+START_SYNAPSE = "Start Synapse on 127.0.0.1"
+REGISTER = "Register the bot, a facilitator, 3 people, a coordinator"
+LOG_IN = "Log the people in and create the rooms"
+CHOOSE = "Choose a translation back-end"
+WRITE_CONFIG = "Write the bot's config"
+START_BOT = "Start the bot (the real BotService)"
+TRANSLATIONS = "Let the bot finish its translations"
+MINUTES = "Wait for the minutes and the coordinator's summary"
+
+
+def plan(translating: bool) -> list[str]:
+    """Every step of a run, known before the first one starts: the counter never jumps."""
+    return [
+        START_SYNAPSE, REGISTER, LOG_IN, CHOOSE, WRITE_CONFIG, START_BOT,
+        *(step.title for step in PLAYED),
+        *([TRANSLATIONS] if translating else []),
+        *(step.title for step in ENDING),
+        MINUTES,
+    ]
 
 
 @dataclass(frozen=True)
@@ -50,7 +69,8 @@ class Demo:
         self.out = out
         self.folder = DemoFolder(options.folder.resolve())
         self.models_dir = (options.models_dir or default_models_dir()).resolve()
-        self.progress = Progress(out, STEPS)
+        # Replaced once the back-end is chosen: whether the bot translates decides one step.
+        self.progress = Progress(out, plan(translating=False))
         self.homeserver = Homeserver(self.folder.synapse)
         self.users: dict[str, RegisteredUser] = {}
         self.clients: dict[str, DemoClient] = {}
@@ -76,18 +96,18 @@ class Demo:
         if self.choice.better:
             self.say(f"  {self.choice.better}")
         self.say()
-        if self.choice.backend != "none":
-            self.progress.total = STEPS + 1
+        # Every step is known before the first one starts: the counter never jumps.
+        self.progress = Progress(self.out, plan(self.choice.backend != "none"))
         return self.choice
 
     def run(self) -> int:
         try:
             if self.choice is None:
                 self.choose_translation()
-            with self.progress.step("Start Synapse on 127.0.0.1") as detail:
+            with self.progress.step(START_SYNAPSE) as detail:
                 self.homeserver.start()
                 detail.append(self.homeserver.url)
-            with self.progress.step("Register the bot, a facilitator, 3 people, a coordinator"):
+            with self.progress.step(REGISTER):
                 for person in PEOPLE:
                     self.users[person.key] = self.homeserver.register(
                         person.localpart, new_password()
@@ -117,7 +137,7 @@ class Demo:
 
     async def _setup(self) -> Meeting:
         hs = self.homeserver
-        with self.progress.step("Log the people in and create the rooms"):
+        with self.progress.step(LOG_IN):
             for person in PEOPLE[1:]:
                 user = self.users[person.key]
                 client = DemoClient(hs.url, user.user_id, user.device_id, user.access_token)
@@ -136,7 +156,9 @@ class Demo:
                 await self.clients[person.key].join(room)
         config_path = self.folder.config
         assert self.choice is not None
-        with self.progress.step("Write the bot's config") as detail:
+        with self.progress.step(CHOOSE) as detail:
+            detail.append(self.choice.backend)
+        with self.progress.step(WRITE_CONFIG) as detail:
             write_config(
                 self.folder,
                 homeserver=hs.url,
@@ -148,7 +170,7 @@ class Demo:
                 models_dir=self.models_dir,
             )
             detail.append(str(config_path))
-        with self.progress.step("Start the bot (the real BotService)"):
+        with self.progress.step(START_BOT):
             service = self.service = BotService(load_config(config_path))
             await service.start()
             assert service.bot is not None
@@ -160,14 +182,15 @@ class Demo:
 
     async def _meeting(self, meeting: Meeting) -> None:
         await meeting.play(self.progress)
-        if self.choice is not None and self.choice.backend != "none":
-            with self.progress.step("Let the bot finish its translations") as detail:
+        assert self.choice is not None
+        if self.choice.backend != "none":
+            with self.progress.step(TRANSLATIONS) as detail:
                 if self._translates():
                     await self._settled(("translate",))
                 else:
                     detail.append("this bot has no translation worker yet, skipped")
         await meeting.end(self.progress)
-        with self.progress.step("Wait for the minutes and the coordinator's summary") as detail:
+        with self.progress.step(MINUTES) as detail:
             coordinator = self.clients[COORDINATOR.key]
             await coordinator.wait_for_message(
                 meeting.coordinator_room,
@@ -177,7 +200,7 @@ class Demo:
             )
             await self._settled(("minutes", "translate") if self._translates() else ("minutes",))
             files = sorted(p.name for p in self.folder.minutes.glob("*") if p.is_file())
-            detail.append(f"{len(files)} files")
+            detail.append(f"{len(files)} file{'' if len(files) == 1 else 's'}")
 
     def _translates(self) -> bool:
         """True when the running bot has a worker for translation tasks."""
@@ -204,23 +227,17 @@ class Demo:
     # -- output ---------------------------------------------------------------------------
     def _transcript(self, meeting: Meeting) -> list[str]:
         names = {self.users[p.key].user_id: p.name for p in PEOPLE}
-        lines: list[str] = []
-        for person in PARTICIPANTS:
-            messages = self.clients[person.key].messages(meeting.room)
-            lines += ["", f"── The meeting as {person.name} sees it ({person.language}) ──"]
-            lines += render(messages, person.language, names, meeting.bot_user_id, REGION_LANGUAGES)
+        views = {p: self.clients[p.key].messages(meeting.room) for p in PARTICIPANTS}
         coordination = self.clients[COORDINATOR.key].messages(meeting.coordinator_room)
-        lines += ["", f"── The coordination room, as {COORDINATOR.name} sees it ──"]
-        lines += render(coordination, COORDINATOR.language, names, meeting.bot_user_id)
-        return lines
+        return conversation(views, coordination, names, meeting.bot_user_id)
 
     def _report(self, meeting: Meeting) -> None:
         lines = self._transcript(meeting)
         self.folder.transcript.write_text("\n".join(lines).lstrip() + "\n", encoding="utf-8")
         for line in lines:
             self.say(line)
-        assert self.choice is not None
         self.say("")
+        assert self.choice is not None
         self.say(f"Translation back-end: {self.choice.backend} — {self.choice.reason}")
         if self.choice.backend != "none" and not self._translates():
             self.say("  (this version of the bot does not translate messages yet)")

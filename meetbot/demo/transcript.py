@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from html.parser import HTMLParser
 
 from meetbot.demo.client import Message
+from meetbot.demo.world import COORDINATOR, PARTICIPANTS, REGION_LANGUAGES, Person
 
 _BLOCK = re.compile(r"(?:^|\n\n)\[([a-z]{2,3})\] ")
 _ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~])")
@@ -135,3 +136,20 @@ def _bot_text(message: Message, lang: str, languages: Sequence[str]) -> str:
         return f"(file) {message.body}"
     return notice_text(message, lang, languages)
 
+
+
+def conversation(
+    views: Mapping[Person, Sequence[Message]],
+    coordination: Sequence[Message],
+    names: Mapping[str, str],
+    bot_user_id: str,
+) -> list[str]:
+    """The meeting as each participant saw it, then the coordination room as its
+    coordinator saw it: what ``meetbot demo`` prints and keeps in ``transcript.txt``."""
+    lines: list[str] = []
+    for person in PARTICIPANTS:
+        lines += ["", f"── The meeting as {person.name} sees it ({person.language}) ──"]
+        lines += render(views[person], person.language, names, bot_user_id, REGION_LANGUAGES)
+    lines += ["", f"── The coordination room, as {COORDINATOR.name} sees it ──"]
+    lines += render(coordination, COORDINATOR.language, names, bot_user_id)
+    return lines

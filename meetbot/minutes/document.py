@@ -20,15 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from meetbot.core.events import Attachment
+from meetbot.core.mentions import names_in
 from meetbot.core.model import Item, ItemKind
 from meetbot.minutes.proposals import consent_rounds
-from meetbot.minutes.render import (
-    UNASSIGNED,
-    coordinator_summary,
-    render_html,
-    render_markdown,
-    room_summary,
-)
+from meetbot.minutes.render import UNASSIGNED, render_html, render_markdown
+from meetbot.minutes.summaries import coordinator_summary, room_summary
 from meetbot.minutes.text import as_utc, local_iso, media_url, safe_url, utc_iso
 from meetbot.minutes.view import MinutesContext, MinutesView
 
@@ -155,7 +151,17 @@ def _item(view: MinutesView, item: Item) -> dict[str, Any]:
         "edited": bool(item.history),
         "language": language,
         "translations": translations,
+        **_place(view, item),
     }
+
+
+def _place(view: MinutesView, item: Item) -> dict[str, int | None]:
+    """A prompt's place in the agenda (2 of 3), as the room saw it announced; prompts are
+    numbered by it, the other items by their ``n``."""
+    order = list(view.ctx.agenda_prompts)
+    if item.kind is not ItemKind.PROMPT or item.prompt_id not in order:
+        return {"prompt_number": None, "prompt_total": None}
+    return {"prompt_number": order.index(item.prompt_id or "") + 1, "prompt_total": len(order)}
 
 
 def _item_text(view: MinutesView, item: Item) -> tuple[str, str | None, dict[str, str]]:
@@ -209,11 +215,15 @@ def _actions_by_person(view: MinutesView) -> list[dict[str, Any]]:
 
 
 def _names(view: MinutesView) -> dict[str, str]:
-    """Display names of everyone the document mentions, for readers of the JSON alone."""
+    """Display names of everyone the document mentions, for readers of the JSON alone (and
+    for the Markdown and HTML minutes, which show people by these names)."""
     users = set(view.meeting.present()) | view.meeting.chairs | {view.meeting.started_by}
     for item in view.items:
         users.add(item.author)
         users.update(item.assignees)
+    texts = [item.text for item in view.items] + [entry.current_body for entry in view.log]
+    texts += [t for entry in view.log for t in view.translations(entry.event_id).values()]
+    users.update(names_in(texts, view.meeting.names))
     return {user: view.name(user) for user in sorted(users)}
 
 

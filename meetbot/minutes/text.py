@@ -105,3 +105,60 @@ def file_size(size: int | None) -> str:
         if value < 999.5 or unit == "TB":
             return f"{value:.0f} {unit}" if value >= 10 else f"{value:.1f} {unit}"
     return ""  # pragma: no cover - the loop always returns
+
+
+# -- times: the region's clock, and UTC only when it differs ------------------------------
+
+_UTC_ZONES = frozenset({"UTC", "Etc/UTC", "UCT", "Etc/UCT", "Universal", "Etc/Universal",
+                        "Zulu", "Etc/Zulu", "Z"})
+
+
+def _aware(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
+
+
+def _zone_label(at: datetime, zone_name: str | None) -> str:
+    """The zone as people know it: ``America/Bogota``; ``UTC`` for UTC itself."""
+    if (not zone_name or zone_name in _UTC_ZONES) and not at.utcoffset():
+        return "UTC"
+    if zone_name:
+        return zone_name
+    offset = at.strftime("%z")  # a document without its zone's name: the offset stands in
+    return f"UTC{offset[:3]}:{offset[3:]}"
+
+
+def _clock(at: datetime, day: str) -> str:
+    """``10:00`` on ``day``, else ``2024-05-02 10:00``."""
+    return f"{at:%H:%M}" if at.date().isoformat() == day else f"{at:%Y-%m-%d %H:%M}"
+
+
+def moment_text(iso: str | None, zone_name: str | None = None) -> str:
+    """A moment as the region lives it, with its zone named once, and UTC only when it reads
+    otherwise: ``2024-05-01 10:00 America/Bogota (15:00 UTC)``, ``2026-12-01 11:13 UTC``."""
+    return span_text(iso, None, zone_name)
+
+
+def span_text(start: str | None, end: str | None, zone_name: str | None = None) -> str:
+    """From ``start`` to ``end`` (ISO times in the region's zone), the zone named once:
+    ``2024-05-01 10:00–11:02 America/Bogota (15:00–16:02 UTC)``; one moment when ``end``
+    is ``None`` or falls in the same minute."""
+    if not start:
+        return ""
+    begin = _aware(start)
+    finish = _aware(end) if end else None
+    if finish is not None and f"{finish:%Y-%m-%d %H:%M}" == f"{begin:%Y-%m-%d %H:%M}":
+        finish = None
+    day = begin.date().isoformat()
+    local = f"{begin:%Y-%m-%d %H:%M}"
+    if finish is not None:
+        local += ("–" if finish.date() == begin.date() else " – ") + _clock(finish, day)
+    zone = _zone_label(begin, zone_name)
+    if zone == "UTC" or (not begin.utcoffset() and not (finish and finish.utcoffset())):
+        return f"{local} {zone}"
+    utc_begin = begin.astimezone(timezone.utc)
+    utc = _clock(utc_begin, day)
+    if finish is not None:
+        utc_finish = finish.astimezone(timezone.utc)
+        utc += ("–" if utc_finish.date() == utc_begin.date() else " – ")
+        utc += _clock(utc_finish, utc_begin.date().isoformat())
+    return f"{local} {zone} ({utc} UTC)"

@@ -1,13 +1,17 @@
 """The translator interface shared by every back-end, with pivot routing.
 
 Back-ends implement :meth:`Translator._translate_direct` for the pairs they have; this base
-class finds a route (direct, else through a pivot language) and chains the passes.
+class finds a route (direct, else through a pivot language), chains the passes, and keeps
+what no translator may touch (Matrix ids, pills, aliases, URLs, code) out of every back-end's
+reach (:mod:`meetbot.translation.shield`).
 """
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
+
+from meetbot.translation.shield import Shielded, shield, tidy_spaces, worth_translating
 
 Pair = tuple[str, str]
 
@@ -89,20 +93,60 @@ class Translator(abc.ABC):
     def translate_batch(self, texts: list[str], source: str, target: str) -> list[str]:
         """Translate every text (blocking); the result is aligned with ``texts``.
 
+        Matrix ids, pills, room aliases, URLs and code spans come back exactly as they were:
+        they go to the back-end as placeholders, and a text whose placeholders the back-end
+        lost is translated again piece by piece between them.
+
         Raises:
             MissingPair: the pair is not available.
             TranslationError: the back-end failed.
         """
-        result = list(texts)
         if not texts:
+            return []
+        route = self.route(source, target)
+        if not route:
+            return list(texts)
+        shielded = [shield(text) for text in texts]
+        # A text of spans alone (a link, an id) stays as it is.
+        asked = [i for i, s in enumerate(shielded) if not (s.spans and s.wordless)]
+        result = list(texts)
+        outputs = self._passes([shielded[i].masked for i in asked], route)
+        lost: list[int] = []
+        for i, output in zip(asked, outputs, strict=True):
+            restored = shielded[i].restore(output)
+            if restored is None:
+                lost.append(i)
+            else:
+                result[i] = restored
+        if lost:
+            for i, text in zip(lost, self._by_gaps([shielded[i] for i in lost], route),
+                               strict=True):
+                result[i] = text
+        return result
+
+    def _passes(self, texts: list[str], route: list[Pair]) -> list[str]:
+        """``texts`` through every pass of ``route``, one back-end call per pass."""
+        result = list(texts)
+        if not result:
             return result
-        for step_source, step_target in self.route(source, target):
+        for step_source, step_target in route:
             result = self._translate_direct(result, step_source, step_target)
             if len(result) != len(texts):
                 raise TranslationError(
                     f"{self.name} returned {len(result)} translations for {len(texts)} texts"
                 )
         return result
+
+    def _by_gaps(self, shielded: list[Shielded], route: list[Pair]) -> list[str]:
+        """Each text translated between its protected spans, which stay as they are."""
+        gaps = [s.gaps() for s in shielded]
+        wanted = [gap.strip() for each in gaps for gap in each if worth_translating(gap)]
+        translated = iter(self._passes(wanted, route))
+        return [
+            s.assemble([tidy_spaces(next(translated)) if worth_translating(g) else g
+                        for g in each])
+            for s, each in zip(shielded, gaps, strict=True)
+        ]
 
     def close(self) -> None:  # noqa: B027 - optional hook, most back-ends hold nothing
         """Release models, processes or connections."""

@@ -18,6 +18,7 @@ from typing import Any
 
 from meetbot.app import MeetBotApp
 from meetbot.core.effects import RetractTranslation, SetRoomTranslation, SetUserLanguage, Translate
+from meetbot.core.mentions import with_names
 from meetbot.core.model import RoomState
 from meetbot.i18n import _
 from meetbot.matrix.content import edit_content, notice_content, txn_id_for
@@ -221,7 +222,11 @@ class LiveTranslation:
             )
         if not translations or self.config.display == "off" or not payload.get("post", True):
             return
-        content = translation_content(translations)
+        # People read the names the meeting knows; the stored translations keep the ids.
+        names = payload.get("names") or {}
+        content = translation_content(
+            {lang: with_names(text, names) for lang, text in translations.items()}
+        )
         if payload.get("reply_to"):
             content["m.relates_to"] = {"m.in_reply_to": {"event_id": payload["reply_to"]}}
             await store.enqueue(room_id, txn_id_for(task.key), content)

@@ -146,7 +146,7 @@ async def test_element_replies_and_files_reach_the_minutes_without_the_quote(
     assert len(reply_lines) == 2 and all("[Alice](" in line for line in reply_lines)
     assert not any("Zorblax" in line for line in reply_lines)
     assert markdown_text.count("Zorblax") == 1, "only Alice's own line says it"
-    assert f"[notes\\.txt]({upload.content_uri})" in markdown_text
+    assert f"[notes.txt]({upload.content_uri})" in markdown_text
     html_text = next(p for p in folder.glob("*-en.html")).read_text()
     assert f'href="{upload.content_uri}"' in html_text and f'href="{image_url}"' in html_text
     assert html_text.count("Zorblax") == 1

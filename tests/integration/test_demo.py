@@ -47,8 +47,12 @@ def test_the_demo_plays_a_whole_meeting_and_writes_minutes(tmp_path: Path) -> No
     assert "Translation back-end: argos" not in out
     assert re.search(r"\[(\d+)/\1\] ✓ Wait for the minutes", out), "the last step counts all"
 
-    # The progress display, then each person's view of the meeting in their language.
+    # The progress display counts every step once, against one total, from the first.
     assert "✓ Start Synapse on 127.0.0.1" in out
+    counters = re.findall(r"^  \[(\d+)/(\d+)\] ✓", out, re.MULTILINE)
+    total = int(counters[0][1])
+    assert counters == [(str(n), str(total)) for n in range(1, total + 1)], counters
+    # Then each person's view of the meeting in their language.
     assert "── The meeting as Ana sees it (es) ──" in out
     assert "── The meeting as Lucie sees it (fr) ──" in out
     assert "── The meeting as Sam sees it (en) ──" in out
@@ -64,8 +68,10 @@ def test_the_demo_plays_a_whole_meeting_and_writes_minutes(tmp_path: Path) -> No
     for name, view in zip(("Ana", "Lucie", "Sam"), (ana, lucie, sam), strict=True):
         assert "Ana: Podríamos compartir nuestras notas" in view
         assert "Lucie: Je propose un atelier" in view
-        assert "Sam: I can host the first workshop" in view
+        assert "Sam: I can organise the first workshop" in view
         assert "Action #" in view and "Decision #" in view  # answers to Maya, in English
+        # The translation of Maya's action names Sam, never "@sam:localhost".
+        assert re.search(r"↳ meetbot: Sam organi[sz]", view), view
         assert ended[name] in view, "the bot's announcements in each reader's language"
     assert "── The coordination room, as Kofi (coordinator) sees it ──" in out
     assert "Translation back-end: " in out
@@ -76,7 +82,10 @@ def test_the_demo_plays_a_whole_meeting_and_writes_minutes(tmp_path: Path) -> No
     documents = list(minutes.glob("*.json"))
     assert len(documents) == 1
     data = json.loads(documents[0].read_text())
-    assert [item["kind"] for item in data["items"]] == ["prompt", "action", "decision", "prompt"]
+    assert [item["kind"] for item in data["items"]] == [
+        "prompt", "action", "action", "decision", "prompt"
+    ]
+    assert data["items"][1]["text"] == "@sam:localhost will organise the first workshop"
     for lang in ("es", "fr", "en"):
         assert list(minutes.glob(f"*-{lang}.md")) and list(minutes.glob(f"*-{lang}.html"))
     assert str(documents[0]) in out

@@ -118,8 +118,8 @@ async def test_summary_report_and_exports_across_two_regions(make_participant, m
     await alice.wait_for_notice(latam, "Meeting ended", after=end)
 
     summary = await alice.wait_for_notice(coordination, "Meeting 1 of 4", sender=bot.user_id)
-    assert "Latin America" in summary.body and "(America/Bogota)" in summary.body
-    assert "Prompt work-learn-together: At this moment" in summary.body
+    assert "Latin America" in summary.body and " America/Bogota (" in summary.body
+    assert "Prompt 1/3 (work-learn-together): At this moment" in summary.body
     assert "un cuaderno compartido" in summary.body
     assert "★ 1: Compartamos las notas cada semana" in summary.body
     await alice.wait_for(coordination, lambda e: getattr(e, "source", {}).get("content", {})

@@ -44,6 +44,13 @@ def test_translate_and_batch(client: LibreTranslateTranslator) -> None:
     assert client.translate_batch(texts, "fr", "es")  # pivot done by the server or by us
 
 
+def test_ids_links_and_code_come_back_exactly(client: LibreTranslateTranslator) -> None:
+    text = "Ask @sam:localhost about https://example.org/a_b?x=1 and run `meetbot demo`."
+    (out,) = client.translate_batch([text], "en", "es")
+    for span in ("@sam:localhost", "https://example.org/a_b?x=1", "`meetbot demo`"):
+        assert out.count(span) == 1, out
+
+
 def test_detect(client: LibreTranslateTranslator) -> None:
     guesses = client.detect("Je pense que nous devrions voter maintenant.")
     assert guesses and guesses[0][0] in {"en", "es", "fr"}

@@ -492,10 +492,10 @@ async def test_the_minutes_show_replies_and_files_never_the_quote(app: MeetBotAp
     for text in (markdown_text, html_text, json.dumps(data, ensure_ascii=False)):
         assert text.count(QUOTE) == 1, "the quote is shown once, as Alice's own line"
     assert "↪ [Alice](https://matrix.to/#/" in markdown_text
-    assert "[something\\-important\\.doc](mxc://example.org/FHyPlCeYUSFFxlgbQYZmoEoe)" in \
+    assert "[something-important.doc](mxc://example.org/FHyPlCeYUSFFxlgbQYZmoEoe)" in \
         markdown_text
     assert "application/msword, 46 kB" in markdown_text
-    assert "our budget <b>draft</b>" not in markdown_text and "&lt;b&gt;" in markdown_text
+    assert "our budget <b>draft</b>" not in markdown_text and "&lt;b>" in markdown_text
     quoted_line = log["$quoted:example.org"]["line"]
     assert f'↪ <a href="#L{quoted_line}"><span dir="auto">Alice</span></a>' in html_text
     assert '<a href="mxc://example.org/FHyPlCeYUSFFxlgbQYZmoEoe"' in html_text

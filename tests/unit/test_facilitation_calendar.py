@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from facilitation_room import ANA, BEA, COORDINATION, START, Room
 
@@ -140,8 +140,9 @@ def test_schedule_lists_upcoming_meetings_in_the_room_and_all_regions_for_the_co
     coordinator = Room.create()
     coordinator.settings = replace(room.settings, coordinator_room="!latam:example.org")
     coordinator.say(BEA, "!schedule")
-    assert "Africa, meeting 1: 2027-01-17 00:00 (Africa/Lagos; 2027-01-16 23:00 UTC)" \
+    assert "Africa, meeting 1: 2027-01-17 00:00 Africa/Lagos (2027-01-16 23:00 UTC), 1h" \
         in coordinator.last()
+    assert "(UTC;" not in coordinator.last()
 
 
 def test_meeting_record_replays_with_its_slot() -> None:
@@ -154,3 +155,13 @@ def test_meeting_record_replays_with_its_slot() -> None:
     assert replayed.meeting is None
     assert replayed.last_meeting is not None
     assert replayed.last_meeting.slot == room.state.last_meeting.slot
+
+
+def test_a_time_names_its_zone_once_and_utc_only_when_it_differs() -> None:
+    from meetbot.core.commands.meeting import zoned_time
+
+    at = datetime(2027, 1, 16, 23, 0, tzinfo=timezone.utc)
+    assert zoned_time(at, "UTC") == "2027-01-16 23:00 UTC"
+    assert zoned_time(at, "Europe/London") == "2027-01-16 23:00 Europe/London"
+    assert zoned_time(at, "America/Bogota") == "2027-01-16 18:00 America/Bogota (23:00 UTC)"
+    assert zoned_time(at, "Africa/Lagos") == "2027-01-17 00:00 Africa/Lagos (2027-01-16 23:00 UTC)"

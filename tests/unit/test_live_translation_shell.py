@@ -499,3 +499,25 @@ async def test_with_the_none_back_end_nothing_is_translated_live_and_asking_says
     (answer,) = [r for r in await outbox(shell.a, ROOM) if "Translation failed" in r.body]
     assert "Translation is switched off (backend 'none')" in answer.body
     assert answer.content["m.relates_to"] == {"m.in_reply_to": {"event_id": ask.event_id}}
+
+
+async def test_people_mentioned_are_named_in_the_notice_and_kept_as_ids_in_the_record(
+    tmp_path: Path, phrasebook: Phrasebook, shells: Any
+) -> None:
+    shell = await shells(room_config(tmp_path))
+    say = Speaker()
+    await shell.a.ingest(say.say("!startmeeting"))
+    await shell.a.ingest(say.say("hola", sender=CARLOS, sender_language="es",
+                                 display_name="Carlos"))
+    action = say.say(f"!action {CARLOS} organiza el taller", sender=BEA, sender_language="es",
+                     mentions=(CARLOS,))
+    await shell.a.ingest(action)
+    await shell.translate_pending()
+
+    notice = next(r for r in await shell.notices() if "organiza" in r.body)
+    assert notice.body == "[en] en:Carlos organiza el taller\n[fr] fr:Carlos organiza el taller"
+    assert CARLOS not in notice.content["formatted_body"]
+    texts, _sources = await shell.a.store.translations_for([action.event_id])
+    assert texts[action.event_id]["en"] == f"en:{CARLOS} organiza el taller"
+    # The back-end never saw the id: a placeholder stood in for it.
+    assert not [texts for texts, _s, _t in phrasebook.calls if any(CARLOS in t for t in texts)]

@@ -114,6 +114,34 @@ def test_actions_are_assigned_to_the_people_mentioned(room: Meeting) -> None:
     assert "nobody assigned" in answers[0]
 
 
+def test_items_name_the_people_they_mention_and_translations_carry_the_names(
+    room: Meeting,
+) -> None:
+    room.says("@carla:example.org", "hola", display_name="Carla")
+    room.says(PARTICIPANT, "!action @carla:example.org calls the council",
+              mentions=("@carla:example.org",))
+    (translate,) = [e for e in room.effects if isinstance(e, Translate)]
+    assert translate.text == "@carla:example.org calls the council"  # the id, to the record
+    assert translate.names == {"@carla:example.org": "Carla"}  # the name, for the notice
+    listed = room.says(PARTICIPANT, "!items")[0]
+    assert "- \\#1 Prompt 1/3: At this moment" in listed  # its place, and its number to !strike
+    assert listed.endswith("- \\#2 Action: Carla calls the council — @bea:example.org")
+    assert room.says(FACILITATOR, "!undo") == ["Removed #2 (Action: Carla calls the council)."]
+    assert room.says(FACILITATOR, "!topic what @carla:example.org heard") == [
+        "**Topic #3:** what Carla heard"]
+
+
+def test_choosing_a_language_names_it_in_that_language(room: Meeting) -> None:
+    room.says(PARTICIPANT, "!lang es")
+    (notice,) = [e for e in room.effects if isinstance(e, Notice)]
+    assert notice.languages == ("es",)
+    assert render_lines(notice.lines, "es") == "Ahora escribes y lees en español (es)."
+    room.says(PARTICIPANT, "!lang fr")
+    (notice,) = [e for e in room.effects if isinstance(e, Notice)]
+    assert render_lines(notice.lines, "fr") == "Vous écrivez et lisez désormais en français (fr)."
+    assert room.says(PARTICIPANT, "!lang en") == ["Your language is now English (en)."]
+
+
 def test_strike_and_undo_remove_items_and_keep_numbers(room: Meeting) -> None:
     room.says(PARTICIPANT, "!idea one")
     room.says(PARTICIPANT, "!idea two")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_module
 import json
 import re
 import shutil
@@ -205,6 +206,84 @@ def test_times_carry_the_regions_offset_and_utc(room: Room) -> None:
     assert data["log"][0]["at"] == "2024-05-01T10:00:00-05:00"  # the !startmeeting line
 
 
+def test_times_name_the_regions_zone_once_and_utc_once(room: Room) -> None:
+    data = minutes(room)
+    md, html = render_markdown(data, "es"), render_html(data, "es")
+
+    assert "- **Inicio:** 2024-05-01 10:00 America/Bogota (15:00 UTC)\n" in md
+    assert "- **Fin:** 2024-05-01 11:02 America/Bogota (16:02 UTC)\n" in md
+    assert ">2024-05-01 10:00 America/Bogota (15:00 UTC)</time>" in html
+    assert "UTC-05:00" not in md + html and "(UTC+00:00)" not in md + html
+    summary = coordinator_summary(data, "en")
+    assert "2024-05-01 10:00–11:02 America/Bogota (15:00–16:02 UTC) (1h02m)" in summary
+
+
+def test_a_region_on_utc_says_utc_once() -> None:
+    room = Room(settings=RoomSettings(
+        region=Region(id="demo", name="Demo", room_id=ROOM, languages=("en",)),
+        agenda=AGENDA, bot_user_id="@meetbot:example.org", facilitators=frozenset({ANA}),
+    ))
+    room.says(ANA, "!startmeeting Check-in", 0)
+    room.says(ANA, "!endmeeting", 40)
+    data = minutes(room)
+    md = render_markdown(data, "en")
+
+    assert "- **Started:** 2024-05-01 15:00 UTC\n" in md
+    assert "- **Ended:** 2024-05-01 15:40 UTC\n" in md
+    assert "2024-05-01 15:00–15:40 UTC (40m)" in coordinator_summary(data, "en")
+
+
+def test_prompts_are_numbered_by_their_place_in_the_agenda_items_by_their_number(
+    room: Room,
+) -> None:
+    data = minutes(room)
+    prompts = [(i["n"], i["prompt_number"], i["prompt_total"]) for i in data["items"]
+               if i["kind"] == "prompt"]
+    assert prompts == [(1, 1, 2), (4, 2, 2)]
+    md, html = render_markdown(data, "es"), render_html(data, "es")
+
+    assert "### Pregunta 1/2: ¿Qué funcionó este mes?" in md
+    assert "### Pregunta 2/2: ¿Qué probamos ahora?" in md
+    assert "Pregunta #" not in md and "Pregunta #" not in html
+    assert '<span class="kind">Pregunta 2/2:</span>' in html
+    assert "- **Decisión #5**" in md  # items keep their numbers
+    assert "**Prompt 2/2** (next): What should we try next?" in coordinator_summary(data, "en")
+
+
+def test_people_are_shown_by_name_and_kept_as_ids_in_the_json(room: Room) -> None:
+    data = minutes(room)
+    md, html = render_markdown(data, "es"), render_html(data, "es")
+
+    assert data["items"][5]["text"] == f"{BEATRIZ} reserva la sala"
+    assert data["names"][BEATRIZ] == "Beatriz"
+    assert "**Acción #6** Beatriz reserva la sala" in md
+    assert "Carlos Beatriz piden fondos" in md
+    assert "Beatriz reserva la sala</span>" in html
+    for text in (md, html, room_summary(data, "es"), coordinator_summary(data, "es")):
+        assert BEATRIZ not in text and CARLOS not in text
+
+
+def test_summaries_show_items_in_the_readers_language_with_the_original(room: Room) -> None:
+    decision = room.meeting.items[4]
+    action = room.meeting.items[5]
+    data = minutes(room, translations={
+        decision.event_id: {"en": "we repeat the workshop in June"},
+        action.event_id: {"en": f"{BEATRIZ} books the room"},
+    }, languages={decision.event_id: "es", action.event_id: "es"})
+
+    english = room_summary(data, "en")
+    assert "- \\#5 we repeat the workshop in June (original, es: repetimos el taller en " \
+        "junio)" in english
+    assert "- \\#6 Beatriz books the room (original, es: Beatriz reserva la sala) — Beatriz" \
+        in english
+    spanish = room_summary(data, "es")  # the readers of the original read it alone
+    assert "- \\#5 repetimos el taller en junio\n" in spanish and "original" not in spanish
+    coordinator = coordinator_summary(data, "en")
+    assert "    - \\#6 Beatriz books the room (original, es: Beatriz reserva la sala)" \
+        in coordinator
+    assert "- \\#5 we repeat the workshop in June (original, es:" in coordinator
+
+
 def test_header_names_the_meeting_region_and_chairs(room: Room) -> None:
     data = minutes(room)
 
@@ -384,6 +463,28 @@ def test_markdown_keeps_user_text_inert(hostile_room: Room) -> None:
         assert "<script" not in rendered and "<b>" not in rendered
 
 
+def test_markdown_reads_as_typed_and_renders_to_what_was_typed(room: Room) -> None:
+    tricky = "use *stars*, `code`, [a](b), #tag, 1. lists, a_b, 50% & <i>, C:\\x\\"
+    room.says(CARLOS, tricky, 40, name="Carlos (Bogotá) [guest]")
+    room.says(BEATRIZ, "!idea 2 * 3 - 1 = 5; see https://example.org/a_b?c=d", 41)
+    data = minutes(room)
+    md = render_markdown(data, "en")
+
+    # The .md reads cleanly: nothing escaped that Markdown would not misread.
+    assert f"- **Meeting id:** {data['meeting_id']}\n" in md
+    assert "- 10:00 **Ana**: !startmeeting Check-in de mayo\n" in md
+    assert "**Carlos (Bogotá) \\[guest\\]**" in md
+    assert "2 * 3 - 1 = 5; see https://example.org/a_b?c=d" in md
+    # Rendered, it says exactly what was typed, and no more markup than the template's.
+    page = markdown.markdown(md)
+    text = html_module.unescape(re.sub(r"<[^>]+>", "", page))
+    for said in (tricky, "Carlos (Bogotá) [guest]", "!startmeeting Check-in de mayo",
+                 "2 * 3 - 1 = 5; see https://example.org/a_b?c=d", data["meeting_id"]):
+        assert said in text, said
+    assert "<i>" not in page and "<code>" not in page and "<em>" not in page
+    assert 'href="b"' not in page
+
+
 def test_html_is_self_contained_and_right_to_left_aware(room: Room) -> None:
     html = render_html(minutes(room), "es")
 
@@ -423,6 +524,16 @@ def test_prompts_are_shown_in_the_readers_language(room: Room) -> None:
 
     assert "¿Qué funcionó este mes?" in spanish
     assert "*original (en):* What worked this month?" in spanish
+
+
+def test_labels_take_the_colon_as_their_language_writes_it(room: Room) -> None:
+    data = minutes(room)
+    french, spanish = render_markdown(data, "fr"), render_markdown(data, "es")
+
+    assert "- **Région :** Bogotá\n" in french and "- **Región:** Bogotá\n" in spanish
+    assert "### Question 1/2 : What worked this month?" in french
+    assert "*original (en) :* What worked this month?" not in french  # an authored text
+    assert '<span class="kind">Question 2/2 :</span>' in render_html(data, "fr")
 
 
 def test_headings_fall_back_to_english_and_the_page_says_its_language(room: Room) -> None:
@@ -477,9 +588,9 @@ def test_room_summary_counts_decisions_and_owners(room: Room) -> None:
 def test_coordinator_summary_lists_actions_by_person(room: Room) -> None:
     summary = coordinator_summary(minutes(room), "en")
 
-    assert summary.startswith("**Bogotá** — Check\\-in de mayo")
+    assert summary.startswith("**Bogotá** — Check-in de mayo")
     assert "(1h02m), chaired by Ana." in summary
-    assert "3 people: Ana \\(9\\), Beatriz \\(1\\), Carlos \\(1\\)." in summary
+    assert "3 people: Ana (9), Beatriz (1), Carlos (1)." in summary
     assert "- UNASSIGNED:\n    - \\#7 alguien escribe el resumen" in summary
 
 

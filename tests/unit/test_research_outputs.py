@@ -216,7 +216,7 @@ def test_report_json_round_trips(meetings: list[HeldMeeting]) -> None:
 def test_coordinator_summary_numbers_the_meeting_and_groups_by_prompt(
     meetings: list[HeldMeeting],
 ) -> None:
-    from meetbot.minutes.render import coordinator_summary
+    from meetbot.minutes.summaries import coordinator_summary
 
     doc = meetings[0].doc
     doc["items"][1]["translations"] = {"en": "workshops on Saturdays"}
@@ -224,8 +224,10 @@ def test_coordinator_summary_numbers_the_meeting_and_groups_by_prompt(
     doc["endorsements"] = [{"event_id": doc["log"][1]["event_id"], "line": 2, "count": 2,
                             "keys": {"👍": 2}}]
     summary = coordinator_summary(doc, "en")
-    assert "Meeting 1 of 4 · 2024\\-05\\-01 10:00 \\(UTC\\-05:00\\) (America/Bogota) · " \
-        "2024\\-05\\-01 15:00 UTC" in summary
-    assert "Prompt worked:" in summary and "Prompt next:" in summary
+    # The region's time with its zone, UTC once beside it; the meeting's place in the series.
+    assert "2024-05-01 10:00–10:06 America/Bogota (15:00–15:06 UTC) (6m)" in summary
+    assert "Meeting 1 of 4." in summary and "(UTC-05:00)" not in summary
+    # Prompts by their place in the agenda, as the room saw them announced.
+    assert "**Prompt 1/2** (worked):" in summary and "**Prompt 2/2** (next):" in summary
     assert "workshops on Saturdays (original, es: talleres los sábados" in summary
     assert "★ 2: Los talleres funcionaron — Bea" in summary

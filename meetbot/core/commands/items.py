@@ -4,6 +4,7 @@ they are listed, struck out and corrected."""
 from __future__ import annotations
 
 from meetbot.core.events import Edit, Message
+from meetbot.core.mentions import with_names
 from meetbot.core.model import Item, ItemKind, RoomSettings
 from meetbot.core.registry import (
     Call,
@@ -54,6 +55,16 @@ def add_item(
     )
     meeting.add_item(item)
     return item
+
+
+def kind_label(settings: RoomSettings, item: Item) -> Msg:
+    """What an item is; a prompt says its place in the agenda too ("Prompt 2/3"), as the
+    room saw it announced."""
+    place = settings.agenda.find(item.prompt_id) if item.kind is ItemKind.PROMPT and \
+        item.prompt_id else None
+    if place is None:
+        return KIND_LABELS[item.kind]
+    return _("Prompt {number}/{total}", number=place + 1, total=len(settings.agenda.prompts))
 
 
 def _record(call: Call, kind: ItemKind, body: str) -> None:
@@ -152,8 +163,8 @@ def do_items(call: Call) -> None:
             _(
                 "- \\#{n} {kind}: {text} — {author}",
                 n=item.n,
-                kind=KIND_LABELS[item.kind],
-                text=item.text,
+                kind=kind_label(call.settings, item),
+                text=with_names(item.text, meeting.names),
                 author=meeting.name_of(item.author),
             )
         )
@@ -188,7 +199,8 @@ def do_undo(call: Call) -> None:
     item = live[-1]
     item.struck = True
     call.reply(
-        _("Removed #{n} ({kind}: {text}).", n=item.n, kind=KIND_LABELS[item.kind], text=item.text)
+        _("Removed #{n} ({kind}: {text}).", n=item.n, kind=KIND_LABELS[item.kind],
+          text=with_names(item.text, call.meeting.names))
     )
 
 

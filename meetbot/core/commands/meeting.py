@@ -14,6 +14,7 @@ from meetbot.core.commands.items import KIND_LABELS, add_item
 from meetbot.core.durations import format_duration
 from meetbot.core.effects import MeetingEnded, MeetingStarted
 from meetbot.core.events import Message
+from meetbot.core.mentions import with_names
 from meetbot.core.model import Item, ItemKind, Meeting, MeetingGlance, RoomSettings, meeting_id_for
 from meetbot.core.registry import Call, Role, Scope, UsageError, command, optional_text, text, word
 from meetbot.i18n import Code, Localized, Msg, _
@@ -23,6 +24,18 @@ __all__ = ["KIND_LABELS", "end_meeting", "local_time", "post_prompt", "start_mee
 
 def local_time(at: datetime, timezone: str, fmt: str = "%H:%M") -> str:
     return at.astimezone(ZoneInfo(timezone)).strftime(fmt)
+
+
+def zoned_time(at: datetime, timezone: str) -> str:
+    """The time in a region's zone, the zone named once, UTC beside it only when it reads
+    otherwise: ``2027-01-17 00:00 Africa/Lagos (2027-01-16 23:00 UTC)``, ``… 10:00 UTC``."""
+    local = at.astimezone(ZoneInfo(timezone))
+    if not local.utcoffset():
+        zone = "UTC" if timezone in ("UTC", "Etc/UTC") else timezone
+        return f"{local:%Y-%m-%d %H:%M} {zone}"
+    utc = at.astimezone(ZoneInfo("UTC"))
+    clock = f"{utc:%H:%M}" if utc.date() == local.date() else f"{utc:%Y-%m-%d %H:%M}"
+    return f"{local:%Y-%m-%d %H:%M} {timezone} ({clock} UTC)"
 
 
 # -- starting and ending ----------------------------------------------------------------
@@ -195,7 +208,7 @@ def do_prompt(call: Call, prompt_id: str) -> None:
 )
 def do_topic(call: Call, topic: str) -> None:
     item = add_item(call, ItemKind.TOPIC, topic)
-    call.announce(_("**Topic #{n}:** {text}", n=item.n, text=topic))
+    call.announce(_("**Topic #{n}:** {text}", n=item.n, text=with_names(topic, call.meeting.names)))
 
 
 @command(
@@ -248,7 +261,7 @@ def do_status(call: Call) -> None:
             )
         )
     elif section is not None:
-        lines.append(_("Topic: {text}", text=section.text))
+        lines.append(_("Topic: {text}", text=with_names(section.text, meeting.names)))
     live = meeting.live_items()
     lines.append(
         _(

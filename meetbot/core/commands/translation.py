@@ -19,6 +19,7 @@ from meetbot.core.effects import (
 )
 from meetbot.core.events import Edit, Message, Redaction
 from meetbot.core.hooks import Hooks
+from meetbot.core.mentions import names_in
 from meetbot.core.model import ItemKind, Meeting, RoomSettings, RoomState
 from meetbot.core.registry import (
     Call,
@@ -32,6 +33,8 @@ from meetbot.core.registry import (
 from meetbot.i18n import SUPPORTED_LANGUAGES, Code, _
 
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
+# The bot's own languages, named in the reader's language.
+LANGUAGE_NAMES = {"en": _("English"), "fr": _("French"), "es": _("Spanish")}
 
 
 def target_languages(settings: RoomSettings, meeting: Meeting | None) -> tuple[str, ...]:
@@ -97,6 +100,7 @@ def _translate(
         source_language=source,
         edit_of=edit_of,
         thread_root=thread_root,
+        names=names_in([text], meeting.names) if meeting is not None else {},
     )
 
 
@@ -163,7 +167,8 @@ def do_lang(call: Call, code: str | None) -> None:
     if meeting is not None:
         meeting.chosen_languages[call.event.sender] = code
     if code in SUPPORTED_LANGUAGES:
-        call.reply(_("Your language is now {lang}.", lang=Code(code)), language=code)
+        call.reply(_("Your language is now {name} ({lang}).", name=LANGUAGE_NAMES[code],
+                     lang=Code(code)), language=code)
     else:
         call.reply(_("Your language is now {lang} (the bot's own messages stay in English).",
                      lang=Code(code)))
@@ -210,6 +215,7 @@ def do_translate(call: Call, text: str) -> None:
             sender=call.event.sender,
             languages=target_languages(call.settings, call.state.meeting),
             reply_to=call.event.event_id,
+            names=names_in([text], call.state.meeting.names) if call.state.meeting else {},
         )
     )
 

@@ -23,6 +23,7 @@ from meetbot.core.events import Event, Message, Reaction, Redaction, RoomEvent, 
 from meetbot.core.facilitation.queue import people_here
 from meetbot.core.hooks import Hooks
 from meetbot.core.initiative import announce, bot_call
+from meetbot.core.mentions import with_names
 from meetbot.core.model import Item, ItemKind, Meeting, RoomSettings, RoomState
 from meetbot.core.records import POSITIONS, Ballot, Proposal
 from meetbot.core.registry import Call, Role, UsageError, command, whole_number
@@ -187,7 +188,7 @@ def do_propose(call: Call, args: ProposeArgs) -> None:
     prefix = call.prefix
     lines: list[Msg | str] = [
         _("🗳 **Proposal #{n}** ({kind}):", n=n, kind=KIND_LABELS[args.kind]),
-        _("> {text}", text=args.text),
+        _("> {text}", text=with_names(args.text, meeting.names)),
         _("Respond with a reaction to this message: ✅ agree · 🤷 abstain · ❌ object · "
           "🛑 block, or type {vote}. Objections and blocks need a reason. Results stay "
           "hidden until the proposal closes.",
@@ -356,7 +357,7 @@ def close(
     lines: list[Msg | str] = [
         _("🗳 **Proposal #{n} {result}** ({kind}): {text}", n=proposal.n,
           result=RESULT_LABELS[proposal.result], kind=KIND_NAMES[proposal.kind],
-          text=proposal.text),
+          text=with_names(proposal.text, meeting.names)),
         tally_text(tally),
     ]
     for ballot in proposal.votes().values():

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from meetbot.core.commands.meeting import end_meeting, local_time, start_meeting
+from meetbot.core.commands.meeting import end_meeting, local_time, start_meeting, zoned_time
 from meetbot.core.durations import format_duration
 from meetbot.core.effects import CancelTimer, Effect, Notice, StartTimer
 from meetbot.core.events import Event, RoomEvent, Tick
@@ -228,12 +228,10 @@ def do_schedule(call: Call, _unused: str) -> None:
     for p in upcoming:
         status = STATUS_LABELS["running" if p.starts <= now else p.status]
         if everywhere:
-            utc = local_time(p.starts, "UTC", "%Y-%m-%d %H:%M")
-            lines.append(_("{region}, meeting {n}: {when} ({tz}; {utc} UTC), {length} — {title} "
-                           "({status})", region=p.region_name, n=p.number,
-                           when=_when(p.starts, p.timezone),
-                           tz=p.timezone, utc=utc, length=format_duration(p.ends - p.starts),
-                           title=p.title, status=status))
+            lines.append(_("{region}, meeting {n}: {when}, {length} — {title} ({status})",
+                           region=p.region_name, n=p.number, when=zoned_time(p.starts, p.timezone),
+                           length=format_duration(p.ends - p.starts), title=p.title,
+                           status=status))
         else:
             tz = settings.region.timezone
             lines.append(_("Meeting {n}: {when} ({tz}), {length} — {title} ({status})", n=p.number,
