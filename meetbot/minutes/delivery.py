@@ -130,6 +130,8 @@ class MinutesDelivery:
                     )
             if coordinator:  # the cross-region report follows each meeting
                 await app.store.add_task("report", f"report:{meeting_id}", {"room_id": coordinator})
+            if app.config.site is not None:  # the network's web space, rebuilt
+                await app.store.add_task("site", f"site:{meeting_id}", {})
             await app.store.finish_task(task.id)
         app.outbox_ready.set()
         app.wake_tasks()
