@@ -18,6 +18,7 @@ from components import require_component
 from report_network import PEOPLE, PROMPT_TEXTS, REGIONS, START, network_config, network_meetings
 from shell_helpers import ANA, BEA, CARLOS, Speaker, config_file, open_bound
 
+from meetbot.app import MeetBotApp
 from meetbot.cli.main import main
 from meetbot.config.schema import Config
 from meetbot.research import consent
@@ -287,3 +288,49 @@ def test_meetbot_site_needs_a_folder(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["site", "--config", str(config.source), "--out", str(tmp_path / "mine")]) == 1
     assert "was not built by meetbot site" in capsys.readouterr().err
     assert (tmp_path / "mine" / "keep.txt").exists()
+
+
+async def test_after_each_meeting_a_site_task_rebuilds_the_site(tmp_path: Path) -> None:
+    from meetbot.minutes.delivery import MinutesDelivery
+    from meetbot.runtime.features import task_handlers
+
+    config = config_file(tmp_path, coordinator=True, site={"out": "web"})
+    app = await open_bound(config)
+    try:
+        await _hold_meeting_in(app)
+        (minutes,) = await app.store.pending_tasks(["minutes"])
+        await MinutesDelivery(app, None)(minutes)
+        (task,) = await app.store.pending_tasks(["site"])
+        assert task.key.startswith("site:")
+        await task_handlers(app, None, _no_upload)["site"](task)
+        assert await app.store.pending_tasks(["site"]) == []
+        page = (tmp_path / "web" / "fr" / "actions.html").read_text(encoding="utf-8")
+        assert "asks the council" in page
+    finally:
+        await app.store.db.close()
+
+
+async def _no_upload(*_args: object) -> None:
+    return None
+
+
+async def _hold_meeting_in(app: MeetBotApp) -> None:
+    say = Speaker()
+    ingest = app.ingest
+    await ingest(say.say("!startmeeting Water for the school", display_name="Ana"))
+    await ingest(say.say(f"!action {CARLOS} asks the council", sender=CARLOS,
+                         display_name="Carlos"))
+    await ingest(say.say("!endmeeting", display_name="Ana"))
+
+
+async def test_without_site_out_no_site_task_is_queued(tmp_path: Path) -> None:
+    from meetbot.minutes.delivery import MinutesDelivery
+
+    app = await open_bound(config_file(tmp_path, coordinator=True))
+    try:
+        await _hold_meeting_in(app)
+        (minutes,) = await app.store.pending_tasks(["minutes"])
+        await MinutesDelivery(app, None)(minutes)
+        assert await app.store.pending_tasks(["site"]) == []
+    finally:
+        await app.store.db.close()
