@@ -321,8 +321,7 @@ def build_site(
     for held in ended:
         slug = slugs[(held.row.region_id, held.number)]
         pages.append({"href": f"minutes/{slug}.html",
-                      "title": f"{region_names.get(held.row.region_id, held.row.region_id)} "
-                               f"{held.number} — {held.doc['title']}",
+                      "title": _search_title(held, region_names),
                       "texts": _texts_of(held.doc)})
     index = json.dumps(search_index(pages), ensure_ascii=False, separators=(",", ":"))
     writer.write("assets/search-index.js",
@@ -351,6 +350,16 @@ def build_site(
         shutil.rmtree(out)
     staging.replace(out)
     return [out / p.relative_to(staging) for p in writer.written]
+
+
+def _search_title(held: HeldMeeting, region_names: Mapping[str, str]) -> str:
+    """``Sahel #2 · 2024-01-15``, then the meeting's title when one was typed (the default
+    title already says the region and the date)."""
+    region = str(region_names.get(held.row.region_id) or held.row.region_id)
+    date = str(held.doc["started_at"])[:10]
+    title = str(held.doc.get("title") or "")
+    typed = title and region not in title and date not in title
+    return f"{region} #{held.number} · {date}" + (f" — {title}" if typed else "")
 
 
 def _translated(language: str) -> Any:

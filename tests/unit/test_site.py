@@ -184,6 +184,10 @@ def test_pages_render_in_chromium_without_serious_axe_violations(
     with chromium.page((site / "index.html").as_uri(), 375) as page:
         assert page.evaluate("document.querySelectorAll('nav a').length") == 3
         assert _serious(page, axe) == []
+    for name in ("index.html", "actions.html", "search.html", "minutes/latam-2.html"):
+        with chromium.page((site / lang / name).as_uri(), 375, 812) as page:
+            size = page.overflow()  # a phone: the page never pans sideways
+            assert size["scrollWidth"] <= size["clientWidth"], (name, size)
 
 
 def _type(page: Page, selector: str, text: str) -> None:

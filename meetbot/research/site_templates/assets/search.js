@@ -51,7 +51,7 @@
       return {page: page, best: bestText(page, words, phrase)};
     });
     hits.sort(function (a, b) {
-      return (b.best.phrase - a.best.phrase) || a.page.title.localeCompare(b.page.title);
+      return (b.best.phrase - a.best.phrase) || a.page.title.localeCompare(b.page.title, undefined, {numeric: true});
     });
     hits.forEach(function (hit) {
       var item = document.createElement("li");
