@@ -147,4 +147,6 @@ class MinutesRewrite:
         _data, paths = await write_meeting_minutes(self.app, task.payload["meeting_id"])
         log.info("minutes rewritten: %s", ", ".join(p.name for p in paths))
         async with self.app.store.db.transaction():
+            if self.app.config.site is not None:  # the site shows these minutes too
+                await self.app.store.add_task("site", f"site:rewrite:{task.id}", {})
             await self.app.store.finish_task(task.id)

@@ -338,3 +338,21 @@ async def test_without_site_out_no_site_task_is_queued(tmp_path: Path) -> None:
         assert await app.store.pending_tasks(["site"]) == []
     finally:
         await app.store.db.close()
+
+
+async def test_minutes_rewritten_after_a_redaction_rebuild_the_site_too(tmp_path: Path) -> None:
+    from meetbot.minutes.delivery import MinutesRewrite
+    from meetbot.storage.store import Task
+
+    app = await open_bound(config_file(tmp_path, site={"out": "web"}))
+    try:
+        await _hold_meeting_in(app)
+        (meeting,) = await app.store.meetings()
+        await app.store.add_task("rewrite", "rewrite:1", {"meeting_id": meeting.meeting_id})
+        (task,) = await app.store.pending_tasks(["rewrite"])
+        assert isinstance(task, Task)
+        await MinutesRewrite(app)(task)
+        assert [t.key for t in await app.store.pending_tasks(["site"])] == [
+            f"site:rewrite:{task.id}"]
+    finally:
+        await app.store.db.close()
