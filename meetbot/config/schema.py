@@ -139,6 +139,12 @@ class HealthConfig(_Strict):
     )
 
 
+class SiteConfig(_Strict):
+    """The network's web space (``meetbot site``), rebuilt after each meeting and withdrawal."""
+
+    out: Path
+
+
 class Config(_Strict):
     homeserver: str
     user_id: str = Field(pattern=USER_ID)
@@ -168,6 +174,7 @@ class Config(_Strict):
     translation: TranslationConfig = TranslationConfig()
     privacy: PrivacyConfig = PrivacyConfig()
     health: HealthConfig | None = None
+    site: SiteConfig | None = None
     log_level: LogLevel = "INFO"
 
     # Where the file was read from; relative paths in it are resolved against its folder.
@@ -258,6 +265,10 @@ class Config(_Strict):
     @property
     def minutes_path(self) -> Path:
         return self.data_path / "minutes"
+
+    @property
+    def site_path(self) -> Path | None:
+        return self._resolve(self.site.out) if self.site is not None else None
 
     @property
     def database_path(self) -> Path:

@@ -130,6 +130,8 @@ class MinutesDelivery:
                     )
             if coordinator:  # the cross-region report follows each meeting
                 await app.store.add_task("report", f"report:{meeting_id}", {"room_id": coordinator})
+            if app.config.site is not None:  # the network's web space, rebuilt
+                await app.store.add_task("site", f"site:{meeting_id}", {})
             await app.store.finish_task(task.id)
         app.outbox_ready.set()
         app.wake_tasks()
@@ -145,4 +147,6 @@ class MinutesRewrite:
         _data, paths = await write_meeting_minutes(self.app, task.payload["meeting_id"])
         log.info("minutes rewritten: %s", ", ".join(p.name for p in paths))
         async with self.app.store.db.transaction():
+            if self.app.config.site is not None:  # the site shows these minutes too
+                await self.app.store.add_task("site", f"site:rewrite:{task.id}", {})
             await self.app.store.finish_task(task.id)

@@ -16,6 +16,8 @@ from meetbot.research.pseudonyms import Pseudonyms
 from meetbot.research.report import build_report
 from meetbot.research.report_render import FORMATS as REPORT_FORMATS
 from meetbot.research.report_render import write_report
+from meetbot.research.site import build_site
+from meetbot.storage.calendar_store import MISSED, CalendarStore
 
 Progress = Callable[[Iterable[Any]], Iterable[Any]]
 
@@ -84,6 +86,20 @@ async def write_exports(
     ]
 
 
+async def write_site(app: MeetBotApp, out: Path | None = None,
+                     now: datetime | None = None) -> list[Path]:
+    """Build the network's web space from the stored record into ``out`` (default: the
+    config's ``site.out``; nothing when neither is set)."""
+    folder = out or app.config.site_path
+    if folder is None:
+        return []
+    meetings = await held_meetings(app, include_running=True)
+    missed = {(row.region_id, row.number) for row in await CalendarStore(app.store.db).rows()
+              if row.status == MISSED}
+    return build_site(folder, app.config, meetings, agenda_prompts(app),
+                      Pseudonyms.load(app.config.data_path), now, missed)
+
+
 async def rewrite_meeting_minutes(app: MeetBotApp, meeting_id: str) -> list[Path]:
     """Write a meeting's minutes again, first removing every older file of it."""
     folder = app.config.minutes_path
@@ -96,7 +112,7 @@ async def rewrite_meeting_minutes(app: MeetBotApp, meeting_id: str) -> list[Path
 
 async def regenerate_after_removal(app: MeetBotApp, meeting_ids: set[str]) -> None:
     """Minutes of the ended meetings touched, the reports (the pseudonymous one too, once
-    made), and the exports already made."""
+    made), the exports already made, and the site when ``site.out`` is configured."""
     for meeting_id in sorted(meeting_ids):
         row = await app.store.meeting(meeting_id)
         if row is not None and row.ended_at is not None:
@@ -110,3 +126,5 @@ async def regenerate_after_removal(app: MeetBotApp, meeting_ids: set[str]) -> No
         made = [fmt for fmt in EXPORT_FORMATS if (folder / f"meetbot-export.{fmt}").exists()]
         if made:
             await write_exports(app, made)
+    if app.config.site is not None:  # the network's web space, without the person
+        await write_site(app)

@@ -24,6 +24,7 @@ from meetbot.research.outputs import (
     coordinator_language,
     regenerate_after_removal,
     write_full_report,
+    write_site,
 )
 from meetbot.research.report_render import render_report_html
 from meetbot.storage.research_store import ResearchStore
@@ -169,14 +170,26 @@ class WithdrawTask:
         return None
 
 
+async def build_site_task(app: MeetBotApp, task: Task) -> None:
+    """Rebuild the network's web space (``site.out``) after a meeting."""
+    paths = await write_site(app)
+    log.info("site rebuilt: %d files", len(paths))
+    async with app.store.db.transaction():
+        await app.store.finish_task(task.id)
+
+
 def task_handlers(app: MeetBotApp, client: AsyncClient | None) -> dict[str, Any]:
-    """The research features' durable tasks: consent changes, withdrawals, reports."""
+    """The research features' durable tasks: consent changes, withdrawals, reports, site."""
 
     async def apply_consent(task: Task) -> None:
         await consent.apply_consent(app, task)
+
+    async def build_site(task: Task) -> None:
+        await build_site_task(app, task)
 
     return {
         "consent": apply_consent,
         "withdraw": WithdrawTask(app, client),
         "report": ReportTask(app, client),
+        "site": build_site,
     }
