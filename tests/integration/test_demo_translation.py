@@ -6,6 +6,7 @@ imported. The package index and the (tiny) models are served on 127.0.0.1.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -59,13 +60,14 @@ def test_the_first_run_fetches_the_models_and_translates_the_next_reuses_them(
         assert f"Translation back-end: argos — Argos models downloaded into {models}" in out
         assert out.index("Translation back-end: argos") < out.index("Start Synapse")
         assert "Let the bot finish its translations" in out
-        assert "[13/13] ✓ Wait for the minutes" in out
+        # The last step is numbered as the total: the counter never jumps.
+        assert re.search(r"\[(\d+)/\1\] ✓ Wait for the minutes", out), out
         assert len(index.file_requests()) == 4
 
         # The translations, one notice under each message, in the reader's view.
         ana, lucie, sam = (view(out, name) for name in ("Ana", "Lucie", "Sam"))
         for seen in (ana, lucie, sam):
-            for said in ("Ana: Podríamos compartir", "Lucie: Je propose", "Sam: I can host"):
+            for said in ("Ana: Podríamos compartir", "Lucie: Je propose", "Sam: I can organise"):
                 after = seen.split(said, 1)[1].splitlines()
                 reply = next(line for line in after[1:] if line.strip())
                 assert reply.startswith("      ↳ meetbot: "), seen
