@@ -15,7 +15,7 @@ gone from them, and a pseudonymous report passes pseudonymous documents.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,7 @@ KINDS = ("idea", "decision")
 DISTANCE_THRESHOLD = 0.75
 WORD_WEIGHT = 0.5  # share of the word vector in the combined one (the rest: char n-grams)
 QUOTES = 3
+TERMS = 3  # the words weighing most in a family's centre, as its name
 METHOD = {
     "vectors": "tf-idf, words (1-2) + characters (3-5, within words), accents folded",
     "clustering": "agglomerative, average linkage, cosine distance",
@@ -153,7 +154,7 @@ def group(items: Sequence[Contribution], language: str,
     if not items:
         return {"families": [], "unclustered": []}
     texts = [c.read_as(language) for c in items]
-    matrix, _terms = vectors(texts)
+    matrix, terms = vectors(texts)
     labels = cluster(matrix, threshold)
     members: dict[int, list[int]] = {}
     for index, label in enumerate(labels):
@@ -169,8 +170,12 @@ def group(items: Sequence[Contribution], language: str,
         closeness = block @ centroid
         ranked = sorted(range(len(rows)), key=lambda i: (-round(float(closeness[i]), 9), i))
         regions = sorted({items[r].region for r in rows})
+        words = centroid[:len(terms)]
+        top = sorted((i for i in range(len(words)) if words[i] > 0),
+                     key=lambda i: (-round(float(words[i]), 9), str(terms[i])))[:TERMS]
         families.append({
             "size": len(rows),
+            "terms": [str(terms[i]) for i in top],
             "regions": regions,
             "quotes": [items[rows[i]].as_dict() for i in ranked[:QUOTES]],
             "members": [{"region": items[r].region, "meeting_id": items[r].meeting_id,
