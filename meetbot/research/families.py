@@ -171,7 +171,7 @@ def group(items: Sequence[Contribution], language: str,
         ranked = sorted(range(len(rows)), key=lambda i: (-round(float(closeness[i]), 9), i))
         regions = sorted({items[r].region for r in rows})
         words = centroid[:len(terms)]
-        top = sorted((i for i in range(len(words)) if words[i] > 0),
+        top = sorted((i for i in range(len(words)) if words[i] > 0 and _naming(str(terms[i]))),
                      key=lambda i: (-round(float(words[i]), 9), str(terms[i])))[:TERMS]
         families.append({
             "size": len(rows),
@@ -182,6 +182,13 @@ def group(items: Sequence[Contribution], language: str,
                          "line": items[r].line, "kind": items[r].kind} for r in rows],
         })
     return {"families": families, "unclustered": unclustered}
+
+
+def _naming(term: str) -> bool:
+    """Whether a term may name a family: not only small words ("for", "the")."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return any(len(w) > 2 and w not in ENGLISH_STOP_WORDS for w in term.split())
 
 
 def idea_families(
