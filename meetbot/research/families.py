@@ -28,6 +28,8 @@ KINDS = ("idea", "decision")
 DISTANCE_THRESHOLD = 0.75
 WORD_WEIGHT = 0.5  # share of the word vector in the combined one (the rest: char n-grams)
 QUOTES = 3
+BLOCK = 512  # rows of the distance matrix computed at a time (sparse path)
+DENSE_COLUMNS = 2048  # the most shared features, multiplied densely (the rest sparsely)
 TERMS = 3  # the words weighing most in a family's centre, as its name
 METHOD = {
     "vectors": "tf-idf, words (1-2) + characters (3-5, within words), accents folded",
@@ -138,8 +140,26 @@ def cluster(matrix: Any, threshold: float = DISTANCE_THRESHOLD) -> list[int]:
     count = matrix.shape[0]
     if count < 2:
         return [0] * count
-    similarity = (matrix @ matrix.T).toarray().astype(np.float32)
-    distance = np.clip(1.0 - similarity, 0.0, 2.0)
+    # Cosine similarities into one float32 array (n² × 4 bytes), then distances. The rows
+    # are already of unit length, so a column held by one row only adds to no product
+    # between two rows: it is left out. The most widely shared columns (short character
+    # n-grams, common words), which make a sparse product slow, go through one dense BLAS
+    # product; the rest, each in few rows, through a sparse one, row block by row block.
+    by_column = matrix.tocsc()
+    shared = np.diff(by_column.indptr)
+    columns = np.flatnonzero(shared >= 2)
+    order = np.argsort(-shared[columns], kind="stable")
+    wide, narrow = np.sort(columns[order[:DENSE_COLUMNS]]), np.sort(columns[order[DENSE_COLUMNS:]])
+    dense = by_column[:, wide].astype(np.float32).toarray()
+    distance = dense @ dense.T
+    del dense
+    if len(narrow):
+        rest = by_column[:, narrow].astype(np.float32).tocsr()
+        rest_t = rest.T.tocsc()
+        for start in range(0, count, BLOCK):
+            distance[start:start + BLOCK] += (rest[start:start + BLOCK] @ rest_t).toarray()
+    np.subtract(1.0, distance, out=distance)
+    np.clip(distance, 0.0, 2.0, out=distance)
     np.fill_diagonal(distance, 0.0)
     model = AgglomerativeClustering(n_clusters=None, metric="precomputed", linkage="average",
                                     distance_threshold=threshold)
@@ -170,9 +190,7 @@ def group(items: Sequence[Contribution], language: str,
         closeness = block @ centroid
         ranked = sorted(range(len(rows)), key=lambda i: (-round(float(closeness[i]), 9), i))
         regions = sorted({items[r].region for r in rows})
-        words = centroid[:len(terms)]
-        top = sorted((i for i in range(len(words)) if words[i] > 0 and _naming(str(terms[i]))),
-                     key=lambda i: (-round(float(words[i]), 9), str(terms[i])))[:TERMS]
+        top = _top_terms(centroid[:len(terms)], terms)
         families.append({
             "size": len(rows),
             "terms": [str(terms[i]) for i in top],
@@ -184,11 +202,16 @@ def group(items: Sequence[Contribution], language: str,
     return {"families": families, "unclustered": unclustered}
 
 
-def _naming(term: str) -> bool:
-    """Whether a term may name a family: not only small words ("for", "the")."""
+def _top_terms(weights: Any, terms: Sequence[str]) -> list[int]:
+    """The TERMS words weighing most in a family's centre, not only small words ("for")."""
+    import numpy as np
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    return any(len(w) > 2 and w not in ENGLISH_STOP_WORDS for w in term.split())
+    present = np.flatnonzero(weights > 0)
+    ranked = sorted(present[np.argsort(-weights[present], kind="stable")[:TERMS * 10]],
+                    key=lambda i: (-round(float(weights[i]), 9), str(terms[i])))
+    return [int(i) for i in ranked if any(len(w) > 2 and w not in ENGLISH_STOP_WORDS
+                                          for w in str(terms[i]).split())][:TERMS]
 
 
 def idea_families(
