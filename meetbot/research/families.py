@@ -203,14 +203,14 @@ def group(items: Sequence[Contribution], language: str,
 
 
 def _top_terms(weights: Any, terms: Sequence[str]) -> list[int]:
-    """The TERMS words weighing most in a family's centre, not only small words ("for")."""
+    """The TERMS terms weighing most in a family's centre, without small words ("for")."""
     import numpy as np
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
     present = np.flatnonzero(weights > 0)
     ranked = sorted(present[np.argsort(-weights[present], kind="stable")[:TERMS * 10]],
                     key=lambda i: (-round(float(weights[i]), 9), str(terms[i])))
-    return [int(i) for i in ranked if any(len(w) > 2 and w not in ENGLISH_STOP_WORDS
+    return [int(i) for i in ranked if all(len(w) > 2 and w not in ENGLISH_STOP_WORDS
                                           for w in str(terms[i]).split())][:TERMS]
 
 
