@@ -110,8 +110,11 @@ def to_csv(rows: Sequence[dict[str, Any]], *, with_ids: bool = False) -> str:
 def write_export(
     out_dir: Path, fmt: str, meetings: Sequence[HeldMeeting], pseudonyms: Pseudonyms,
     *, with_ids: bool = False, project_name: str = "meetbot research export",
+    language: str = "en",
 ) -> Path:
-    from meetbot.research.qdpx import build_qdpx
+    """``language``: the coordinator's, in which the qdpx's suggested idea families are
+    grouped (from the translations into it)."""
+    from meetbot.research.qdpx import build_qdpx, qdpx_families
 
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = list(message_rows(meetings, pseudonyms, with_ids=with_ids))
@@ -122,7 +125,8 @@ def write_export(
     elif fmt == "jsonl":
         tmp.write_text(to_jsonl(rows), encoding="utf-8")
     elif fmt == "qdpx":
-        tmp.write_bytes(build_qdpx(rows, meetings, project_name))
+        tmp.write_bytes(build_qdpx(rows, meetings, project_name,
+                                   families=qdpx_families(meetings, pseudonyms, language)))
     else:
         raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
     tmp.replace(path)

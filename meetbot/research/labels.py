@@ -73,6 +73,21 @@ REPORT_LABELS: dict[str, Msg] = {
     "alt_region_people": _("{region}: {meetings}; people per meeting: from {low} to {high}."),
     "alt_region_people_one": _("{region}: 1 meeting; people: {high}."),
     "alt_region_languages": _("{region}: {parts}."),
+    # Idea families: what regions said alike, per prompt (meetbot.research.families).
+    "families": _("Idea families across regions"),
+    "families_intro": _("Ideas, decisions and most-endorsed messages that say much the same, "
+                        "grouped per prompt across regions and languages from their "
+                        "translations into {language} (TF-IDF of words and characters, "
+                        "agglomerative clustering). Suggestions to check, not findings: each "
+                        "family shows the contributions closest to its centre, in their own "
+                        "words."),
+    "family_n": _("Family {n}"),
+    "families_count": ngettext("{count} family", "{count} families", 0),
+    "unclustered_count": ngettext("{count} unclustered contribution",
+                                  "{count} unclustered contributions", 0),
+    "no_families": _("Nothing to group yet."),
+    "translation": _("translation"),
+    "regions_list": _("regions: {regions}"),
     # The coordinator's room, after the report is rewritten; each count is a counted noun
     # from meetbot.core.counts ("1 meeting held", "2 meetings held").
     "report_posted": _("**Research report** updated: {meetings} in {regions}, {decisions}, "

@@ -81,7 +81,8 @@ async def write_exports(
     pseudonyms = Pseudonyms.load(app.config.data_path)
     return [
         write_export(out_dir or exports_dir(app), fmt, meetings, pseudonyms,
-                     with_ids=app.config.privacy.export_matrix_ids)
+                     with_ids=app.config.privacy.export_matrix_ids,
+                     language=coordinator_language(app))
         for fmt in formats
     ]
 

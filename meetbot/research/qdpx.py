@@ -2,7 +2,8 @@
 
 The archive holds ``project.qde`` (QDA-XML, namespace ``urn:QDA-XML:project:1.0``) and the
 transcripts under ``sources/``; each message is a coded selection of its transcript (the
-prompt it answered, and its kind when tagged), so QualCoder, NVivo or ATLAS.ti open the
+prompt it answered, its kind when tagged, and the idea family meetbot suggests for it, under
+the code "Idea families"), so QualCoder, NVivo or ATLAS.ti open the
 programme ready to compare prompts across regions.
 """
 
@@ -12,12 +13,15 @@ import io
 import uuid
 import zipfile
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 from xml.etree import ElementTree as ET
 
 from meetbot.research.dataset import HeldMeeting
+from meetbot.research.families import METHOD, idea_families
+from meetbot.research.pseudonyms import Pseudonyms, pseudonymous_document
 
 NS = "urn:QDA-XML:project:1.0"
 _GUIDS = uuid.UUID("9d7f6c1e-2b54-4f0a-8e3b-6a1c5d2e7f90")
@@ -61,7 +65,38 @@ def _shared(row: dict[str, Any]) -> str:
     return f"[{kind}: {attachment.get('name') or ''}{mimetype}] "
 
 
-def build_qdpx(rows: Sequence[dict[str, Any]], meetings: Sequence[HeldMeeting], name: str) -> bytes:
+def qdpx_families(meetings: Sequence[HeldMeeting], pseudonyms: Pseudonyms,
+                  language: str) -> list[dict[str, Any]]:
+    """The idea families of the pseudonymous record (their names are words people said)."""
+    return idea_families([replace(h, doc=pseudonymous_document(h.doc, pseudonyms))
+                          for h in meetings], [], language)
+
+
+def _family_codes(parent: ET.Element, families: Sequence[Mapping[str, Any]],
+                  ) -> dict[tuple[str, int], list[tuple[str, ...]]]:
+    """A code per family under "Idea families"; which messages each one codes."""
+    root = _el(parent, "Code", guid=guid("code", "families"), name="Idea families",
+               isCodable="false")
+    _el(root, "Description").text = (
+        "Suggested by meetbot: ideas, decisions and most-endorsed messages grouped across "
+        f"regions by their translations ({METHOD['vectors']}; {METHOD['clustering']}, "
+        f"threshold {METHOD['distance_threshold']}). Check them before use.")
+    coded: dict[tuple[str, int], list[tuple[str, ...]]] = {}
+    for prompt in families:
+        for n, family in enumerate(prompt["families"], 1):
+            key = ("family", str(prompt["prompt_id"]), str(n))
+            label = ", ".join(family.get("terms") or [])
+            code = _el(root, "Code", guid=guid("code", *key), isCodable="true",
+                       name=f"{prompt['prompt_id']} · family {n}" + (f": {label}" if label else ""))
+            _el(code, "Description").text = (
+                f"{family['size']} contributions; regions: {', '.join(family['regions'])}")
+            for member in family["members"]:
+                coded.setdefault((member["meeting_id"], int(member["line"])), []).append(key)
+    return coded
+
+
+def build_qdpx(rows: Sequence[dict[str, Any]], meetings: Sequence[HeldMeeting], name: str,
+               families: Sequence[Mapping[str, Any]] = ()) -> bytes:
     ET.register_namespace("", NS)
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     user = guid("user", "meetbot")
@@ -79,6 +114,7 @@ def build_qdpx(rows: Sequence[dict[str, Any]], meetings: Sequence[HeldMeeting], 
     kind_root = _el(codes, "Code", guid=guid("code", "kinds"), name="item kind", isCodable="false")
     for kind in kinds:
         _el(kind_root, "Code", guid=guid("code", "kind", kind), name=kind, isCodable="true")
+    in_family = _family_codes(codes, families) if families else {}
 
     variables = _el(project, "Variables")
     for var in ("region", "language"):
@@ -126,7 +162,7 @@ def build_qdpx(rows: Sequence[dict[str, Any]], meetings: Sequence[HeldMeeting], 
                                 creatingUser=user, creationDateTime=now)
                 for code in ([("prompt", row["prompt_id"])] if row["prompt_id"] else []) + (
                     [("kind", row["item_kind"])] if row["item_kind"] else []
-                ):
+                ) + in_family.get((meeting_id, int(row["line"])), []):
                     coding = _el(selection, "Coding", guid=guid("coding", meeting_id, row["line"],
                                                                 *code),
                                  creatingUser=user, creationDateTime=now)

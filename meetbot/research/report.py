@@ -13,6 +13,7 @@ from meetbot.minutes.by_prompt import TOP_ENDORSED, prompt_of_lines
 from meetbot.minutes.proposals import proposals_of
 from meetbot.minutes.series import planned_meetings
 from meetbot.research.dataset import HeldMeeting, scheduled_start
+from meetbot.research.families import METHOD, idea_families
 from meetbot.research.pseudonyms import Pseudonyms, pseudonymous_document
 
 FORMAT = "meetbot-report/1"
@@ -137,6 +138,9 @@ def build_report(
         "open_actions": actions,
         "progress": progress_grid(config, meetings, now),
         "participation": participation,
+        # Part 3 of "between and across meetings": what regions said alike, per prompt.
+        "families": {"language": language, "method": METHOD,
+                     "prompts": idea_families(meetings, prompt_ids, language)},
     }
 
 

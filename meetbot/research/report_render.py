@@ -75,6 +75,7 @@ def _context(report: Mapping[str, Any], markdown: bool) -> dict[str, Any]:
         "language_name": reader.language_name,
         "languages_text": reader.languages_text,
         "meetings_held": len(report["participation"]),
+        "prompts_by_id": {p["id"]: p["texts"] for p in report.get("prompts", [])},
         "pseudonymous_command": Code("meetbot report --pseudonymous"),
     }
 
