@@ -10,10 +10,11 @@ import os
 import typing
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -98,10 +99,22 @@ class CoordinatorConfig(_Strict):
     _check_users = field_validator("users")(values.user_ids)
 
 
+def _server_url(value: Any) -> str:
+    """A LibreTranslate server's http(s) URL with a host, such as ``http://127.0.0.1:5000``."""
+    return values.http_url(value, LIBRETRANSLATE_EXAMPLE, default_scheme="http")
+
+
+ServerURL = Annotated[str, BeforeValidator(_server_url)]
+
+
 class TranslationConfig(_Strict):
     backend: Literal["argos", "apertium", "libretranslate", "none"] = "argos"
     models_dir: Path | None = None  # default: data_dir/models
-    libretranslate_url: str = LIBRETRANSLATE_EXAMPLE
+    # One LibreTranslate server, or a list of equal servers the bot spreads requests over
+    # and fails over between (always a list once read).
+    libretranslate_url: list[ServerURL] = Field(
+        default_factory=lambda: [LIBRETRANSLATE_EXAMPLE]
+    )
     api_key: SecretStr | None = None
     display: Literal["reply", "thread", "off"] = "reply"
     mode: Literal["meetings", "always"] = "meetings"
@@ -109,8 +122,21 @@ class TranslationConfig(_Strict):
 
     @field_validator("libretranslate_url", mode="before")
     @classmethod
-    def _url(cls, value: Any) -> str:
-        return values.http_url(value, LIBRETRANSLATE_EXAMPLE, default_scheme="http")
+    def _one_or_more_urls(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [_server_url(value)]  # one server: an error names the key itself
+        if isinstance(value, list | tuple) and not value:
+            raise ValueError("give at least one URL, or one URL without a list")
+        return value
+
+    @field_validator("libretranslate_url", mode="after")
+    @classmethod
+    def _distinct_urls(cls, value: list[str]) -> list[str]:
+        seen = [url.rstrip("/") for url in value]
+        for url in seen:
+            if seen.count(url) > 1:
+                raise ValueError(f"{url!r} is listed twice; list each server once")
+        return value
 
 
 class PrivacyConfig(_Strict):
