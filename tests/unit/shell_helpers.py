@@ -174,3 +174,19 @@ async def until(
             raise AssertionError("the condition did not come true in time")
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(wake.wait(), timeout=min(left, 0.05))
+
+
+async def hold_meeting(config: Config) -> None:
+    """A short meeting held and ended in the configured room: an idea, an action, a decision."""
+    app = await open_bound(config)
+    try:
+        say = Speaker()
+        await app.ingest(say.say("!startmeeting Water for the school", display_name="Ana"))
+        await app.ingest(say.say("!idea share the well with the clinic", sender=BEA,
+                                 display_name="Beatriz"))
+        await app.ingest(say.say(f"!action {CARLOS} asks the council, with {BEA}",
+                                 sender=CARLOS, display_name="Carlos"))
+        await app.ingest(say.say("!agreed we dig a second well", display_name="Ana"))
+        await app.ingest(say.say("!endmeeting", display_name="Ana"))
+    finally:
+        await app.store.db.close()

@@ -13,13 +13,11 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from browser import Browser, Page, axe_path, browser, chromium_path
-from components import require_component
+from browser import Browser, Page
 from report_network import network_meetings, network_report
 
 from meetbot.minutes.document import render_html
@@ -165,23 +163,6 @@ def test_minutes_ids_are_unique_and_an_empty_prompt_says_so() -> None:
 
 
 # -- in Chromium -----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
-    path = chromium_path()
-    require_component("chromium", path is not None, "apt-get install chromium")
-    assert path is not None
-    with browser(path, tmp_path_factory.mktemp("profile")) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def axe() -> str:
-    path = axe_path()
-    require_component("axe-core", path is not None, "bash scripts/bootstrap.sh (npm)")
-    assert path is not None
-    return path.read_text(encoding="utf-8")
 
 
 def shoot(page: Page, name: str) -> None:

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from shell_helpers import ANA, BEA, CARLOS, Speaker, config_file, open_bound
+from shell_helpers import ANA, BEA, CARLOS, config_file, hold_meeting, open_bound
 
 from meetbot.cli.main import main
 from meetbot.config.schema import Config
@@ -16,25 +16,10 @@ from meetbot.research.outputs import regenerate_after_removal
 from meetbot.research.pseudonyms import Pseudonyms
 
 
-async def _hold_meeting(config: Config) -> None:
-    app = await open_bound(config)
-    try:
-        say = Speaker()
-        await app.ingest(say.say("!startmeeting Water for the school", display_name="Ana"))
-        await app.ingest(say.say("!idea share the well with the clinic", sender=BEA,
-                                 display_name="Beatriz"))
-        await app.ingest(say.say(f"!action {CARLOS} asks the council, with {BEA}",
-                                 sender=CARLOS, display_name="Carlos"))
-        await app.ingest(say.say("!agreed we dig a second well", display_name="Ana"))
-        await app.ingest(say.say("!endmeeting", display_name="Ana"))
-    finally:
-        await app.store.db.close()
-
-
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
     config = config_file(tmp_path, coordinator=True)
-    asyncio.run(_hold_meeting(config))
+    asyncio.run(hold_meeting(config))
     return config
 
 

@@ -6,21 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from browser import Browser, Page, axe_path, browser, chromium_path
-from components import require_component
+from browser import Browser, Page
 from report_network import PEOPLE, PROMPT_TEXTS, REGIONS, START, network_config, network_meetings
-from shell_helpers import ANA, BEA, CARLOS, Speaker, config_file, open_bound
+from shell_helpers import ANA, BEA, CARLOS, Speaker, config_file, hold_meeting, open_bound
 
 from meetbot.app import MeetBotApp
 from meetbot.cli.main import main
-from meetbot.config.schema import Config
 from meetbot.research import consent
 from meetbot.research.outputs import regenerate_after_removal
 from meetbot.research.pseudonyms import Pseudonyms
@@ -147,23 +144,6 @@ def test_a_site_folder_is_never_one_with_other_files(tmp_path: Path,
 # -- in Chromium -----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
-    path = chromium_path()
-    require_component("chromium", path is not None, "apt-get install chromium")
-    assert path is not None
-    with browser(path, tmp_path_factory.mktemp("profile")) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def axe() -> str:
-    path = axe_path()
-    require_component("axe-core", path is not None, "bash scripts/bootstrap.sh (npm)")
-    assert path is not None
-    return path.read_text(encoding="utf-8")
-
-
 def _serious(page: Page, axe: str) -> list[dict[str, object]]:
     return [v for v in page.axe(axe) if v["impact"] in BLOCKING]
 
@@ -232,28 +212,13 @@ def test_the_search_finds_a_phrase_of_the_minutes_offline(site: Path, chromium: 
 # -- from the record the bot keeps ---------------------------------------------------------
 
 
-async def _hold_meeting(config: Config) -> None:
-    app = await open_bound(config)
-    try:
-        say = Speaker()
-        await app.ingest(say.say("!startmeeting Water for the school", display_name="Ana"))
-        await app.ingest(say.say("!idea share the well with the clinic", sender=BEA,
-                                 display_name="Beatriz"))
-        await app.ingest(say.say(f"!action {CARLOS} asks the council, with {BEA}",
-                                 sender=CARLOS, display_name="Carlos"))
-        await app.ingest(say.say("!agreed we dig a second well", display_name="Ana"))
-        await app.ingest(say.say("!endmeeting", display_name="Ana"))
-    finally:
-        await app.store.db.close()
-
-
 def test_meetbot_site_builds_and_a_withdrawal_rebuilds_it_without_the_person(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = config_file(tmp_path, coordinator=True, site={"out": "web"})
     assert main(["site", "--config", str(config.source)]) == 1  # no database yet: refused
     capsys.readouterr()
-    asyncio.run(_hold_meeting(config))
+    asyncio.run(hold_meeting(config))
     assert main(["site", "--config", str(config.source)]) == 0
     out = tmp_path / "web"
     assert capsys.readouterr().out.split() == [str(out / "index.html")]
@@ -284,7 +249,7 @@ def test_meetbot_site_builds_and_a_withdrawal_rebuilds_it_without_the_person(
 
 def test_meetbot_site_needs_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = config_file(tmp_path)
-    asyncio.run(_hold_meeting(config))
+    asyncio.run(hold_meeting(config))
     assert main(["site", "--config", str(config.source)]) == 1
     assert "give --out DIR, or set site: {out: DIR}" in capsys.readouterr().err
     (tmp_path / "mine").mkdir()
