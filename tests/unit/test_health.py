@@ -2,7 +2,7 @@
 
 The verdict (:func:`assess`) is pure and tested as a table; the counters are read back from
 each bot's own registry; ``/healthz`` and ``/metrics`` are asked over real HTTP on a free
-port. The whole bot against Synapse: tests/integration/test_health.py.
+port. The whole bot against Synapse: tests/integration/test_health_on_synapse.py.
 """
 
 from __future__ import annotations
