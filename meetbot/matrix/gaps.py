@@ -60,12 +60,10 @@ class GapPager:
             if not isinstance(response, RoomMessagesResponse) or not response.chunk:
                 break
             reached_known = False
+            known = await self.store.known_events([e.event_id for e in response.chunk])
             for event in response.chunk:
                 ts = getattr(event, "server_timestamp", 0) or 0
-                if ts and ts < since_ms - CLOCK_SLACK_MS:
-                    reached_known = True
-                    break
-                if await self.store.has_event(event.event_id):
+                if (ts and ts < since_ms - CLOCK_SLACK_MS) or event.event_id in known:
                     reached_known = True
                     break
                 collected.append(event)

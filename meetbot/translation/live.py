@@ -72,6 +72,7 @@ class LiveTranslation:
         self._stop = asyncio.Event()
         self._service: TranslationService | None = None
         app.task_wakers.append(self.ready)
+        app.reloaders.append(self.load)  # the rooms switched off, after a rollback
         app.persisters[Translate] = self._persist_translate
         app.persisters[RetractTranslation] = self._persist_retract
         app.persisters[SetUserLanguage] = self._persist_language

@@ -30,7 +30,7 @@ from nio import (
     SyncResponse,
 )
 
-from meetbot.app import MeetBotApp
+from meetbot.app import MeetBotApp, Pending
 from meetbot.config.schema import load_config
 from meetbot.matrix.bot import LAST_SYNC_KEY, MatrixBot
 from meetbot.matrix.gaps import MAX_GAP_PAGES, GapPager
@@ -158,13 +158,21 @@ def bot_over(app: MeetBotApp, homeserver: FakeHomeserver) -> tuple[MatrixBot, li
     ``live`` (answered) or not: ``"$e3 live"``, ``"$e1 history"``."""
     bot = MatrixBot(app, homeserver)  # type: ignore[arg-type]
     handled: list[str] = []
-    ingest = app.ingest
+    ingest_many = app.ingest_many
 
-    async def spy(event: Any) -> Any:
-        handled.append(f"{event.event_id} {'live' if event.live else 'history'}")
-        return await ingest(event)
+    def spying(pending: Pending) -> Pending:
+        def make() -> Any:
+            event = pending.make()
+            if event is not None:
+                handled.append(f"{event.event_id} {'live' if event.live else 'history'}")
+            return event
 
-    app.ingest = spy  # type: ignore[method-assign]
+        return Pending(pending.event_id, make)
+
+    async def spy(incoming: Any, *args: Any) -> Any:
+        return await ingest_many([spying(p) for p in incoming], *args)
+
+    app.ingest_many = spy  # type: ignore[method-assign]
     return bot, handled
 
 
