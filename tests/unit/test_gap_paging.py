@@ -32,6 +32,7 @@ from nio import (
 
 from meetbot.app import MeetBotApp, Pending
 from meetbot.config.schema import load_config
+from meetbot.matrix import gaps
 from meetbot.matrix.bot import LAST_SYNC_KEY, MatrixBot
 from meetbot.matrix.gaps import MAX_GAP_PAGES, GapPager
 from meetbot.runtime.features import open_app
@@ -300,6 +301,19 @@ async def test_paging_gives_up_after_a_bounded_number_of_pages(app: MeetBotApp) 
     # The newest MAX_GAP_PAGES missed events, oldest first; $e1-$e19 are left out.
     assert len(homeserver.requests) == MAX_GAP_PAGES
     assert ids(missed) == [f"$e{n}" for n in range(20, MAX_GAP_PAGES + 20)]
+
+
+async def test_paging_keeps_at_most_a_bounded_number_of_the_newest_events(
+    app: MeetBotApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(gaps, "MAX_GAP_EVENTS", 25)
+    homeserver = FakeHomeserver(chatter(60, from_ms=T0), page_size=10)
+
+    missed = await GapPager(homeserver, app.store).missed(ROOM, homeserver.token_before("$e60"), 0)
+
+    # Pages of 10 back from $e59: the newest 25 missed events, oldest first, in 3 pages.
+    assert ids(missed) == [f"$e{n}" for n in range(35, 60)]
+    assert len(homeserver.requests) == 3
 
 
 # -- the bot: a limited sync, and the catch-up window ---------------------------------------
