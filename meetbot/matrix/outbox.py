@@ -16,6 +16,7 @@ import asyncio
 import enum
 import logging
 import time
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from nio import AsyncClient, JoinResponse, RoomRedactResponse, RoomSendResponse
@@ -26,7 +27,7 @@ from meetbot.i18n import Msg, _
 from meetbot.matrix.delivery_policy import Action, Decision, Failure, Reason, decide
 from meetbot.metrics import Metrics
 from meetbot.storage.store import OutboxMessage
-from meetbot.waiting import wait_or_timeout
+from meetbot.waiting import wait_any
 
 if TYPE_CHECKING:
     from meetbot.app import MeetBotApp
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PER_ROOM = 20  # rows of each room looked at in one pass
+LANES = 8  # rooms sending at the same time
 TOLD = "told:"  # kv key prefix: a give-up already told (cleared when the room works again)
 
 REASONS: dict[Reason, Msg] = {
@@ -96,43 +98,66 @@ class OutboxSender:
         self.app.outbox_ready.set()
 
     async def run(self) -> None:
-        while not self._stop.is_set():
-            self.app.outbox_ready.clear()
-            pending = await self.store.pending_outbox(limit=500, per_room=PER_ROOM)
-            progressed = await self._pass(pending)
-            if self._stop.is_set():
-                return
-            if not progressed:
-                await wait_or_timeout(self.app.outbox_ready, self._idle_wait(bool(pending)))
+        """Send what is pending, each room in a lane of its own: a room's rows go in order,
+        one at a time, while other rooms send side by side (at most ``LANES`` at once), so
+        a room with a long queue never delays another room's answer."""
+        lanes: dict[str, asyncio.Task[bool]] = {}
+        wake = asyncio.Event()  # a lane has finished: its room (or a waiting one) may go on
+        try:
+            while not self._stop.is_set():
+                self.app.outbox_ready.clear()
+                wake.clear()
+                pending = await self.store.pending_outbox(limit=500, per_room=PER_ROOM)
+                rows: dict[str, list[OutboxMessage]] = {}
+                for message in pending:
+                    rows.setdefault(message.room_id, []).append(message)
+                now = time.monotonic()
+                for room, queue in rows.items():
+                    if room in lanes or len(lanes) >= LANES or self._all_wait_until > now \
+                            or self._room_waits_until.get(room, 0.0) > now:
+                        continue
+                    lane = asyncio.create_task(self._lane(queue), name=f"meetbot-outbox-{room}")
+                    lanes[room] = lane
+                    lane.add_done_callback(partial(self._lane_done, lanes, room, wake))
+                if self._stop.is_set():
+                    return
+                await wait_any((self.app.outbox_ready, wake), self._idle_wait())
+        finally:
+            for lane in lanes.values():
+                lane.cancel()
+            await asyncio.gather(*lanes.values(), return_exceptions=True)
 
-    def _idle_wait(self, anything_pending: bool) -> float:
-        if not anything_pending:
-            return 5.0
+    def _lane_done(self, lanes: dict[str, asyncio.Task[bool]], room: str, wake: asyncio.Event,
+                   lane: asyncio.Task[bool]) -> None:
+        lanes.pop(room, None)
+        wake.set()
+        if lane.cancelled():
+            return
+        error = lane.exception()
+        if error is not None:  # a bug: log it, try the room again a little later
+            log.error("sending to %s failed", room, exc_info=error)
+        if error is not None or not lane.result():
+            # Nothing went: the room is looked at again after a pause, not in a loop.
+            pause = 5.0 if error is not None else 0.05
+            until = max(self._room_waits_until.get(room, 0.0), time.monotonic() + pause)
+            self._room_waits_until[room] = until
+
+    def _idle_wait(self) -> float:
+        """Until the soonest room (or the whole account) may send again; 5 s at most."""
         now = time.monotonic()
-        soonest = min(
-            [t for t in self._room_waits_until.values() if t > now] + [self._all_wait_until],
-            default=now,
-        )
-        return min(max(soonest - now, 0.05), 5.0)
+        waits = [t for t in (*self._room_waits_until.values(), self._all_wait_until) if t > now]
+        return min(max(min(waits) - now, 0.05), 5.0) if waits else 5.0
 
-    async def _pass(self, pending: list[OutboxMessage]) -> bool:
-        """One pass over what is pending; True if anything was sent or given up."""
+    async def _lane(self, queue: list[OutboxMessage]) -> bool:
+        """One room's pending rows, in order; True if anything was sent or given up."""
         progressed = False
-        held: set[str] = set()  # rooms whose next row could not go: their later rows wait
-        for message in pending:
-            if self._stop.is_set():
-                return progressed
-            now = time.monotonic()
-            if self._all_wait_until > now:
+        for message in queue:
+            if self._stop.is_set() or self._all_wait_until > time.monotonic():
                 break
-            room = message.room_id
-            if room in held or self._room_waits_until.get(room, 0.0) > now:
-                held.add(room)
-                continue
             outcome = await self.send(message)
             if outcome is Sent.RETRY:
-                held.add(room)
-            elif outcome is Sent.DONE:
+                break  # the room's later rows wait for this one
+            if outcome is Sent.DONE:
                 progressed = True
         return progressed
 
