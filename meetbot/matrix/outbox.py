@@ -1,10 +1,13 @@
 """The outbox sender: what the core decided to say, sent to Matrix exactly once.
 
 Rows are sent in order **within a room**, never across rooms: a room that fails (the bot was
-kicked, the room's server is down) delays only itself. What a failure means is decided by
-:func:`meetbot.matrix.delivery_policy.decide`: transient failures are retried with a capped
-back-off for as long as it takes (a stop interrupts the wait at once), permanent ones are kept
-as failed rows and told once to the people who can act on them.
+kicked, the room's server is down) delays only itself. A room's live translations go in a
+lane of their own, in their order: the room's answers never queue behind them.
+
+What a failure means is decided by :func:`meetbot.matrix.delivery_policy.decide`: transient
+failures are retried with a capped back-off for as long as it takes (a stop interrupts the
+wait at once), permanent ones are kept as failed rows and told once to the people who can
+act on them.
 
 Matrix transaction ids derive from the row's cause, so a resend after a crash is deduplicated
 by the homeserver (same device, same access token: the session is kept across starts).
@@ -34,8 +37,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PER_ROOM = 20  # rows of each room looked at in one pass
-LANES = 8  # rooms sending at the same time
+PER_ROOM = 20  # rows of each lane looked at in one pass
+LANES = 8  # lanes sending at the same time
+Lane = tuple[str, bool]  # (room id, background): a room's answers, or its live translations
 TOLD = "told:"  # kv key prefix: a give-up already told (cleared when the room works again)
 
 REASONS: dict[Reason, Msg] = {
@@ -98,27 +102,29 @@ class OutboxSender:
         self.app.outbox_ready.set()
 
     async def run(self) -> None:
-        """Send what is pending, each room in a lane of its own: a room's rows go in order,
-        one at a time, while other rooms send side by side (at most ``LANES`` at once), so
-        a room with a long queue never delays another room's answer."""
-        lanes: dict[str, asyncio.Task[bool]] = {}
+        """Send what is pending in lanes: each room's answers in one, its live translations
+        (background rows) in another. A lane sends its rows in order, one at a time; lanes
+        send side by side (at most ``LANES`` at once), so neither a room with a long queue
+        nor its own translations hold up an answer."""
+        lanes: dict[Lane, asyncio.Task[bool]] = {}
         wake = asyncio.Event()  # a lane has finished: its room (or a waiting one) may go on
         try:
             while not self._stop.is_set():
                 self.app.outbox_ready.clear()
                 wake.clear()
                 pending = await self.store.pending_outbox(limit=500, per_room=PER_ROOM)
-                rows: dict[str, list[OutboxMessage]] = {}
+                rows: dict[Lane, list[OutboxMessage]] = {}
                 for message in pending:
-                    rows.setdefault(message.room_id, []).append(message)
+                    rows.setdefault((message.room_id, message.background), []).append(message)
                 now = time.monotonic()
-                for room, queue in rows.items():
-                    if room in lanes or len(lanes) >= LANES or self._all_wait_until > now \
-                            or self._room_waits_until.get(room, 0.0) > now:
+                for key, queue in rows.items():
+                    if key in lanes or len(lanes) >= LANES or self._all_wait_until > now \
+                            or self._room_waits_until.get(key[0], 0.0) > now:
                         continue
-                    lane = asyncio.create_task(self._lane(queue), name=f"meetbot-outbox-{room}")
-                    lanes[room] = lane
-                    lane.add_done_callback(partial(self._lane_done, lanes, room, wake))
+                    name = f"meetbot-outbox-{key[0]}{'-background' if key[1] else ''}"
+                    lane = asyncio.create_task(self._lane(queue), name=name)
+                    lanes[key] = lane
+                    lane.add_done_callback(partial(self._lane_done, lanes, key, wake))
                 if self._stop.is_set():
                     return
                 await wait_any((self.app.outbox_ready, wake), self._idle_wait())
@@ -127,10 +133,11 @@ class OutboxSender:
                 lane.cancel()
             await asyncio.gather(*lanes.values(), return_exceptions=True)
 
-    def _lane_done(self, lanes: dict[str, asyncio.Task[bool]], room: str, wake: asyncio.Event,
+    def _lane_done(self, lanes: dict[Lane, asyncio.Task[bool]], key: Lane, wake: asyncio.Event,
                    lane: asyncio.Task[bool]) -> None:
-        lanes.pop(room, None)
+        lanes.pop(key, None)
         wake.set()
+        room = key[0]
         if lane.cancelled():
             return
         error = lane.exception()
@@ -149,7 +156,7 @@ class OutboxSender:
         return min(max(min(waits) - now, 0.05), 5.0) if waits else 5.0
 
     async def _lane(self, queue: list[OutboxMessage]) -> bool:
-        """One room's pending rows, in order; True if anything was sent or given up."""
+        """A lane's pending rows, in order; True if anything was sent or given up."""
         progressed = False
         for message in queue:
             if self._stop.is_set() or self._all_wait_until > time.monotonic():

@@ -234,18 +234,22 @@ class Store:
         txn_id: str,
         content: dict[str, Any],
         event_type: str = "m.room.message",
+        *,
+        background: bool = False,
     ) -> None:
+        """Queue a message; ``background`` (live translations): the room's answers go first."""
         await self.conn.execute(
-            "INSERT OR IGNORE INTO outbox (room_id, txn_id, event_type, content, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (room_id, txn_id, event_type, json.dumps(content, ensure_ascii=False), utcnow()),
+            "INSERT OR IGNORE INTO outbox (room_id, txn_id, event_type, content, created_at, "
+            "background) VALUES (?, ?, ?, ?, ?, ?)",
+            (room_id, txn_id, event_type, json.dumps(content, ensure_ascii=False), utcnow(),
+             int(background)),
         )
 
     async def pending_outbox(
         self, limit: int = 50, per_room: int | None = None
     ) -> list[OutboxMessage]:
-        """Rows still to send, oldest first; ``per_room``: at most that many of each room
-        (so that one room's long queue never hides another room's rows)."""
+        """Rows still to send, oldest first; ``per_room``: at most that many of each room's
+        answers and of its background rows (one room's long queue never hides another's)."""
         async with self.db.between_writes() as conn:
             if per_room is None:
                 rows = await conn.execute_fetchall(
@@ -255,20 +259,14 @@ class Store:
                 )
             else:
                 rows = await conn.execute_fetchall(
-                    "SELECT * FROM (SELECT *, ROW_NUMBER() OVER "
-                    "(PARTITION BY room_id ORDER BY id) AS place FROM outbox "
-                    "WHERE sent_at IS NULL AND failed = 0) WHERE place <= ? ORDER BY id LIMIT ?",
+                    "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY room_id, "
+                    "background ORDER BY id) AS place FROM outbox WHERE sent_at IS NULL AND "
+                    "failed = 0) WHERE place <= ? ORDER BY id LIMIT ?",
                     (per_room, limit),
                 )
         return [
-            OutboxMessage(
-                r["id"],
-                r["room_id"],
-                r["txn_id"],
-                r["event_type"],
-                json.loads(r["content"]),
-                r["attempts"],
-            )
+            OutboxMessage(r["id"], r["room_id"], r["txn_id"], r["event_type"],
+                          json.loads(r["content"]), r["attempts"], bool(r["background"]))
             for r in rows
         ]
 

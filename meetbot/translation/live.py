@@ -138,6 +138,7 @@ class LiveTranslation:
             txn_id_for(f"retract:{effect.event_id}"),
             {"redacts": "txn:" + notice_txn(effect.event_id), "reason": "original redacted"},
             event_type="m.room.redaction",
+            background=True,
         )
 
     async def _persist_language(self, effect: SetUserLanguage, state: RoomState) -> None:
@@ -228,10 +229,12 @@ class LiveTranslation:
             await store.enqueue(room_id, txn_id_for(task.key), content)
         elif payload.get("edit_of"):
             original = "txn:" + notice_txn(payload["edit_of"])
-            await store.enqueue(room_id, txn_id_for(task.key), edit_content(original, content))
+            await store.enqueue(room_id, txn_id_for(task.key), edit_content(original, content),
+                                background=True)
         else:
+            # Live translations go in the background: the room's answers never wait for them.
             content["m.relates_to"] = self._relation(event_id, payload.get("thread_root"))
-            await store.enqueue(room_id, notice_txn(event_id), content)
+            await store.enqueue(room_id, notice_txn(event_id), content, background=True)
 
     def _relation(self, event_id: str, thread_root: str | None) -> dict[str, Any]:
         if thread_root or self.config.display == "thread":
@@ -277,7 +280,8 @@ class LiveTranslation:
             settings.languages,
         )
         await self.app.store.enqueue(
-            room_id, txn_id_for(f"translation-problem:{room_id}:{scope}"), content
+            room_id, txn_id_for(f"translation-problem:{room_id}:{scope}"), content,
+            background=True,
         )
 
 

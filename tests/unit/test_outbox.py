@@ -289,3 +289,15 @@ async def test_stop_interrupts_a_long_back_off_at_once(app) -> None:
     await asyncio.sleep(0.2)
     sender.stop()
     await asyncio.wait_for(task, 1)
+
+
+async def test_a_rooms_answer_does_not_queue_behind_its_live_translations(app) -> None:
+    async with app.store.db.transaction():
+        for n in range(10):
+            await app.store.enqueue(REGION, f"tr{n}", {"body": f"[es] {n}"}, background=True)
+        await app.store.enqueue(REGION, "answer", {"body": "!status answered"})
+    server = SlowRoom()
+    await drain(app, server)
+    order = [txn for _kind, _room, txn, _ in server.sent]
+    assert order.index("answer") < 2, order
+    assert [t for t in order if t != "answer"] == [f"tr{n}" for n in range(10)]
