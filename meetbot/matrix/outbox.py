@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PER_ROOM = 20  # rows of each lane looked at in one pass
-LANES = 8  # lanes sending at the same time
+LANES = 8  # rooms sending live translations at the same time (answers always go)
 Lane = tuple[str, bool]  # (room id, background): a room's answers, or its live translations
 TOLD = "told:"  # kv key prefix: a give-up already told (cleared when the room works again)
 
@@ -104,8 +104,8 @@ class OutboxSender:
     async def run(self) -> None:
         """Send what is pending in lanes: each room's answers in one, its live translations
         (background rows) in another. A lane sends its rows in order, one at a time; lanes
-        send side by side (at most ``LANES`` at once), so neither a room with a long queue
-        nor its own translations hold up an answer."""
+        send side by side (answers always, at most ``LANES`` rooms' translations at once), so
+        neither a room with a long queue nor its own translations hold up an answer."""
         lanes: dict[Lane, asyncio.Task[bool]] = {}
         wake = asyncio.Event()  # a lane has finished: its room (or a waiting one) may go on
         try:
@@ -118,7 +118,9 @@ class OutboxSender:
                     rows.setdefault((message.room_id, message.background), []).append(message)
                 now = time.monotonic()
                 for key, queue in rows.items():
-                    if key in lanes or len(lanes) >= LANES or self._all_wait_until > now \
+                    busy = sum(1 for _room, background in lanes if background)
+                    if key in lanes or (key[1] and busy >= LANES) \
+                            or self._all_wait_until > now \
                             or self._room_waits_until.get(key[0], 0.0) > now:
                         continue
                     name = f"meetbot-outbox-{key[0]}{'-background' if key[1] else ''}"

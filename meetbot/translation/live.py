@@ -31,7 +31,9 @@ from meetbot.waiting import wait_or_timeout
 
 log = logging.getLogger(__name__)
 
-BATCH = 32
+# Translations taken in one round, at most: a backlog goes to the back-end in few, large
+# batches (Apertium pays a process start per call), and is stored in one transaction.
+BATCH = 128
 ROOM_SWITCH = "translation-off:"  # kv key prefix: rooms where a facilitator turned it off
 
 # fetch(room_id, event_id) -> the body of a message the record does not hold (or None).
@@ -91,7 +93,9 @@ class LiveTranslation:
                 api_key=self.config.api_key.get_secret_value() if self.config.api_key else None,
             )
             workers = 4 if self.config.backend == "libretranslate" else 1
-            self._service = TranslationService(translator, workers=workers)
+            self._service = TranslationService(
+                translator, workers=workers, max_batch_size=translator.max_batch
+            )
         return self._service
 
     async def fill_agendas(self) -> int:

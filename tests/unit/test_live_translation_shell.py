@@ -499,3 +499,26 @@ async def test_with_the_none_back_end_nothing_is_translated_live_and_asking_says
     (answer,) = [r for r in await outbox(shell.a, ROOM) if "Translation failed" in r.body]
     assert "Translation is switched off (backend 'none')" in answer.body
     assert answer.content["m.relates_to"] == {"m.in_reply_to": {"event_id": ask.event_id}}
+
+
+async def test_live_translations_are_sent_in_the_background_and_apertium_batches_large(
+    tmp_path: Path, phrasebook: Phrasebook, shells: Any
+) -> None:
+    shell = await shells(room_config(tmp_path))
+    say = Speaker()
+    await shell.a.ingest(say.say("!startmeeting"))
+    message = spanish(say, "hola a todos")
+    await shell.a.ingest(message)
+    await shell.translate_pending()
+    rows = await shell.a.store.pending_outbox(limit=100)
+    # The translation in the background lane; the meeting's own notices are answers.
+    assert {r.txn_id for r in rows if r.background} == {notice_txn(message.event_id)}
+    assert len(rows) > 1
+
+    apertium = LiveTranslation((await open_bound_bot(config_file(
+        tmp_path / "apertium", translation={"backend": "apertium"}))).app)
+    try:
+        # A process start per call: a backlog goes in calls of up to 128 texts.
+        assert apertium.service.max_batch_size == 128
+    finally:
+        await apertium.app.store.db.close()
