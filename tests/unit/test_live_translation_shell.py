@@ -515,6 +515,7 @@ async def test_live_translations_are_sent_in_the_background_and_apertium_batches
     assert {r.txn_id for r in rows if r.background} == {notice_txn(message.event_id)}
     assert len(rows) > 1
 
+    (tmp_path / "apertium").mkdir()
     apertium = LiveTranslation((await open_bound_bot(config_file(
         tmp_path / "apertium", translation={"backend": "apertium"}))).app)
     try:
