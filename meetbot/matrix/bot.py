@@ -62,6 +62,7 @@ class MatrixBot:
         self.catch_up = CatchUp(app, client, self.started_at_ms)
         self.keys = KeyKeeper(client, app.store)
         self._stop = asyncio.Event()
+        self._rooms_known = asyncio.Event()  # a sync has come back since the start
         # The newest homeserver timestamp handled: gap paging compares server times only.
         self._newest_ts = 0
         app.is_member = self.membership.is_member
@@ -82,13 +83,19 @@ class MatrixBot:
         await self.app.restore()
         await self.keys.load()
         self.ready.set()
-        sender = asyncio.create_task(self.outbox.run(), name="meetbot-outbox")
+        sender = asyncio.create_task(self._send_once_synced(), name="meetbot-outbox")
         try:
             await self._sync_loop(token)
         finally:
             self.outbox.stop()
             sender.cancel()
             await asyncio.gather(sender, return_exceptions=True)
+
+    async def _send_once_synced(self) -> None:
+        """The outbox starts once a sync has shown the rooms: nio sends only to rooms it
+        knows, and a send before would fail, join again and wait."""
+        await self._rooms_known.wait()
+        await self.outbox.run()
 
     async def _first_sync(self) -> str:
         """The very first start: learn the rooms, answer nothing from history."""
@@ -143,6 +150,7 @@ class MatrixBot:
                 delay = min(delay * 2, 60)
                 continue
             delay = 1.0
+            self._rooms_known.set()  # nio has taken in the rooms: the outbox may send
             full_state_sent, full_state = full_state, False
             try:
                 await self.handle_sync(response, catch_up=full_state_sent, since=token)
