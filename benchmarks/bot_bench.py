@@ -831,7 +831,8 @@ async def bench_memory(ctx: Context, report: Report) -> None:
     report.add(
         "… the same without `meetbot.runtime.research_tasks`",
         f"{idle['imports_no_research'][0]:.0f} MB",
-        "research.tasks → outputs → report_render → charts imports matplotlib.pyplot",
+        "the research tasks' modules add next to nothing: matplotlib loads only to draw a "
+        "report's charts",
     )
 
 
@@ -1534,7 +1535,7 @@ async def load_variant(
         )
     report.add(f"{label}: bot process CPU during the load",
                f"{cpu / duration * 100:.0f}% of one core",
-               "user + system, the translation back-end (Apertium's processes) included")
+               "user + system, its translation back-end's threads and processes included")
 
 
 HEALTH_EVERY_S = 1.0
