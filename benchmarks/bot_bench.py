@@ -16,7 +16,9 @@ measures, in one run, each subject against a baseline taken in the same run:
    nio process (``nio_first_reply.py``) measured the same way (interleaved rounds);
 6. catch-up after a 10-minute outage: 1,000 messages from several people while the bot is
    stopped; restart to all recorded (and to the last answer) vs Synapse accepting them and a
-   bare nio client paging them.
+   bare nio client paging them;
+7. under load: a command's round trip in one of six rooms busy with live translation (20
+   messages/s, Apertium, then tiny Argos models) vs a bare nio echo process in the same room.
 
 Only ratios are judged, never absolute times (they depend on the machine and its load).
 Run: python benchmarks/bot_bench.py [--quick] [--only PART ...]   (writes benchmarks/results/bot.md;
@@ -54,6 +56,8 @@ sys.path.insert(1, str(ROOT))
 from nio import (  # noqa: E402
     AsyncClient,
     AsyncClientConfig,
+    InviteMemberEvent,
+    JoinResponse,
     MatrixRoom,
     MessageDirection,
     RoomMessageNotice,
@@ -64,6 +68,7 @@ from nio import (  # noqa: E402
 RESULTS = HERE / "results" / "bot.md"
 ROOM_LANGUAGES = ["en", "es"]  # a bilingual meeting: every notice is rendered twice
 SYNC_TIMEOUT_MS = 30_000
+BATCH = 200  # events per transaction in the batched ingest (MeetBotApp.ingest_many's default)
 
 
 # -- small helpers ------------------------------------------------------------------------
@@ -380,9 +385,12 @@ async def bench_ingest(workdir: Path, count: int, report: Report, profile: bool)
     config = bench_config(workdir)
     app = await open_app(config)
     LiveTranslation(app)  # its persisters, as in the running service (backend none)
+    batched_app = await open_app(bench_config(workdir / "batched"))
+    LiveTranslation(batched_app)
     core_app = await open_app(bench_config(workdir / "core"))  # settings only, never ingests
     events = meeting_events(count)
     baseline = await plain_db(workdir / "plain.sqlite3")
+    batched_baseline = await plain_db(workdir / "plain-batched.sqlite3")
     # The same rows the bot stores: every event belongs to the meeting.
     rows = []
     for event in events:
@@ -417,12 +425,26 @@ async def bench_ingest(workdir: Path, count: int, report: Report, profile: bool)
             )
             await baseline.execute("COMMIT")
 
+    async def subject_batched(chunk: list[Any]) -> None:
+        await batched_app.ingest_many(chunk, batch=BATCH)
+
+    async def plain_batched(chunk: list[tuple[Any, ...]]) -> None:
+        for start in range(0, len(chunk), BATCH):
+            await batched_baseline.execute("BEGIN IMMEDIATE")
+            for row in chunk[start : start + BATCH]:
+                await batched_baseline.execute(
+                    "INSERT INTO events (event_id, room_id, meeting_id, type, sender, at, "
+                    "payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    row,
+                )
+            await batched_baseline.execute("COMMIT")
+
     def core(chunk: list[Any]) -> None:
         for event in chunk:
             handle(state, settings, event)
 
     size = 500
-    spent = {"ingest": 0.0, "plain": 0.0, "core": 0.0}
+    spent = {"ingest": 0.0, "plain": 0.0, "core": 0.0, "batched": 0.0, "plain_batched": 0.0}
     per_chunk: dict[str, list[float]] = {name: [] for name in spent}
     profiler = cProfile.Profile() if profile else None
     try:
@@ -431,25 +453,31 @@ async def bench_ingest(workdir: Path, count: int, report: Report, profile: bool)
                 ("ingest", lambda s=start: subject(events[s : s + size])),
                 ("plain", lambda s=start: plain(rows[s : s + size])),
                 ("core", lambda s=start: core(events[s : s + size])),
+                ("batched", lambda s=start: subject_batched(events[s : s + size])),
+                ("plain_batched", lambda s=start: plain_batched(rows[s : s + size])),
             ]
             if k % 2:
                 steps.reverse()
             for name, step in steps:
-                if profiler and name == "ingest":
+                if profiler and name in ("ingest", "batched"):
                     profiler.enable()
                 t0 = time.perf_counter()
                 result = step()
                 if result is not None:
                     await result
                 elapsed = time.perf_counter() - t0
-                if profiler and name == "ingest":
+                if profiler and name in ("ingest", "batched"):
                     profiler.disable()
                 spent[name] += elapsed
                 per_chunk[name].append(len(events[start : start + size]) / elapsed)
         outbox = await app.store.pending_outbox(100_000)
+        batched_outbox = await batched_app.store.pending_outbox(100_000)
+        batched_stored = await recorded(batched_app.store, [e.event_id for e in events])
     finally:
         await baseline.close()
+        await batched_baseline.close()
         await app.store.db.close()
+        await batched_app.store.db.close()
         await core_app.store.db.close()
     n = len(events)
     rates = {name: n / t for name, t in spent.items()}
@@ -473,7 +501,32 @@ async def bench_ingest(workdir: Path, count: int, report: Report, profile: bool)
         f"{hops:.1f} / 3",
         "counted on a separate untimed run of 200 events",
     )
-    for name, label in (("plain", "plain inserts"), ("ingest", "ingest"), ("core", "pure core")):
+    report.add(
+        f"Plain aiosqlite, {BATCH} INSERTs per transaction",
+        f"{rates['plain_batched']:,.0f} events/s",
+        "baseline: the same rows, one `execute` each, batched as ingest_many batches",
+    )
+    report.add(
+        f"`MeetBotApp.ingest_many`, batches of {BATCH}",
+        f"{rates['batched']:,.0f} events/s",
+        f"dedup (one query per batch) + core + event row + {len(batched_outbox)} outbox rows, "
+        f"one transaction per batch; {batched_stored}/{n} recorded",
+    )
+    ratio = rates["batched"] / rates["plain_batched"]
+    report.target("ingest_many / plain batched inserts", f"{ratio:.2f}", ratio >= 0.8, "≥ 0.8")
+    report.add(
+        "ingest_many / plain one-per-transaction inserts",
+        f"{rates['batched'] / rates['plain']:.1f}×",
+        "what batching gains over the per-event baseline above",
+    )
+    batched_hops = await count_hops(workdir / "hops-batched", batched=True)
+    report.add(
+        "aiosqlite thread round trips per event, batched: ingest_many / plain",
+        f"{batched_hops:.2f} / {(BATCH + 2) / BATCH:.2f}",
+        "counted on a separate untimed run of 200 events",
+    )
+    for name, label in (("plain", "plain inserts"), ("ingest", "ingest"), ("core", "pure core"),
+                        ("plain_batched", "plain batched"), ("batched", "ingest_many")):
         first, last = per_chunk[name][0], per_chunk[name][-1]
         report.add(
             f"Rate, first → last 500 events: {label}",
@@ -486,7 +539,7 @@ async def bench_ingest(workdir: Path, count: int, report: Report, profile: bool)
         print(out.getvalue())
 
 
-async def count_hops(workdir: Path, count: int = 200) -> float:
+async def count_hops(workdir: Path, count: int = 200, batched: bool = False) -> float:
     """Calls into aiosqlite's worker thread per ingested event (each is a thread hop)."""
     from meetbot.runtime.features import open_app
     from meetbot.translation.live import LiveTranslation
@@ -505,7 +558,9 @@ async def count_hops(workdir: Path, count: int = 200) -> float:
     conn._execute = counting  # type: ignore[method-assign]
     try:
         events = meeting_events(count)
-        for event in events:
+        if batched:
+            await app.ingest_many(events, batch=BATCH)
+        for event in [] if batched else events:
             await app.ingest(event)
     finally:
         conn._execute = execute  # type: ignore[method-assign]
@@ -776,7 +831,8 @@ async def bench_memory(ctx: Context, report: Report) -> None:
     report.add(
         "… the same without `meetbot.runtime.research_tasks`",
         f"{idle['imports_no_research'][0]:.0f} MB",
-        "research.tasks → outputs → report_render → charts imports matplotlib.pyplot",
+        "the research tasks' modules add next to nothing: matplotlib loads only to draw a "
+        "report's charts",
     )
 
 
@@ -917,6 +973,12 @@ async def bench_startup(ctx: Context, report: Report) -> None:
         return [sys.executable, str(BASELINE_SCRIPT), hs.url, base_user.user_id,
                 "first-password", base_room, str(start_ms)]  # fmt: skip
 
+    # Byte-compiled as an installed package is (pip compiles it; with PYTHONDONTWRITEBYTECODE
+    # set, a module changed since its last compile would be compiled at every start).
+    await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "compileall", "-q", str(ROOT / "meetbot")],
+        check=True, stdout=subprocess.DEVNULL,
+    )
     # Warm-up, not counted: the bot's very first start logs in, joins and answers nothing from
     # before its first sync; both warm the file cache.
     await first_answer(ctx, bot_room, bot_cmd, workdir, workdir / "bot.log")
@@ -989,6 +1051,25 @@ async def bench_startup(ctx: Context, report: Report) -> None:
 # -- 6. catch-up after a 10-minute outage ----------------------------------------------------------
 
 
+@contextlib.contextmanager
+def clocked(owner: type, name: str, spent: dict[str, float]) -> Any:
+    """Add up, in ``spent[name]``, the seconds spent in the coroutine method ``owner.name``."""
+    original = getattr(owner, name)
+
+    async def timed(*args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return await original(*args, **kwargs)
+        finally:
+            spent[name] = spent.get(name, 0.0) + time.perf_counter() - t0
+
+    setattr(owner, name, timed)
+    try:
+        yield
+    finally:
+        setattr(owner, name, original)
+
+
 async def bench_catch_up_10(ctx: Context, report: Report) -> None:
     from bot_helpers import BotHarness
     from matrix_helpers import Participant
@@ -1059,16 +1140,21 @@ async def bench_catch_up_10(ctx: Context, report: Report) -> None:
             if body.startswith("!")
         ]
 
+        from meetbot.app import MeetBotApp
+        from meetbot.matrix.gaps import GapPager
+
+        spent: dict[str, float] = {}
         t0 = time.perf_counter()
-        await harness.start()
-        first_sync = time.perf_counter() - t0
-        store = harness.app.store
+        with clocked(MeetBotApp, "ingest_many", spent), clocked(GapPager, "missed", spent):
+            await harness.start()
+            first_sync = time.perf_counter() - t0
+            store = harness.app.store
 
-        async def all_recorded() -> bool:
-            return await recorded(store, ids) >= count
+            async def all_recorded() -> bool:
+                return await recorded(store, ids) >= count
 
-        await until(all_recorded, 180, f"{count} missed messages recorded")
-        caught_up = time.perf_counter() - t0
+            await until(all_recorded, 180, f"{count} missed messages recorded")
+            caught_up = time.perf_counter() - t0
         answers = [await clock.wait(event_id, timeout=120) for event_id in commands]
         answered = max(answers) - t0
 
@@ -1108,9 +1194,22 @@ async def bench_catch_up_10(ctx: Context, report: Report) -> None:
     )
     report.add(
         "Bot: restart → all recorded",
-        f"{caught_up:.2f} s = {count / caught_up:,.0f} msg/s",
+        f"{caught_up:.2f} s = {count / caught_up:,.0f} events/s",
         f"in a running bilingual meeting, {window_note}; restore session, sync (limited), page "
         f"the gap, ingest; first sync handled at {first_sync:.2f} s",
+    )
+    paging, ingesting = spent.get("missed", 0.0), spent.get("ingest_many", float("nan"))
+    report.add(
+        "… of which paging the gap (`GapPager.missed`)",
+        f"{paging:.2f} s",
+        "/messages requests and nio parsing their events (the bot's only wait on Synapse)",
+    )
+    rate = count / ingesting
+    report.target(
+        "… of which recording them (`ingest_many`, batches of 200)",
+        f"{ingesting:.2f} s = {rate:,.0f} events/s",
+        rate >= 1000,
+        "≥ 1,000 events/s",
     )
     report.add(
         "Bot: restart → last answer arrived",
@@ -1130,6 +1229,353 @@ async def bench_catch_up_10(ctx: Context, report: Report) -> None:
     )
 
 
+# -- 7. a command's round trip under translation load --------------------------------------------
+
+
+ECHO_CHILD = "--echo-child"
+LOAD_ROOMS = 6
+LOAD_IN_FLIGHT = 8  # a speaker's messages on their way to Synapse at once, at most
+LOAD_LANGUAGES = ["en", "es", "fr"]  # every message is translated into the two others
+# What the load's speakers say, in the language each of them chose with !lang.
+LOAD_TEXTS = {
+    "en": ["We could share our notes every week in a common notebook.",
+           "I propose a workshop each month to learn together.",
+           "Who wants to host the next meeting of our group?"],
+    "es": ["Podríamos compartir nuestras notas cada semana en un cuaderno común.",
+           "Propongo un taller cada mes para aprender juntos.",
+           "¿Quién quiere organizar la próxima reunión del grupo?"],
+    "fr": ["Nous pourrions partager nos notes chaque semaine dans un cahier commun.",
+           "Je propose un atelier chaque mois pour apprendre ensemble.",
+           "Qui veut accueillir la prochaine réunion de notre groupe ?"],
+}
+
+
+async def echo_child(args: list[str]) -> None:
+    """Baseline process of part 7: a bare nio client that joins every room it is invited to
+    and answers each ``ping`` there with an m.notice replying to it (part 1's raw echo, in a
+    process of its own; in a busy room it answers nothing else)."""
+    url, user_id, device_id, token = args
+    client = AsyncClient(url, user_id, device_id=device_id)
+    client.restore_login(user_id, device_id, token)
+
+    async def on_invite(room: MatrixRoom, event: InviteMemberEvent) -> None:
+        if event.state_key == user_id and event.membership == "invite":
+            await client.join(room.room_id)
+
+    async def on_text(room: MatrixRoom, event: RoomMessageText) -> None:
+        if event.sender == user_id or not event.body.startswith("ping "):
+            return
+        await client.room_send(
+            room.room_id,
+            "m.room.message",
+            {
+                "msgtype": "m.notice",
+                "body": f"echo: {event.body}",
+                "m.relates_to": {"m.in_reply_to": {"event_id": event.event_id}},
+            },
+        )
+
+    await client.sync(timeout=0, full_state=True)  # what came before is not answered
+    for room_id in list(client.invited_rooms):
+        await client.join(room_id)
+    client.add_event_callback(on_invite, InviteMemberEvent)  # type: ignore[arg-type]
+    client.add_event_callback(on_text, RoomMessageText)  # type: ignore[arg-type]
+    try:
+        await client.sync_forever(timeout=SYNC_TIMEOUT_MS)
+    finally:
+        await client.close()
+
+
+@dataclass
+class Speaker:
+    """A load sender: logged in, no sync (it only sends), one room, one language."""
+
+    client: AsyncClient
+    room: str
+    language: str
+
+    async def send(self, body: str) -> str:
+        response = await self.client.room_send(
+            self.room, "m.room.message", {"msgtype": "m.text", "body": body}
+        )
+        event_id = getattr(response, "event_id", None)
+        if not event_id:
+            raise RuntimeError(f"send failed: {response}")
+        return str(event_id)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and of its children it has waited for (Apertium)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))  # utime stime cutime cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+async def tiny_argos_models(workdir: Path) -> Path:
+    """The tiny random-weight Argos packages (en↔es, en↔fr), built offline, once per run."""
+    from meetbot.translation.tiny import build_tiny_package
+
+    out = workdir / "argos-packages"
+    if not out.exists():
+        out.mkdir(parents=True)
+        for pair in (("en", "es"), ("es", "en"), ("en", "fr"), ("fr", "en")):
+            await asyncio.to_thread(build_tiny_package, *pair, out)
+    return out
+
+
+async def bench_under_load(ctx: Context, report: Report) -> None:
+    """A command's round trip while six rooms are busy with translation, vs the raw echo."""
+    alice, hs, workdir = ctx.alice, ctx.hs, ctx.workdir / "load"
+    workdir.mkdir()
+    echo_user = await asyncio.to_thread(hs.register, f"loadecho_{ctx.tag}", "echo-password")
+    echo = spawn(
+        [sys.executable, __file__, ECHO_CHILD, hs.url, echo_user.user_id, echo_user.device_id,
+         echo_user.access_token],
+        workdir, workdir / "echo.log",
+    )  # fmt: skip
+    speakers: list[Speaker] = []
+    try:
+        echo_room = await alice.create_room("Load echo", invite=[echo_user.user_id])
+        await alice.wait_for_member(echo_room, echo_user.user_id, timeout=60)
+        for n in range(LOAD_ROOMS):
+            user = await asyncio.to_thread(hs.register, f"loader{n}_{ctx.tag}", "pw")
+            client = AsyncClient(hs.url, user.user_id, device_id=user.device_id)
+            client.restore_login(user.user_id, user.device_id, user.access_token)
+            speakers.append(Speaker(client, "", LOAD_LANGUAGES[n % len(LOAD_LANGUAGES)]))
+        report.section(
+            f"7. A command's round trip under translation load ({ctx.load_rate:g} messages/s "
+            f"over {LOAD_ROOMS} rooms, each into 2 languages)"
+        )
+        variants = ["apertium", "argos"]
+        if ctx.load_backends:
+            variants = [v for v in variants if v in ctx.load_backends]
+        for backend in variants:
+            await load_variant(ctx, report, backend, speakers, echo_room, echo_user.user_id)
+    finally:
+        for speaker in speakers:
+            await speaker.client.close()
+        if echo.poll() is None:
+            echo.terminate()
+        await asyncio.to_thread(echo.wait, 15)
+
+
+async def load_variant(
+    ctx: Context, report: Report, backend: str, speakers: list[Speaker], echo_room: str,
+    echo_user: str,
+) -> None:
+    from bot_helpers import BotHarness
+
+    alice, clock, hs = ctx.alice, ctx.clock, ctx.hs
+    workdir = ctx.workdir / "load" / backend
+    workdir.mkdir()
+    harness = BotHarness(hs, workdir)
+    rooms = []
+    for n, speaker in enumerate(speakers):
+        # The echo answers pings in the first busy room too: the same room as the commands.
+        invite = [harness.user_id, speaker.client.user_id, *([echo_user] if n == 0 else [])]
+        room = await alice.create_room(f"Busy {n}", invite=invite)
+        speaker.room = room
+        joined = await speaker.client.join(room)
+        if not isinstance(joined, JoinResponse):
+            raise RuntimeError(f"{speaker.client.user_id} could not join: {joined}")
+        rooms.append(room)
+    translation: dict[str, Any] = {"backend": backend}
+    note = "Apertium (Debian's eng-spa, fr-es; en↔fr through es)"
+    if backend == "argos":
+        from meetbot.translation.models import install_model_files
+
+        packages = sorted((await tiny_argos_models(ctx.workdir / "load")).glob("*.argosmodel"))
+        await asyncio.to_thread(install_model_files, workdir / "data" / "models", packages)
+        note = "Argos, tiny random-weight models (meetbot/translation/tiny.py; es↔fr through en)"
+    health_port = free_port()
+    harness.configure(
+        facilitators=[alice.user_id],
+        log_level="WARNING",
+        translation=translation,
+        health={"port": health_port},
+        regions=[
+            {"id": f"busy{n}", "name": f"Busy {n}", "room": room, "languages": LOAD_LANGUAGES,
+             "timezone": "UTC"}
+            for n, room in enumerate(rooms)
+        ],
+    )
+    bot = spawn([sys.executable, "-m", "meetbot", "run", "--config", str(harness.config_path)],
+                workdir, workdir / "bot.log")
+    try:
+        await alice.wait_for_member(rooms[0], echo_user, timeout=60)
+        for room in rooms:
+            await alice.wait_for_member(room, harness.user_id, timeout=90)
+        for room in rooms:
+            start = await alice.send(room, "!startmeeting Busy")
+            await alice.wait_for_notice(room, "Meeting started", after=start, timeout=90)
+        for speaker in speakers:
+            await clock.wait(await speaker.send(f"!lang {speaker.language}"), timeout=60)
+        # Warm-up, not counted: the first translations load the back-end (and the models).
+        warm = [await s.send(LOAD_TEXTS[s.language][0]) for s in speakers]
+        for event_id in warm:
+            await clock.wait(event_id, timeout=180)
+        await one_round(ctx, echo_room, "ping warm")
+        await one_round(ctx, rooms[0], "ping warm")
+        await one_round(ctx, rooms[0], "!status")
+
+        sent_at: dict[str, float] = {}
+        accepted: list[float] = []  # ms for Synapse to accept each load message
+        stop = asyncio.Event()
+        failures: list[str] = []
+
+        async def send_one(speaker: Speaker, body: str) -> None:
+            t0 = time.perf_counter()
+            try:
+                sent_at[await speaker.send(body)] = t0
+                accepted.append((time.perf_counter() - t0) * 1000)
+            except Exception as exc:
+                failures.append(str(exc))
+
+        async def speak(n: int, speaker: Speaker) -> None:
+            # Each speaker its share of the rate, on a fixed schedule whatever Synapse takes to
+            # accept each message (an open load: people do not wait for the server), with at
+            # most LOAD_IN_FLIGHT of a speaker's messages on their way at once.
+            period = LOAD_ROOMS / ctx.load_rate
+            loop = asyncio.get_running_loop()
+            at = loop.time() + n * period / LOAD_ROOMS
+            flight = asyncio.Semaphore(LOAD_IN_FLIGHT)
+            sending: set[asyncio.Task[None]] = set()
+            k = 0
+            while not stop.is_set():
+                await asyncio.sleep(max(0.0, at - loop.time()))
+                texts = LOAD_TEXTS[speaker.language]
+                await flight.acquire()
+                task = asyncio.create_task(send_one(speaker, f"{texts[k % len(texts)]} ({k})"))
+                sending.add(task)
+                task.add_done_callback(lambda t: (sending.discard(t), flight.release()))
+                k += 1
+                at = max(at + period, loop.time())
+            await asyncio.gather(*sending)
+
+        cpu0, t_start = cpu_seconds(bot.pid), time.perf_counter()
+        load = [asyncio.create_task(speak(n, s)) for n, s in enumerate(speakers)]
+        samples: list[dict[str, Any]] = []
+        load.append(asyncio.create_task(sample_health(health_port, samples, stop)))
+        quiet: list[float] = []  # the echo in a room of its own
+        raw: list[float] = []  # the echo in the busy room of the commands (judged)
+        answered: list[float] = []
+        try:
+            await asyncio.sleep(3)  # the load reaches its pace first
+            for i in range(ctx.load_rounds):
+                order = [(quiet, echo_room, f"ping {i}"), (raw, rooms[0], f"ping {i}"),
+                         (answered, rooms[0], ("!status", "!here")[i % 2])]
+                order = order[i % 3:] + order[: i % 3]  # each goes first in turn
+                for into, room, body in order:
+                    into.append(await one_round(ctx, room, body) * 1000)
+                await asyncio.sleep(0.25)
+        finally:
+            stop.set()
+            await asyncio.gather(*load, return_exceptions=True)
+        duration = time.perf_counter() - t_start
+        cpu = cpu_seconds(bot.pid) - cpu0
+        # Every load message's translation notice, however late.
+        async def all_translated() -> bool:
+            return all(e in clock.at for e in sent_at)
+
+        with contextlib.suppress(TimeoutError):
+            await until(all_translated, 180, "every translation notice", poll=0.2)
+        drained = time.perf_counter() - t_start - duration
+        lags = [(clock.at[e] - t0) * 1000 for e, t0 in sent_at.items() if e in clock.at]
+    except BaseException:
+        print(f"  (the bot's log ends with:)\n{tail(workdir / 'bot.log')}", flush=True)
+        raise
+    finally:
+        if bot.poll() is None:
+            bot.terminate()
+        try:
+            await asyncio.to_thread(bot.wait, 30)
+        except subprocess.TimeoutExpired:
+            bot.kill()
+    label = "Apertium" if backend == "apertium" else "tiny Argos"
+    report.add(f"**{label}**: load sent", f"{len(sent_at) / duration:.1f} messages/s",
+               f"{len(sent_at)} messages in {duration:.0f} s ({len(failures)} sends failed); "
+               f"{note}")
+    report.add(f"{label}: Synapse accepting a load message, p50 / p95",
+               f"{pct(accepted, 0.5):.0f} / {pct(accepted, 0.95):.0f} ms",
+               "one `PUT /send` of a speaker, as the load runs")
+    report.add(f"{label}: raw nio echo in the busy room, p50 / p95",
+               f"{pct(raw, 0.5):.0f} / {pct(raw, 0.95):.0f} ms",
+               f"baseline: a separate nio process answering pings in the commands' room; "
+               f"{len(raw)} rounds")
+    report.add(f"{label}: bot `!status` / `!here` in the busy room, p50 / p95",
+               f"{pct(answered, 0.5):.0f} / {pct(answered, 0.95):.0f} ms",
+               f"`python -m meetbot run`; {len(answered)} rounds, interleaved with the echoes")
+    ratio = pct(answered, 0.95) / pct(raw, 0.95)
+    report.target(f"{label}: round trip p95 ratio bot / raw echo", f"{ratio:.2f}",
+                  ratio <= 1.2, "≤ 1.2")
+    report.add(f"{label}: round trip p50 ratio bot / raw echo",
+               f"{pct(answered, 0.5) / pct(raw, 0.5):.2f}")
+    report.add(f"{label}: raw nio echo in a quiet room, p50 / p95",
+               f"{pct(quiet, 0.5):.0f} / {pct(quiet, 0.95):.0f} ms",
+               f"the same echo in a room of its own: bot / quiet echo p95 "
+               f"{pct(answered, 0.95) / pct(quiet, 0.95):.2f} (a busy room's own queue in "
+               "Synapse included)")
+    missing = len(sent_at) - len(lags)
+    report.add(f"{label}: translation notice lag p50 / p95",
+               f"{pct(lags, 0.5) / 1000:.2f} / {pct(lags, 0.95) / 1000:.2f} s"
+               if lags else "none arrived",
+               f"message sent → its notice (both languages) in the sender's sync; "
+               f"{len(lags)}/{len(sent_at)} arrived"
+               + (f", {missing} missing after 180 s" if missing else "")
+               + f"; the last {drained:.1f} s after the load stopped")
+    if samples:
+        report.add(
+            f"{label}: the bot's queues during the load, median / max",
+            f"outbox {pct([x['outbox_depth'] for x in samples], 0.5):.0f} / "
+            f"{max(x['outbox_depth'] for x in samples)}, translation "
+            f"{pct([x['translation_queue'] for x in samples], 0.5):.0f} / "
+            f"{max(x['translation_queue'] for x in samples)}",
+            f"its /healthz every {HEALTH_EVERY_S:g} s ({len(samples)} samples): messages not "
+            "sent yet, translations not done yet",
+        )
+    report.add(f"{label}: bot process CPU during the load",
+               f"{cpu / duration * 100:.0f}% of one core",
+               "user + system, its translation back-end's threads and processes included")
+
+
+HEALTH_EVERY_S = 1.0
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def sample_health(port: int, samples: list[dict[str, Any]], stop: asyncio.Event) -> None:
+    """The bot's /healthz once a second until ``stop`` (its outbox and translation queue)."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session:
+        while not stop.is_set():
+            with contextlib.suppress(Exception):
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                    health = await response.json()
+                if os.environ.get("BENCH_VERBOSE"):
+                    print(f"    healthz: {health}", flush=True)
+                if health.get("outbox_depth") is not None:
+                    samples.append(health)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), HEALTH_EVERY_S)
+
+
+async def one_round(ctx: Context, room: str, body: str) -> float:
+    """Send ``body`` as Alice; seconds until the notice replying to it arrives."""
+    t0 = time.perf_counter()
+    event_id = await ctx.alice.send(room, body)
+    try:
+        return (await ctx.clock.wait(event_id, timeout=60)) - t0
+    except TimeoutError as exc:
+        raise TimeoutError(f"no answer to {body!r} in {room} within 60 s") from exc
+
+
 # -- the run -----------------------------------------------------------------------------------
 
 
@@ -1143,6 +1589,9 @@ class Context:
     memory_messages: int
     startup_rounds: int = 5
     outage_messages: int = 1000
+    load_rate: float = 20.0
+    load_rounds: int = 30
+    load_backends: list[str] = field(default_factory=list)
     alice: Any = None
     clock: ReplyClock = field(default_factory=ReplyClock)
     harness: Any = None
@@ -1157,6 +1606,7 @@ PARTS = {
     "memory": 4,
     "startup": 5,
     "catchup10": 6,
+    "load": 7,
 }
 
 
@@ -1187,6 +1637,8 @@ async def run(args: argparse.Namespace, report: Report, workdir: Path, parts: li
         memory_messages=300 if quick else 2000,
         startup_rounds=3 if quick else 5,
         outage_messages=300 if quick else 1000,
+        load_rounds=12 if quick else 30,
+        load_backends=args.backend or [],
     )
     try:
         ctx.alice = alice = await Participant.create(hs, f"alice_{tag}", display_name="Alice")
@@ -1218,6 +1670,7 @@ async def run(args: argparse.Namespace, report: Report, workdir: Path, parts: li
             "memory": bench_memory,
             "startup": bench_startup,
             "catchup10": bench_catch_up_10,
+            "load": bench_under_load,
         }
         for name in matrix_parts:
             t0 = time.perf_counter()
@@ -1276,6 +1729,9 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == NIO_CHILD:
         asyncio.run(nio_child(sys.argv[2:]))
         return
+    if len(sys.argv) > 1 and sys.argv[1] == ECHO_CHILD:
+        asyncio.run(echo_child(sys.argv[2:]))
+        return
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds and messages (< 1 min)")
     parser.add_argument("--events", type=int, default=5000, help="events for the ingest benchmark")
@@ -1286,6 +1742,12 @@ def main() -> None:
         action="append",
         choices=list(PARTS),
         help="run only this part (repeatable); results/bot.md keeps the other parts' sections",
+    )
+    parser.add_argument(
+        "--backend",
+        action="append",
+        choices=["apertium", "argos"],
+        help="part 7 (load): only this translation back-end (repeatable; default both)",
     )
     args = parser.parse_args()
     parts = [p for p in PARTS if p in (args.only or PARTS)]
@@ -1325,6 +1787,18 @@ def main() -> None:
             "Catch-up (10-minute outage): no literal 10-minute wait — the outage is simulated by "
             "its volume (what a busy meeting says in 10 minutes); every missed message is "
             "younger than catch_up_window, so the missed commands are answered."
+        )
+    if "load" in parts:
+        report.notes.append(
+            "Under load: the bot (`python -m meetbot run`, E2E on, its own process) runs a "
+            "meeting in each of six rooms; six speakers send 20 messages/s between them on a "
+            "fixed schedule (sent whatever Synapse takes to accept them, up to 8 each on their "
+            "way), each written in en, es or fr (chosen with !lang) and translated into the "
+            "two others. Each round measures, in turn, a ping to the echo in its own room, a "
+            "ping to the echo in the commands' busy room and a command to the bot there; the "
+            "judged ratio compares the bot with the echo in the same room. Synapse, the bot, "
+            "its back-end and the clients share the machine's 2 cores: under this load Synapse "
+            "itself is the bottleneck (see its time to accept a message)."
         )
     report.notes.append(
         "Only ratios between subjects and baselines measured in the same run are judged."

@@ -1,18 +1,21 @@
 """The application: the pure core, its state, and the database, glued together.
 
-``ingest`` is the one way an event enters: in a single transaction it checks the event was
-not handled before (idempotent by ``event_id``), runs the core, stores the event and turns
-the effects into outbox rows, tasks and timers. Shells (Matrix, scheduler, workers) only
-feed events in and drain what comes out, so a crash at any point loses nothing and never
-answers twice.
+``ingest`` is the one way an event enters (``ingest_many``: a sync's events, up to 200 in
+one transaction): in a single transaction it checks the event was not handled before
+(idempotent by ``event_id``), runs the core, stores the event and turns the effects into
+outbox rows, tasks and timers. Shells (Matrix, scheduler, workers) only feed events in and
+drain what comes out, so a crash at any point loses nothing and never answers twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+import sqlite3
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from meetbot.config.agendas import AgendaLibrary
@@ -41,6 +44,16 @@ NoticeWriter = Callable[[Notice], Awaitable[None]]
 BINDING = "binding:"  # kv key prefix: a region's room id as resolved at the last start
 COORDINATOR = ":coordinator"
 DIRECT = "direct:"  # kv key prefix: a direct chat's room id -> the person in it
+BATCH = 200  # events in one transaction at most (ingest_many)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """An event the shell converts only when its turn comes: what it becomes can depend on
+    the events before it (someone's ``!lang`` just before, in the same batch)."""
+
+    event_id: str
+    make: Callable[[], Event | None]
 
 
 class UnhandledEffect(RuntimeError):
@@ -85,6 +98,12 @@ class MeetBotApp:
         self.unreachable_rooms: dict[str, str] = {}
         # Whether a person is in a room (the Matrix shell knows; by default: assume so).
         self.is_member: Callable[[str, str], bool] = lambda user_id, room_id: True
+        # Effects whose handler (after the commit) changes how the next events are read
+        # (who opted out): ingest_many commits after the event that asks for one.
+        self.commits_after: set[type] = set()
+        # What shells mirror in memory of the record, read again after a rollback.
+        self.reloaders: list[Callable[[], Awaitable[Any]]] = []
+        self._after_commit: list[Callable[[], None]] | None = None
         self._lock = asyncio.Lock()
 
     # The effects the app keeps itself; every other one needs a persister from a shell.
@@ -170,14 +189,9 @@ class MeetBotApp:
     def region_for_room(self, room_id: str) -> Region:
         for region in self.config.regions:
             if self.region_rooms.get(region.id, region.room) == room_id:
-                return Region(
-                    id=region.id,
-                    name=region.name,
-                    room_id=room_id,
-                    languages=tuple(region.languages),
-                    timezone=region.timezone,
-                    agenda=region.agenda,
-                )
+                return Region(id=region.id, name=region.name, room_id=room_id,
+                              languages=tuple(region.languages), timezone=region.timezone,
+                              agenda=region.agenda)
         # A room the config does not list (a facilitator invited the bot): sensible defaults.
         return Region(id="adhoc", name="Meeting", room_id=room_id)
 
@@ -253,6 +267,14 @@ class MeetBotApp:
         state = self.states.get(room_id)
         return state.meeting if state else None
 
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the event being handled is committed (never if it is rolled
+        back); outside a transaction, now."""
+        if self._after_commit is None:
+            callback()
+        else:
+            self._after_commit.append(callback)
+
     def wake_tasks(self) -> None:
         for waker in self.task_wakers:
             waker.set()
@@ -301,39 +323,106 @@ class MeetBotApp:
     # -- the one way in ---------------------------------------------------------------
     async def ingest(self, event: Event) -> Outcome | None:
         """Handle an event exactly once. Returns None if it was handled before."""
+        handled, _used = await self._transaction([event], breaks=False)
+        return handled[0][1] if handled else None
+
+    async def ingest_many(self, incoming: Sequence[Event | Pending], batch: int = BATCH) -> int:
+        """Handle events in order, each exactly once, up to ``batch`` in one transaction
+        that commits whole or not at all (an event asking for a :attr:`commits_after` effect
+        ends its batch). A failed batch is rolled back and handled one event at a time: a bad
+        event is logged and skipped, holding up no other; a database error (``sqlite3.Error``)
+        is raised, what came before it kept. Returns how many events were new."""
+        new = start = 0
+        while start < len(incoming):
+            chunk = incoming[start : start + batch]
+            try:
+                handled, used = await self._transaction(chunk, breaks=True)
+            except Exception:
+                log.warning("a batch of %d events failed; handling them one by one", len(chunk))
+                handled, used = [], len(chunk)
+                for item in chunk:
+                    try:
+                        handled += (await self._transaction([item], breaks=False))[0]
+                    except sqlite3.Error:
+                        raise
+                    except Exception:
+                        log.exception("event %s was not handled", item.event_id)
+            new += len(handled)
+            start += used
+        return new
+
+    async def _transaction(
+        self, incoming: Sequence[Event | Pending], *, breaks: bool
+    ) -> tuple[list[tuple[Event, Outcome]], int]:
+        """Handle events in one transaction; return the new ones with their outcomes and how
+        many of ``incoming`` were used. If it fails: rolled back, the rooms it touched and
+        what shells mirror in memory are read again from the record, and it raises."""
+        handled: list[tuple[Event, Outcome]] = []
+        rooms: set[str] = set()
+        used = 0
         async with self._lock:
-            state = self.state_for(event.room_id)
-            settings = self.settings_for_event(state, event)
+            after = self._after_commit = []
             try:
                 async with self.store.db.transaction():
-                    if await self.store.has_event(event.event_id):
-                        return None
-                    outcome = self.engine.handle(state, settings, event)
-                    await self.store.add_event(event, outcome.meeting_id)
-                    if isinstance(event, Tick):
-                        await self.store.cancel_timer(event.timer)
-                    redacted_in = None
-                    if isinstance(event, Redaction):
-                        redacted_in = await self._redacted(state, event)
-                    for effect in outcome.effects:
-                        await self._persist(effect, state)
-                    if redacted_in is not None and state.meeting is not None \
-                            and state.meeting.id == redacted_in:
-                        # The running meeting is what its scrubbed record replays to, so a
-                        # restart can never find a different one.
-                        state = await self._rebuild_room(event.room_id)
+                    known = await self.store.known_events([i.event_id for i in incoming])
+                    for item in incoming:
+                        used += 1
+                        event = item.make() if isinstance(item, Pending) else item
+                        if event is None or event.event_id in known:
+                            continue
+                        known.add(event.event_id)
+                        rooms.add(event.room_id)
+                        outcome = await self._handle(event)
+                        handled.append((event, outcome))
+                        if breaks and {type(e) for e in outcome.effects} & self.commits_after:
+                            break
             except Exception:
-                # The state may hold half of a failed event: rebuild it from what was stored.
-                log.exception("could not handle %s; rebuilding the room", event.event_id)
-                await self._rebuild_room(event.room_id)
+                log.exception("could not handle %s; rebuilding the room",
+                              ", ".join(i.event_id for i in incoming[:used]))
+                async with self.store.db.between_writes():
+                    for room_id in rooms:
+                        await self._rebuild_room(room_id)
+                    for reload in (self._reload_languages, *self.reloaders):
+                        await reload()
                 raise
+            finally:
+                self._after_commit = None
+        for callback in after:
+            callback()
         self.outbox_ready.set()
         self.wake_tasks()
-        self._count(event)
+        for event, outcome in handled:
+            self._count(event)
+            for effect in outcome.effects:
+                handler = self.effect_handlers.get(type(effect))
+                if handler is not None:
+                    try:
+                        await handler(effect)
+                    except Exception:  # the event is stored: one handler's bug stops no other
+                        log.exception("%s of %s", type(effect).__name__, event.event_id)
+        return handled, used
+
+    async def _reload_languages(self) -> None:
+        self.user_languages.clear()
+        self.user_languages.update(await self.store.user_languages())
+
+    async def _handle(self, event: Event) -> Outcome:
+        """Run the core on an event and store it with its effects (inside a transaction)."""
+        state = self.state_for(event.room_id)
+        outcome = self.engine.handle(state, self.settings_for_event(state, event), event)
+        await self.store.add_event(event, outcome.meeting_id)
+        if isinstance(event, Tick):
+            await self.store.cancel_timer(event.timer)
+        redacted_in = None
+        if isinstance(event, Redaction):
+            redacted_in = await self._redacted(state, event)
         for effect in outcome.effects:
-            handler = self.effect_handlers.get(type(effect))
-            if handler is not None:
-                await handler(effect)
+            await self._persist(effect, state)
+        if redacted_in is not None and state.meeting is not None \
+                and state.meeting.id == redacted_in:
+            # The running meeting is what its scrubbed record replays to, so a restart can
+            # never find a different one.
+            await self._rebuild_room(event.room_id)
         return outcome
 
     def _count(self, event: Event) -> None:
@@ -347,21 +436,6 @@ class MeetBotApp:
             command = self.engine.features.commands.lookup(parsed[0])
             self.metrics.commands.labels(command.name if command else "unknown").inc()
 
-    async def scrub(self, state: RoomState, event_ids: list[str]) -> int:
-        """Remove the stored text of events (and of their edits); call inside a transaction."""
-        meeting = state.meeting or state.last_meeting
-        return await self._scrub_in(meeting, event_ids)
-
-    async def _scrub_in(self, meeting: Meeting | None, event_ids: list[str]) -> int:
-        created = {e for e in event_ids if meeting and meeting.item_for_event(e) is not None}
-        targets = list(event_ids)
-        for event_id in event_ids:
-            targets.extend(await self.store.edits_of(event_id))
-        return await self.store.scrub_events(
-            targets, created, prefix=self.config.command_prefix,
-            commands=self.engine.features.commands
-        )
-
     async def _redacted(self, state: RoomState, event: Redaction) -> str | None:
         """A redacted message's text leaves the record, whichever meeting it was in.
         Returns that meeting's id (None if the message was not recorded)."""
@@ -370,7 +444,10 @@ class MeetBotApp:
             return None
         running = state.meeting if state.meeting and state.meeting.id == meeting_id else None
         meeting = running or await self.rebuild_meeting(meeting_id)
-        await self._scrub_in(meeting, [event.target])
+        created = {event.target} if meeting and meeting.item_for_event(event.target) is not None \
+            else set()
+        await self.store.scrub_events([event.target], created, prefix=self.config.command_prefix,
+                                      commands=self.engine.features.commands)
         if running is None:
             # An earlier meeting: its minutes are written again without the message, and its
             # translation notice goes (the core only follows the meeting that runs).
@@ -401,22 +478,17 @@ class MeetBotApp:
             ended = state.last_meeting
             assert ended is not None and ended.ended_at is not None
             await store.end_meeting(effect.meeting_id, ended.ended_at)
-            await store.add_task(
-                "minutes",
-                f"minutes:{effect.meeting_id}",
-                {
-                    "meeting_id": effect.meeting_id,
-                    "room_id": effect.room_id,
-                },
-            )
+            await store.add_task("minutes", f"minutes:{effect.meeting_id}",
+                                 {"meeting_id": effect.meeting_id, "room_id": effect.room_id})
         elif isinstance(effect, StartTimer):
             await store.set_timer(effect.key, effect.room_id, effect.at)
-            if self.on_timer_set:
-                self.on_timer_set(effect.key, effect.room_id, effect.at)
+            if self.on_timer_set:  # the scheduler follows the record once it is committed
+                self.after_commit(partial(self.on_timer_set, effect.key, effect.room_id,
+                                          effect.at))
         elif isinstance(effect, CancelTimer):
             await store.cancel_timer(effect.key)
             if self.on_timer_cancel:
-                self.on_timer_cancel(effect.key)
+                self.after_commit(partial(self.on_timer_cancel, effect.key))
         else:
             persist = self.persisters.get(type(effect))
             if persist is None:

@@ -23,7 +23,8 @@ from typing import Any
 from nio import AsyncClient, MatrixRoom, MegolmEvent, SyncError, SyncResponse
 from nio import Event as NioEvent
 
-from meetbot.app import MeetBotApp
+from meetbot.app import MeetBotApp, Pending
+from meetbot.core.events import Event
 from meetbot.matrix.convert import convert
 from meetbot.matrix.gaps import CatchUp, GapPager
 from meetbot.matrix.keys import KeyKeeper
@@ -61,6 +62,7 @@ class MatrixBot:
         self.catch_up = CatchUp(app, client, self.started_at_ms)
         self.keys = KeyKeeper(client, app.store)
         self._stop = asyncio.Event()
+        self._rooms_known = asyncio.Event()  # a sync has come back since the start
         # The newest homeserver timestamp handled: gap paging compares server times only.
         self._newest_ts = 0
         app.is_member = self.membership.is_member
@@ -81,13 +83,19 @@ class MatrixBot:
         await self.app.restore()
         await self.keys.load()
         self.ready.set()
-        sender = asyncio.create_task(self.outbox.run(), name="meetbot-outbox")
+        sender = asyncio.create_task(self._send_once_synced(), name="meetbot-outbox")
         try:
             await self._sync_loop(token)
         finally:
             self.outbox.stop()
             sender.cancel()
             await asyncio.gather(sender, return_exceptions=True)
+
+    async def _send_once_synced(self) -> None:
+        """The outbox starts once a sync has shown the rooms: nio sends only to rooms it
+        knows, and a send before would fail, join again and wait."""
+        await self._rooms_known.wait()
+        await self.outbox.run()
 
     async def _first_sync(self) -> str:
         """The very first start: learn the rooms, answer nothing from history."""
@@ -142,6 +150,7 @@ class MatrixBot:
                 delay = min(delay * 2, 60)
                 continue
             delay = 1.0
+            self._rooms_known.set()  # nio has taken in the rooms: the outbox may send
             full_state_sent, full_state = full_state, False
             try:
                 await self.handle_sync(response, catch_up=full_state_sent, since=token)
@@ -181,45 +190,57 @@ class MatrixBot:
             gap: list[Any] = []
             if info.timeline.limited and info.timeline.prev_batch:
                 gap = await self.gaps.missed(room_id, info.timeline.prev_batch, last_sync)
-            for event in gap:
-                await self._handle_event(room, event, history=True)
-            for event in events:
-                await self._handle_event(room, event, history=catch_up)
+            # The room's events in order, recorded in batches (one transaction each).
+            pending = [await self._prepare(room, event, history=True) for event in gap]
+            pending += [await self._prepare(room, event, history=catch_up) for event in events]
+            await self._ingest([p for p in pending if p is not None])
             if catch_up:
                 await self.catch_up.tell_caught_up(room_id, [*gap, *events], since)
         await self.keys.retry(self._handle_event)
 
     async def _handle_event(self, room: MatrixRoom, event: NioEvent, history: bool = False) -> None:
-        """Hand one event to the app. History (missed while away) is recorded, not answered."""
+        """Hand one event to the app (one decrypted late)."""
+        pending = await self._prepare(room, event, history=history)
+        if pending is not None:
+            await self._ingest([pending])
+
+    async def _prepare(self, room: MatrixRoom, event: NioEvent, *, history: bool) -> Pending | None:
+        """The event for the app, converted when its turn comes (it reads who chose which
+        language and who opted out, which the events before it can change). History (missed
+        while away) is recorded, not answered. None: nothing for the app now (the bot's own,
+        or encrypted and waiting for its key)."""
         if isinstance(event, MegolmEvent):
             await self.keys.hold(room.room_id, event, history=history)
-            return
+            return None
         if event.sender == self.client.user_id:
-            return
+            return None
         sent_at = getattr(event, "server_timestamp", 0) or 0
         self._newest_ts = max(self._newest_ts, sent_at)
         # Missed while away: answered (and translated) if it is recent enough.
         live = self.catch_up.is_live(sent_at, history=history)
-        if live:
-            self.metrics.live_event(sent_at)
-        core_event = convert(
-            room,
-            event,
-            live=live,
-            language_of=self.app.user_languages,
-            opted_out=self.app.opted_out,
-            command_prefix=self.config.command_prefix,
-        )
-        if core_event is None:
-            return
+
+        def make() -> Event | None:
+            if live:
+                self.metrics.live_event(sent_at)
+            return convert(
+                room,
+                event,
+                live=live,
+                language_of=self.app.user_languages,
+                opted_out=self.app.opted_out,
+                command_prefix=self.config.command_prefix,
+            )
+
+        return Pending(event.event_id, make)
+
+    async def _ingest(self, pending: list[Pending]) -> None:
+        """Record events in order, a batch per transaction; an event the app cannot handle
+        (a bug) is logged and skipped, never stopping the room."""
         try:
-            await self.app.ingest(core_event)
+            await self.app.ingest_many(pending)
         except sqlite3.Error as exc:
             # The database is busy or full: stop here, keep the sync token, try again.
             raise StoreUnavailable(str(exc)) from exc
-        except Exception:
-            # A bug in handling this one event: never let it stop the room (logged in full).
-            log.exception("event %s in %s was not handled", event.event_id, room.room_id)
 
     async def _sleep(self, seconds: float) -> None:
         await wait_or_timeout(self._stop, seconds)

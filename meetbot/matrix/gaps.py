@@ -26,7 +26,10 @@ from meetbot.storage.store import Store
 log = logging.getLogger(__name__)
 
 MAX_GAP_PAGES = 100
-PAGE_LIMIT = 100
+MAX_GAP_EVENTS = 10_000
+# Events asked for per page: Synapse gives up to 1,000 at once, and fewer, larger pages catch
+# up faster than many small ones (a server that gives fewer is paged further).
+PAGE_LIMIT = 1000
 # Server clocks differ: paging goes on a minute past the last sync handled.
 CLOCK_SLACK_MS = 60_000
 
@@ -43,8 +46,9 @@ class GapPager:
 
         Paging stops at an event already in the record, at one sent more than a minute
         before ``since_ms`` (the newest server time handled before), at the start of the
-        room, at an error or an empty page, and after ``MAX_GAP_PAGES`` pages. What was
-        collected until then is returned; the event it stopped at is not.
+        room, at an error or an empty page, and after ``MAX_GAP_PAGES`` pages or
+        ``MAX_GAP_EVENTS`` events. What was collected until then is returned; the event it
+        stopped at is not.
         """
         collected: list[Any] = []
         start = prev_batch
@@ -60,15 +64,16 @@ class GapPager:
             if not isinstance(response, RoomMessagesResponse) or not response.chunk:
                 break
             reached_known = False
+            known = await self.store.known_events([e.event_id for e in response.chunk])
             for event in response.chunk:
                 ts = getattr(event, "server_timestamp", 0) or 0
-                if ts and ts < since_ms - CLOCK_SLACK_MS:
-                    reached_known = True
-                    break
-                if await self.store.has_event(event.event_id):
+                if (ts and ts < since_ms - CLOCK_SLACK_MS) or event.event_id in known:
                     reached_known = True
                     break
                 collected.append(event)
+                if len(collected) >= MAX_GAP_EVENTS:
+                    reached_known = True
+                    break
             if reached_known or not response.end:
                 break
             start = response.end

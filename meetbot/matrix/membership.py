@@ -18,6 +18,7 @@ from nio import (
     InviteAliasEvent,
     InviteInfo,
     InviteMemberEvent,
+    JoinedRoomsResponse,
     JoinResponse,
     RoomResolveAliasResponse,
 )
@@ -38,6 +39,8 @@ class RoomMembership:
         self.config = app.config
         # Aliases of the configured rooms, resolved (alias -> room id), for invites.
         self._aliases: dict[str, str] = {}
+        # Rooms the homeserver said the bot was in when it started (joined_rooms).
+        self._joined: set[str] = set()
 
     def is_member(self, user_id: str, room_id: str) -> bool:
         room = self.client.rooms.get(room_id)
@@ -61,7 +64,14 @@ class RoomMembership:
                     self._aliases[room] = resolved.room_id
 
     async def join_configured(self) -> None:
-        """Join every configured room, remember its binding, tell what cannot be reached."""
+        """Join every configured room, remember its binding, tell what cannot be reached.
+
+        The rooms the bot is in already (one request asks, at a restart) are not joined
+        again: a join per room would hold up the start for nothing."""
+        if not self.client.rooms:
+            joined = await self.client.joined_rooms()
+            if isinstance(joined, JoinedRoomsResponse):
+                self._joined.update(joined.rooms)
         for region_id, room in self._configured():
             room_id = await self._join(room)
             if room_id is None:
@@ -78,7 +88,7 @@ class RoomMembership:
                 self._unreachable(room, room, f"the alias does not resolve ({resolved})")
                 return None
             room_id = self._aliases[room] = resolved.room_id
-        if room_id in self.client.rooms:
+        if room_id in self.client.rooms or room_id in self._joined:
             self.app.mark_reachable(room_id)
             return room_id
         joined = await self.client.join(room_id)

@@ -1,10 +1,13 @@
 """The outbox sender: what the core decided to say, sent to Matrix exactly once.
 
 Rows are sent in order **within a room**, never across rooms: a room that fails (the bot was
-kicked, the room's server is down) delays only itself. What a failure means is decided by
-:func:`meetbot.matrix.delivery_policy.decide`: transient failures are retried with a capped
-back-off for as long as it takes (a stop interrupts the wait at once), permanent ones are kept
-as failed rows and told once to the people who can act on them.
+kicked, the room's server is down) delays only itself. A room's live translations go in a
+lane of their own, in their order: the room's answers never queue behind them.
+
+What a failure means is decided by :func:`meetbot.matrix.delivery_policy.decide`: transient
+failures are retried with a capped back-off for as long as it takes (a stop interrupts the
+wait at once), permanent ones are kept as failed rows and told once to the people who can
+act on them.
 
 Matrix transaction ids derive from the row's cause, so a resend after a crash is deduplicated
 by the homeserver (same device, same access token: the session is kept across starts).
@@ -16,6 +19,7 @@ import asyncio
 import enum
 import logging
 import time
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from nio import AsyncClient, JoinResponse, RoomRedactResponse, RoomSendResponse
@@ -26,14 +30,16 @@ from meetbot.i18n import Msg, _
 from meetbot.matrix.delivery_policy import Action, Decision, Failure, Reason, decide
 from meetbot.metrics import Metrics
 from meetbot.storage.store import OutboxMessage
-from meetbot.waiting import wait_or_timeout
+from meetbot.waiting import wait_any
 
 if TYPE_CHECKING:
     from meetbot.app import MeetBotApp
 
 log = logging.getLogger(__name__)
 
-PER_ROOM = 20  # rows of each room looked at in one pass
+PER_ROOM = 20  # rows of each lane looked at in one pass
+LANES = 8  # rooms sending live translations at the same time (answers always go)
+Lane = tuple[str, bool]  # (room id, background): a room's answers, or its live translations
 TOLD = "told:"  # kv key prefix: a give-up already told (cleared when the room works again)
 
 REASONS: dict[Reason, Msg] = {
@@ -96,43 +102,71 @@ class OutboxSender:
         self.app.outbox_ready.set()
 
     async def run(self) -> None:
-        while not self._stop.is_set():
-            self.app.outbox_ready.clear()
-            pending = await self.store.pending_outbox(limit=500, per_room=PER_ROOM)
-            progressed = await self._pass(pending)
-            if self._stop.is_set():
-                return
-            if not progressed:
-                await wait_or_timeout(self.app.outbox_ready, self._idle_wait(bool(pending)))
+        """Send what is pending in lanes: each room's answers in one, its live translations
+        (background rows) in another. A lane sends its rows in order, one at a time; lanes
+        send side by side (answers always, at most ``LANES`` rooms' translations at once), so
+        neither a room with a long queue nor its own translations hold up an answer."""
+        lanes: dict[Lane, asyncio.Task[bool]] = {}
+        wake = asyncio.Event()  # a lane has finished: its room (or a waiting one) may go on
+        try:
+            while not self._stop.is_set():
+                self.app.outbox_ready.clear()
+                wake.clear()
+                pending = await self.store.pending_outbox(limit=500, per_room=PER_ROOM)
+                rows: dict[Lane, list[OutboxMessage]] = {}
+                for message in pending:
+                    rows.setdefault((message.room_id, message.background), []).append(message)
+                now = time.monotonic()
+                for key, queue in rows.items():
+                    busy = sum(1 for _room, background in lanes if background)
+                    if key in lanes or (key[1] and busy >= LANES) \
+                            or self._all_wait_until > now \
+                            or self._room_waits_until.get(key[0], 0.0) > now:
+                        continue
+                    name = f"meetbot-outbox-{key[0]}{'-background' if key[1] else ''}"
+                    lane = asyncio.create_task(self._lane(queue), name=name)
+                    lanes[key] = lane
+                    lane.add_done_callback(partial(self._lane_done, lanes, key, wake))
+                if self._stop.is_set():
+                    return
+                await wait_any((self.app.outbox_ready, wake), self._idle_wait())
+        finally:
+            for lane in lanes.values():
+                lane.cancel()
+            await asyncio.gather(*lanes.values(), return_exceptions=True)
 
-    def _idle_wait(self, anything_pending: bool) -> float:
-        if not anything_pending:
-            return 5.0
+    def _lane_done(self, lanes: dict[Lane, asyncio.Task[bool]], key: Lane, wake: asyncio.Event,
+                   lane: asyncio.Task[bool]) -> None:
+        lanes.pop(key, None)
+        wake.set()
+        room = key[0]
+        if lane.cancelled():
+            return
+        error = lane.exception()
+        if error is not None:  # a bug: log it, try the room again a little later
+            log.error("sending to %s failed", room, exc_info=error)
+        if error is not None or not lane.result():
+            # Nothing went: the room is looked at again after a pause, not in a loop.
+            pause = 5.0 if error is not None else 0.05
+            until = max(self._room_waits_until.get(room, 0.0), time.monotonic() + pause)
+            self._room_waits_until[room] = until
+
+    def _idle_wait(self) -> float:
+        """Until the soonest room (or the whole account) may send again; 5 s at most."""
         now = time.monotonic()
-        soonest = min(
-            [t for t in self._room_waits_until.values() if t > now] + [self._all_wait_until],
-            default=now,
-        )
-        return min(max(soonest - now, 0.05), 5.0)
+        waits = [t for t in (*self._room_waits_until.values(), self._all_wait_until) if t > now]
+        return min(max(min(waits) - now, 0.05), 5.0) if waits else 5.0
 
-    async def _pass(self, pending: list[OutboxMessage]) -> bool:
-        """One pass over what is pending; True if anything was sent or given up."""
+    async def _lane(self, queue: list[OutboxMessage]) -> bool:
+        """A lane's pending rows, in order; True if anything was sent or given up."""
         progressed = False
-        held: set[str] = set()  # rooms whose next row could not go: their later rows wait
-        for message in pending:
-            if self._stop.is_set():
-                return progressed
-            now = time.monotonic()
-            if self._all_wait_until > now:
+        for message in queue:
+            if self._stop.is_set() or self._all_wait_until > time.monotonic():
                 break
-            room = message.room_id
-            if room in held or self._room_waits_until.get(room, 0.0) > now:
-                held.add(room)
-                continue
             outcome = await self.send(message)
             if outcome is Sent.RETRY:
-                held.add(room)
-            elif outcome is Sent.DONE:
+                break  # the room's later rows wait for this one
+            if outcome is Sent.DONE:
                 progressed = True
         return progressed
 

@@ -8,12 +8,12 @@ escaped by default in both template formats: HTML by Jinja's autoescape, Markdow
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
 from meetbot.core.durations import format_duration
@@ -23,6 +23,9 @@ from meetbot.minutes.labels import LABELS, label
 from meetbot.minutes.text import file_size, md_text, media_url, moment_text, safe_url
 
 UNASSIGNED = "UNASSIGNED"  # the actions group for nobody; no Matrix user id looks like this
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 
 def _md_finalize(value: object) -> object:
@@ -41,23 +44,30 @@ def _md_inline(text: str) -> str:
     return md_escape(" ".join(text.split()))
 
 
-_LOADER = PackageLoader("meetbot.minutes", "templates")
-_HTML_ENV = Environment(
-    loader=_LOADER,
-    autoescape=select_autoescape(enabled_extensions=("html.j2",), default=True),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-_MD_ENV = Environment(
-    loader=_LOADER,
-    autoescape=False,
-    finalize=_md_finalize,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
+@functools.cache
+def _environment(markdown: bool) -> Environment:
+    """The template environment (built when a first document is rendered: Jinja2 stays off
+    the bot's start path)."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    loader = PackageLoader("meetbot.minutes", "templates")
+    if markdown:
+        return Environment(
+            loader=loader,
+            autoescape=False,
+            finalize=_md_finalize,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+    return Environment(
+        loader=loader,
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 # -- what the templates can call -------------------------------------------------------
@@ -188,17 +198,18 @@ def _context(data: Mapping[str, Any], language: str, markdown: bool) -> dict[str
 
 def render_template(name: str, context: Mapping[str, Any], *, markdown: bool) -> str:
     """Render one of the package's templates with this module's escaping rules."""
-    env = _MD_ENV if markdown else _HTML_ENV
-    return env.get_template(name).render(dict(context))
+    return _environment(markdown).get_template(name).render(dict(context))
 
 
 def render_markdown(data: Mapping[str, Any], language: str) -> str:
     """The minutes as Markdown, headings in ``language``; user text cannot become markup."""
-    return _MD_ENV.get_template("minutes.md.j2").render(_context(data, language, markdown=True))
+    return _environment(True).get_template("minutes.md.j2").render(
+        _context(data, language, markdown=True)
+    )
 
 
 def render_html(data: Mapping[str, Any], language: str) -> str:
     """The minutes as one self-contained HTML page, headings in ``language``."""
-    return _HTML_ENV.get_template("minutes.html.j2").render(
+    return _environment(False).get_template("minutes.html.j2").render(
         _context(data, language, markdown=False)
     )

@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from apscheduler.triggers.date import DateTrigger
-
 from meetbot.app import MeetBotApp
 from meetbot.config.schema import Config, RegionConfig, ScheduledMeeting
 from meetbot.core.events import Tick
@@ -150,6 +148,8 @@ class MeetingCalendar:
         return {k for k in keys if await self.app.store.has_event(f"tick:{k}")}
 
     def _schedule(self, job: Job) -> None:
+        from apscheduler.triggers.date import DateTrigger
+
         self.scheduler.add_job(
             self.fire,
             DateTrigger(run_date=job.at, timezone=timezone.utc),

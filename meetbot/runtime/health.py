@@ -18,11 +18,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
-
 from meetbot.metrics import CONTENT_TYPE_LATEST, Metrics
 
 if TYPE_CHECKING:
+    from aiohttp import web
+
     from meetbot.app import MeetBotApp
 
 log = logging.getLogger(__name__)
@@ -166,6 +166,8 @@ class HealthServer:
 
     async def start(self) -> None:
         """Listen; OSError if the port is taken (the caller names it)."""
+        from aiohttp import web  # only when health is on: aiohttp.web stays off the start path
+
         web_app = web.Application()
         web_app.router.add_get("/healthz", self._healthz)
         web_app.router.add_get("/metrics", self._metrics)
@@ -194,10 +196,14 @@ class HealthServer:
             await runner.cleanup()
 
     async def _healthz(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
         health = await self.probe.check()
         return web.json_response(health.as_json(), status=200 if health.healthy else 503)
 
     async def _metrics(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
         await self.probe.check()  # refreshes the gauges
         return web.Response(
             body=self.probe.metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST}

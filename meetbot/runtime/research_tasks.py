@@ -64,6 +64,8 @@ async def attach(app: MeetBotApp) -> None:
     app.persisters[WithdrawalRequested] = keep_withdrawal
     app.persisters[ReportRequested] = keep_report
     app.effect_handlers[ConsentChanged] = consent_changed
+    # The next events are read knowing who opted out: a batch of events ends with the change.
+    app.commits_after.add(ConsentChanged)
 
 
 async def upload(client: AsyncClient | None, data: bytes, name: str, mimetype: str,

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
-
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.date import DateTrigger
+from typing import Any
 
 from meetbot.app import MeetBotApp
 from meetbot.core.events import Tick
@@ -24,24 +22,43 @@ def tick_event_id(key: str) -> str:
 
 
 class TimerScheduler:
+    """APScheduler, loaded when a first timer is set (most starts have none: it stays off
+    the start path)."""
+
     def __init__(self, app: MeetBotApp) -> None:
         self.app = app
-        self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
+        self._scheduler: Any = None  # APScheduler's AsyncIOScheduler, once needed
+        self._started = False
         self._shut = False
         app.on_timer_set = self.set
         app.on_timer_cancel = self.cancel
 
+    @property
+    def scheduler(self) -> Any:
+        """The AsyncIOScheduler (made, and started if :meth:`start` was called, on first use)."""
+        if self._scheduler is None:
+            from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+            self._scheduler = AsyncIOScheduler(timezone=timezone.utc)
+            if self._started and not self._shut:
+                self._scheduler.start()
+        return self._scheduler
+
     def start(self) -> None:
-        self.scheduler.start()
+        self._started = True
+        if self._scheduler is not None:
+            self._scheduler.start()
 
     def shutdown(self) -> None:
         """Stop firing timers; safe to call more than once (APScheduler stops a moment later
         on the event loop, so ``running`` alone cannot tell)."""
-        if self.scheduler.running and not self._shut:
-            self._shut = True
-            self.scheduler.shutdown(wait=False)
+        if self._scheduler is not None and self._scheduler.running and not self._shut:
+            self._scheduler.shutdown(wait=False)
+        self._shut = True
 
     def set(self, key: str, room_id: str, at: datetime) -> None:
+        from apscheduler.triggers.date import DateTrigger
+
         self.scheduler.add_job(
             self.fire,
             DateTrigger(run_date=at, timezone=timezone.utc),
@@ -53,7 +70,9 @@ class TimerScheduler:
         )
 
     def cancel(self, key: str) -> None:
-        job = self.scheduler.get_job(key)
+        if self._scheduler is None:
+            return
+        job = self._scheduler.get_job(key)
         if job is not None:
             job.remove()
 

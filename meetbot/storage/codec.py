@@ -27,14 +27,26 @@ def decode_event(type_name: str, payload: str) -> Event:
     return _decode(EVENT_TYPES[type_name], json.loads(payload))  # type: ignore[no-any-return]
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def _encode(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    kind = type(value)
+    if kind in _PLAIN:  # most fields: the fast path (this runs for every event stored)
+        return value
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, (tuple, list)):
         return [_encode(item) for item in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = _FIELD_NAMES.get(kind)
+        if names is None:
+            names = _FIELD_NAMES[kind] = tuple(f.name for f in dataclasses.fields(value))
+        return {name: _encode(getattr(value, name)) for name in names}
     return value
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # a dataclass's field names, once per class
 
 
 def _decode(cls: type, data: dict[str, Any]) -> Any:

@@ -160,4 +160,13 @@ MIGRATIONS: list[Migration] = [
         ALTER TABLE tasks ADD COLUMN retry_at TEXT;
         """,
     ),
+    Migration(
+        7,
+        "live translations are sent after a room's answers",
+        """
+        -- 1 for a row sent in the background (live translations, their edits and
+        -- redactions): a room's answers do not queue behind them; each kind keeps its order.
+        ALTER TABLE outbox ADD COLUMN background INTEGER NOT NULL DEFAULT 0;
+        """,
+    ),
 ]

@@ -17,6 +17,7 @@ class OutboxMessage:
     event_type: str
     content: dict[str, Any]
     attempts: int
+    background: bool = False  # a live translation: the room's answers go first
 
 
 @dataclass(frozen=True)

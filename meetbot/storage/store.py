@@ -67,11 +67,19 @@ class Store:
 
     # -- the record -------------------------------------------------------------------
     async def has_event(self, event_id: str) -> bool:
-        # One round trip to aiosqlite's thread: this runs for every event.
-        rows = await self.conn.execute_fetchall(
-            "SELECT 1 FROM events WHERE event_id = ?", (event_id,)
-        )
-        return bool(list(rows))
+        return bool(await self.known_events([event_id]))
+
+    async def known_events(self, event_ids: Sequence[str]) -> set[str]:
+        """Those of ``event_ids`` already in the record (one round trip for a batch)."""
+        found: set[str] = set()
+        for start in range(0, len(event_ids), 500):
+            chunk = event_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = await self.conn.execute_fetchall(
+                f"SELECT event_id FROM events WHERE event_id IN ({marks})", chunk
+            )
+            found.update(row[0] for row in rows)
+        return found
 
     async def add_event(self, event: Event, meeting_id: str | None) -> None:
         """Keep the whole event inside a meeting; outside one only that it was seen."""
@@ -107,18 +115,21 @@ class Store:
         prefix: str,
         commands: Commands,
     ) -> int:
-        """A redaction: remove the words of these events for good, as the one rule of
-        :mod:`meetbot.core.scrubbing` says (:func:`~meetbot.core.scrubbing.without_words`:
-        a shared file's name and address go too; a command keeps its structure, e.g.
-        ``!next``, anything else is marked withdrawn and ``created_items`` keep their item's
-        number). Only messages and edits are rewritten
-        (:func:`~meetbot.core.scrubbing.redaction_removes_words`).
+        """A redaction: remove the words of these events (and of their edits) for good, as
+        the one rule of :mod:`meetbot.core.scrubbing` says
+        (:func:`~meetbot.core.scrubbing.without_words`: a shared file's name and address go
+        too; a command keeps its structure, e.g. ``!next``, anything else is marked withdrawn
+        and ``created_items`` keep their item's number). Only messages and edits are
+        rewritten (:func:`~meetbot.core.scrubbing.redaction_removes_words`).
 
         The event keeps its place in the record so replaying the meeting gives the same
         meeting. Its translations go too, and so do those still to be made.
         """
         count = 0
-        for event_id in event_ids:
+        targets = list(event_ids)
+        for event_id in list(targets):
+            targets.extend(await self.edits_of(event_id))
+        for event_id in targets:
             event = await self.stored_event(event_id)
             if event is None or not redaction_removes_words(event):
                 continue
@@ -223,18 +234,22 @@ class Store:
         txn_id: str,
         content: dict[str, Any],
         event_type: str = "m.room.message",
+        *,
+        background: bool = False,
     ) -> None:
+        """Queue a message; ``background`` (live translations): the room's answers go first."""
         await self.conn.execute(
-            "INSERT OR IGNORE INTO outbox (room_id, txn_id, event_type, content, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (room_id, txn_id, event_type, json.dumps(content, ensure_ascii=False), utcnow()),
+            "INSERT OR IGNORE INTO outbox (room_id, txn_id, event_type, content, created_at, "
+            "background) VALUES (?, ?, ?, ?, ?, ?)",
+            (room_id, txn_id, event_type, json.dumps(content, ensure_ascii=False), utcnow(),
+             int(background)),
         )
 
     async def pending_outbox(
         self, limit: int = 50, per_room: int | None = None
     ) -> list[OutboxMessage]:
-        """Rows still to send, oldest first; ``per_room``: at most that many of each room
-        (so that one room's long queue never hides another room's rows)."""
+        """Rows still to send, oldest first; ``per_room``: at most that many of each room's
+        answers and of its background rows (one room's long queue never hides another's)."""
         async with self.db.between_writes() as conn:
             if per_room is None:
                 rows = await conn.execute_fetchall(
@@ -244,20 +259,14 @@ class Store:
                 )
             else:
                 rows = await conn.execute_fetchall(
-                    "SELECT * FROM (SELECT *, ROW_NUMBER() OVER "
-                    "(PARTITION BY room_id ORDER BY id) AS place FROM outbox "
-                    "WHERE sent_at IS NULL AND failed = 0) WHERE place <= ? ORDER BY id LIMIT ?",
+                    "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY room_id, "
+                    "background ORDER BY id) AS place FROM outbox WHERE sent_at IS NULL AND "
+                    "failed = 0) WHERE place <= ? ORDER BY id LIMIT ?",
                     (per_room, limit),
                 )
         return [
-            OutboxMessage(
-                r["id"],
-                r["room_id"],
-                r["txn_id"],
-                r["event_type"],
-                json.loads(r["content"]),
-                r["attempts"],
-            )
+            OutboxMessage(r["id"], r["room_id"], r["txn_id"], r["event_type"],
+                          json.loads(r["content"]), r["attempts"], bool(r["background"]))
             for r in rows
         ]
 

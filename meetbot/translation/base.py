@@ -51,6 +51,8 @@ class Translator(abc.ABC):
     name: str = "abstract"
     #: Languages tried, in order, as an intermediate step when no direct pair exists.
     pivots: Sequence[str] = ("en",)
+    #: Most texts in one call (the service batches concurrent requests up to this).
+    max_batch: int = 32
 
     @abc.abstractmethod
     def pairs(self) -> set[Pair]:

@@ -32,7 +32,9 @@ from meetbot.waiting import wait_or_timeout
 
 log = logging.getLogger(__name__)
 
-BATCH = 32
+# Translations taken in one round, at most: a backlog goes to the back-end in few, large
+# batches (Apertium pays a process start per call), and is stored in one transaction.
+BATCH = 128
 ROOM_SWITCH = "translation-off:"  # kv key prefix: rooms where a facilitator turned it off
 
 # fetch(room_id, event_id) -> the body of a message the record does not hold (or None).
@@ -73,6 +75,7 @@ class LiveTranslation:
         self._stop = asyncio.Event()
         self._service: TranslationService | None = None
         app.task_wakers.append(self.ready)
+        app.reloaders.append(self.load)  # the rooms switched off, after a rollback
         app.persisters[Translate] = self._persist_translate
         app.persisters[RetractTranslation] = self._persist_retract
         app.persisters[SetUserLanguage] = self._persist_language
@@ -93,7 +96,9 @@ class LiveTranslation:
             # HTTP calls wait on the network, not the CPU: a few per server keeps a pool busy.
             servers = len(self.config.libretranslate_url)
             workers = max(4, 2 * servers) if self.config.backend == "libretranslate" else 1
-            self._service = TranslationService(translator, workers=workers)
+            self._service = TranslationService(
+                translator, workers=workers, max_batch_size=translator.max_batch
+            )
         return self._service
 
     async def fill_agendas(self) -> int:
@@ -140,6 +145,7 @@ class LiveTranslation:
             txn_id_for(f"retract:{effect.event_id}"),
             {"redacts": "txn:" + notice_txn(effect.event_id), "reason": "original redacted"},
             event_type="m.room.redaction",
+            background=True,
         )
 
     async def _persist_language(self, effect: SetUserLanguage, state: RoomState) -> None:
@@ -234,10 +240,12 @@ class LiveTranslation:
             await store.enqueue(room_id, txn_id_for(task.key), content)
         elif payload.get("edit_of"):
             original = "txn:" + notice_txn(payload["edit_of"])
-            await store.enqueue(room_id, txn_id_for(task.key), edit_content(original, content))
+            await store.enqueue(room_id, txn_id_for(task.key), edit_content(original, content),
+                                background=True)
         else:
+            # Live translations go in the background: the room's answers never wait for them.
             content["m.relates_to"] = self._relation(event_id, payload.get("thread_root"))
-            await store.enqueue(room_id, notice_txn(event_id), content)
+            await store.enqueue(room_id, notice_txn(event_id), content, background=True)
 
     def _relation(self, event_id: str, thread_root: str | None) -> dict[str, Any]:
         if thread_root or self.config.display == "thread":
@@ -283,7 +291,8 @@ class LiveTranslation:
             settings.languages,
         )
         await self.app.store.enqueue(
-            room_id, txn_id_for(f"translation-problem:{room_id}:{scope}"), content
+            room_id, txn_id_for(f"translation-problem:{room_id}:{scope}"), content,
+            background=True,
         )
 
 

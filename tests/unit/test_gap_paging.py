@@ -30,8 +30,9 @@ from nio import (
     SyncResponse,
 )
 
-from meetbot.app import MeetBotApp
+from meetbot.app import MeetBotApp, Pending
 from meetbot.config.schema import load_config
+from meetbot.matrix import gaps
 from meetbot.matrix.bot import LAST_SYNC_KEY, MatrixBot
 from meetbot.matrix.gaps import MAX_GAP_PAGES, GapPager
 from meetbot.runtime.features import open_app
@@ -158,13 +159,21 @@ def bot_over(app: MeetBotApp, homeserver: FakeHomeserver) -> tuple[MatrixBot, li
     ``live`` (answered) or not: ``"$e3 live"``, ``"$e1 history"``."""
     bot = MatrixBot(app, homeserver)  # type: ignore[arg-type]
     handled: list[str] = []
-    ingest = app.ingest
+    ingest_many = app.ingest_many
 
-    async def spy(event: Any) -> Any:
-        handled.append(f"{event.event_id} {'live' if event.live else 'history'}")
-        return await ingest(event)
+    def spying(pending: Pending) -> Pending:
+        def make() -> Any:
+            event = pending.make()
+            if event is not None:
+                handled.append(f"{event.event_id} {'live' if event.live else 'history'}")
+            return event
 
-    app.ingest = spy  # type: ignore[method-assign]
+        return Pending(pending.event_id, make)
+
+    async def spy(incoming: Any, *args: Any) -> Any:
+        return await ingest_many([spying(p) for p in incoming], *args)
+
+    app.ingest_many = spy  # type: ignore[method-assign]
     return bot, handled
 
 
@@ -292,6 +301,19 @@ async def test_paging_gives_up_after_a_bounded_number_of_pages(app: MeetBotApp) 
     # The newest MAX_GAP_PAGES missed events, oldest first; $e1-$e19 are left out.
     assert len(homeserver.requests) == MAX_GAP_PAGES
     assert ids(missed) == [f"$e{n}" for n in range(20, MAX_GAP_PAGES + 20)]
+
+
+async def test_paging_keeps_at_most_a_bounded_number_of_the_newest_events(
+    app: MeetBotApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(gaps, "MAX_GAP_EVENTS", 25)
+    homeserver = FakeHomeserver(chatter(60, from_ms=T0), page_size=10)
+
+    missed = await GapPager(homeserver, app.store).missed(ROOM, homeserver.token_before("$e60"), 0)
+
+    # Pages of 10 back from $e59: the newest 25 missed events, oldest first, in 3 pages.
+    assert ids(missed) == [f"$e{n}" for n in range(35, 60)]
+    assert len(homeserver.requests) == 3
 
 
 # -- the bot: a limited sync, and the catch-up window ---------------------------------------

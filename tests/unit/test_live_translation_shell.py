@@ -36,6 +36,7 @@ from meetbot.app import MeetBotApp
 from meetbot.config.schema import Config
 from meetbot.core.events import Message
 from meetbot.storage.store import Task
+from meetbot.translation.apertium import ApertiumTranslator
 from meetbot.translation.base import Pair, Translator
 from meetbot.translation.live import LiveTranslation, notice_txn
 
@@ -521,3 +522,23 @@ async def test_people_mentioned_are_named_in_the_notice_and_kept_as_ids_in_the_r
     assert texts[action.event_id]["en"] == f"en:{CARLOS} organiza el taller"
     # The back-end never saw the id: a placeholder stood in for it.
     assert not [texts for texts, _s, _t in phrasebook.calls if any(CARLOS in t for t in texts)]
+
+
+async def test_live_translations_go_in_the_background_in_batches_the_back_end_sets(
+    tmp_path: Path, phrasebook: Phrasebook, shells: Any
+) -> None:
+    shell = await shells(room_config(tmp_path))
+    say = Speaker()
+    await shell.a.ingest(say.say("!startmeeting"))
+    message = spanish(say, "hola a todos")
+    await shell.a.ingest(message)
+    await shell.translate_pending()
+    rows = await shell.a.store.pending_outbox(limit=100)
+    # The translation in the background lane; the meeting's own notices are answers.
+    assert {r.txn_id for r in rows if r.background} == {notice_txn(message.event_id)}
+    assert len(rows) > 1
+
+    # The back-end says how many texts a call may carry; Apertium pays a process start per
+    # call, so a backlog goes in calls of up to 128 texts.
+    assert shell.t.service.max_batch_size == phrasebook.max_batch == 32
+    assert ApertiumTranslator.max_batch == 128

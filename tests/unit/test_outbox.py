@@ -172,10 +172,32 @@ async def test_a_row_waiting_for_a_later_row_does_not_block_the_others(app) -> N
     )
     server = FakeHomeserver()
     await drain(app, server)
-    assert [(kind, txn) for kind, _room, txn, _ in server.sent] == [
-        ("send", "notice"), ("send", "answer"), ("redact", "retract"),
+    # Rooms send side by side: order holds within each room.
+    assert [(kind, txn) for kind, room, txn, _ in server.sent if room == REGION] == [
+        ("send", "notice"), ("redact", "retract"),
     ]
-    assert server.sent[-1][3] == "$sent-notice", "the redaction points at the notice as sent"
+    assert [txn for _kind, room, txn, _ in server.sent if room == COORD] == ["answer"]
+    redaction = next(sent for sent in server.sent if sent[0] == "redact")
+    assert redaction[3] == "$sent-notice", "the redaction points at the notice as sent"
+
+
+class SlowRoom(FakeHomeserver):
+    """Every send to REGION takes a while (a busy room, a slow server for it)."""
+
+    async def room_send(self, room_id: str, event_type: str, content: Any, **kw: Any) -> Any:
+        if room_id == REGION:
+            await asyncio.sleep(0.05)
+        return await super().room_send(room_id, event_type, content, **kw)
+
+
+async def test_a_room_with_a_long_queue_does_not_hold_up_another_rooms_answer(app) -> None:
+    await enqueue(app, *[(REGION, f"busy{n}", {"body": f"translation {n}"}) for n in range(10)])
+    await enqueue(app, (COORD, "answer", {"body": "another room's answer"}))
+    server = SlowRoom()
+    await drain(app, server)
+    order = [txn for _kind, _room, txn, _ in server.sent]
+    assert order.index("answer") < 2, order
+    assert [t for t in order if t != "answer"] == [f"busy{n}" for n in range(10)]
 
 
 async def test_a_row_pointing_at_nothing_is_dropped_not_retried(app) -> None:
@@ -267,3 +289,15 @@ async def test_stop_interrupts_a_long_back_off_at_once(app) -> None:
     await asyncio.sleep(0.2)
     sender.stop()
     await asyncio.wait_for(task, 1)
+
+
+async def test_a_rooms_answer_does_not_queue_behind_its_live_translations(app) -> None:
+    async with app.store.db.transaction():
+        for n in range(10):
+            await app.store.enqueue(REGION, f"tr{n}", {"body": f"[es] {n}"}, background=True)
+        await app.store.enqueue(REGION, "answer", {"body": "!status answered"})
+    server = SlowRoom()
+    await drain(app, server)
+    order = [txn for _kind, _room, txn, _ in server.sent]
+    assert order.index("answer") < 2, order
+    assert [t for t in order if t != "answer"] == [f"tr{n}" for n in range(10)]
