@@ -169,4 +169,64 @@ MIGRATIONS: list[Migration] = [
         ALTER TABLE outbox ADD COLUMN background INTEGER NOT NULL DEFAULT 0;
         """,
     ),
+    Migration(
+        8,
+        "translations people can trust: corrections, memory, glossary, checks",
+        """
+        -- Where a translation's text comes from: 'machine' (a back-end), 'human' (a
+        -- person's !fix) or 'glossary' (a fixed translation of the whole text). When a
+        -- person corrected it, the machine's version, who and when are kept beside it.
+        ALTER TABLE translations ADD COLUMN origin TEXT NOT NULL DEFAULT 'machine';
+        ALTER TABLE translations ADD COLUMN machine_text TEXT;
+        ALTER TABLE translations ADD COLUMN corrected_by TEXT;
+        ALTER TABLE translations ADD COLUMN corrected_at TEXT;
+        -- People's corrections as a translation memory: the same source sentence is never
+        -- sent to a back-end again for that pair.
+        CREATE TABLE translation_memory (
+            source_lang TEXT NOT NULL,
+            target_lang TEXT NOT NULL,
+            source_text TEXT NOT NULL,
+            text TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            event_id TEXT,
+            at TEXT NOT NULL,
+            PRIMARY KEY (source_lang, target_lang, source_text)
+        );
+        -- Terms added from a room (!term add): kept verbatim (lang '') or translated one
+        -- fixed way into one language. The config file's glossary is read from the file.
+        CREATE TABLE glossary_terms (
+            source TEXT NOT NULL,
+            lang TEXT NOT NULL DEFAULT '',
+            target TEXT NOT NULL,
+            added_by TEXT NOT NULL,
+            room_id TEXT,
+            at TEXT NOT NULL,
+            PRIMARY KEY (source, lang)
+        );
+        -- Which glossary terms a translation used (for the report and the exports).
+        CREATE TABLE glossary_hits (
+            event_id TEXT NOT NULL,
+            lang TEXT NOT NULL,
+            term TEXT NOT NULL,
+            PRIMARY KEY (event_id, lang, term)
+        );
+        -- !check: how an author's message reads back into their language, and its score.
+        CREATE TABLE translation_checks (
+            event_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            lang TEXT NOT NULL,
+            source_lang TEXT NOT NULL,
+            text TEXT NOT NULL,
+            back_text TEXT NOT NULL,
+            score REAL NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (event_id, lang)
+        );
+        -- !check auto / !check off, per person.
+        CREATE TABLE check_prefs (
+            user_id TEXT PRIMARY KEY,
+            mode TEXT NOT NULL
+        );
+        """,
+    ),
 ]
