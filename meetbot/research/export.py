@@ -23,7 +23,7 @@ COLUMNS = ("speaker", "region", "meeting_number", "meeting_id", "line", "at_utc"
            "item_kind", "language", "text")
 # After the translations, so the columns above keep their places.
 SHAPE_COLUMNS = ("msgtype", "reply_to_line", "attachment_kind", "attachment_name",
-                 "attachment_mimetype", "attachment_size", "attachment_url")
+                 "attachment_mimetype", "attachment_size", "attachment_url", "mode")
 # A shared file's facts, flat for the CSV (the JSON lines keep them as one object).
 ATTACHMENT_FIELDS = ("kind", "name", "mimetype", "size", "url")
 IDENTITY_COLUMNS = ("matrix_id", "display_name")
@@ -62,10 +62,43 @@ def message_rows(
                 "msgtype": line.get("msgtype") or "m.text",
                 "reply_to_line": (line.get("reply_to") or {}).get("line"),
                 "attachment": _attachment(line.get("attachment"), pseudonyms),
+                "mode": "live",
             }
             if with_ids:
                 row["matrix_id"] = line["sender"]
                 row["display_name"] = line["display_name"]
+            yield row
+        yield from written_rows(held, pseudonyms, with_ids=with_ids)
+
+
+def written_rows(
+    held: HeldMeeting, pseudonyms: Pseudonyms, *, with_ids: bool = False
+) -> Iterator[dict[str, Any]]:
+    """The answers written around the meeting (``mode: written``): no log line."""
+    doc = held.doc
+    for group in doc.get("written") or []:
+        for answer in group["answers"]:
+            row: dict[str, Any] = {
+                "speaker": pseudonyms.of(answer["sender"]),
+                "region": doc["region"],
+                "meeting_number": held.number,
+                "meeting_id": doc["meeting_id"],
+                "line": None,
+                "at_utc": answer["at_utc"],
+                "prompt_id": group["prompt_id"],
+                "item_kind": None,
+                "language": answer.get("language"),
+                "text": pseudonyms.in_text(str(answer["body"])),
+                "translations": {lang: pseudonyms.in_text(t)
+                                 for lang, t in (answer.get("translations") or {}).items()},
+                "msgtype": "m.text",
+                "reply_to_line": None,
+                "attachment": None,
+                "mode": "written",
+            }
+            if with_ids:
+                row["matrix_id"] = answer["sender"]
+                row["display_name"] = answer["display_name"]
             yield row
 
 
