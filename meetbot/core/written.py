@@ -159,7 +159,7 @@ def digest_lines(
         for answer in mine[:DIGEST_QUOTES]:
             lines.append(_("• {name}: {text}", name=answer.name, text=Localized(answer.texts)))
         if len(mine) > DIGEST_QUOTES:
-            lines.append(ngettext("• and {count} more", "• and {count} more",
+            lines.append(ngettext("• and {count} more answer", "• and {count} more answers",
                                   len(mine) - DIGEST_QUOTES))
     return lines
 

@@ -116,7 +116,7 @@ def test_the_digest_quotes_each_prompt_in_the_readers_language() -> None:
     assert english.index("First prompt?") < english.index("Second prompt?")
     assert "• Bea: Share notes" in english and "• Bea: Compartir notas" in spanish
     assert "¿Segunda?" in spanish
-    assert "idea 2" in english and "idea 3" not in english and "and 2 more" in english
+    assert "idea 2" in english and "idea 3" not in english and "and 2 more answers" in english
     assert "No written answers" in render_lines(digest_lines(prompts, []), "en")
 
 
