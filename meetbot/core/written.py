@@ -98,7 +98,8 @@ def on_message(state: RoomState, settings: RoomSettings, event: Event) -> list[E
 def on_edit(state: RoomState, settings: RoomSettings, event: Event) -> list[Effect]:
     if not isinstance(event, Edit) or (state.meeting is not None and not settings.direct):
         return []
-    return [effect(WrittenChanged(event.target, event.sender, event.body))]
+    return [effect(WrittenChanged(event.target, event.sender, event.body, event.room_id,
+                                  event.event_id, event.live))]
 
 
 def on_redaction(state: RoomState, settings: RoomSettings, event: Event) -> list[Effect]:

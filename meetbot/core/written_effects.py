@@ -28,11 +28,15 @@ class WrittenCandidate:
 
 @dataclass(frozen=True)
 class WrittenChanged:
-    """A candidate answer was edited (``body``) or redacted (``body`` None)."""
+    """A candidate answer was edited (``body``, by ``edit_event``) or redacted (``body``
+    None)."""
 
     event_id: str
     sender: str
     body: str | None
+    room_id: str = ""
+    edit_event: str = ""
+    live: bool = True
 
 
 @dataclass(frozen=True)

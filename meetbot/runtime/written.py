@@ -94,7 +94,7 @@ class WrittenAnswers:
             text = _("> {text}", text=Localized(prompt.texts))
             if only_user is None:
                 await self._post(region, planned, prompt.id, room_id, None, (
-                    head, text,
+                    head, text, "",
                     _("Answer in this thread until {close}. Answers are recorded for the "
                       "meeting like what is said in it ({optout} keeps yours out).",
                       close=zoned_time(closes, region.timezone),
@@ -106,7 +106,7 @@ class WrittenAnswers:
                     continue
                 language = app.user_languages.get(user_id, region.languages[0])
                 await self._post(region, planned, prompt.id, direct, user_id, (
-                    head, text,
+                    head, text, "",
                     _("Reply to this message to answer, until {close}.",
                       close=zoned_time(closes, region.timezone)),
                 ), (language,))
@@ -177,8 +177,23 @@ class WrittenAnswers:
         if effect.body is None:
             if await self.store.remove_answer(effect.event_id):
                 await self.app.store.cancel_translations(effect.event_id)
-        else:
-            await self.store.edit_answer(effect.event_id, effect.sender, effect.body)
+        elif await self.store.edit_answer(effect.event_id, effect.sender, effect.body):
+            await self._translate_edit(effect, state)
+
+    async def _translate_edit(self, effect: WrittenChanged, state: RoomState) -> None:
+        """The edited answer is translated again; in a thread its notice is edited too."""
+        answer = await self.store.answer(effect.event_id)
+        translate = self.app.persisters.get(Translate)
+        found = find_planned(self.app, answer.region_id, answer.number) if answer else None
+        if answer is None or translate is None or found is None:
+            return
+        await translate(Translate(
+            room_id=answer.room_id, event_id=answer.event_id,
+            meeting_id=record_key(answer.region_id, answer.number), text=answer.body,
+            sender=answer.sender, languages=tuple(found[0].languages),
+            source_language=answer.language, post=effect.live and answer.via == "thread",
+            edit_of=answer.event_id, edit_event=effect.edit_event,
+        ), state)
 
     async def _keep_choice(self, effect: AsyncChoice, state: RoomState) -> None:
         await self.store.set_optin(effect.user_id, effect.room_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from meetbot.storage.database import Database
 
@@ -112,13 +113,14 @@ class WrittenStore:
             "SELECT * FROM written_answers WHERE region_id = ? AND number = ? "
             "ORDER BY at, event_id", (region_id, number),
         ) as cur:
-            rows = await cur.fetchall()
-        return [
-            WrittenAnswer(r["event_id"], r["region_id"], r["number"], r["prompt_id"],
-                          r["room_id"], r["sender"], r["display_name"], r["body"],
-                          r["language"], r["via"], datetime.fromisoformat(r["at"]))
-            for r in rows
-        ]
+            return [_answer(r) for r in await cur.fetchall()]
+
+    async def answer(self, event_id: str) -> WrittenAnswer | None:
+        async with self.db.conn.execute(
+            "SELECT * FROM written_answers WHERE event_id = ?", (event_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return _answer(row) if row is not None else None
 
     async def forget_person(
         self, user_id: str, slots: set[tuple[str, int]] | None = None
@@ -165,6 +167,12 @@ class WrittenStore:
         """Person -> the direct chat the prompts go to."""
         async with self.db.conn.execute("SELECT user_id, room_id FROM written_optins") as cur:
             return {r[0]: r[1] for r in await cur.fetchall()}
+
+
+def _answer(r: Any) -> WrittenAnswer:
+    return WrittenAnswer(r["event_id"], r["region_id"], r["number"], r["prompt_id"], r["room_id"],
+                         r["sender"], r["display_name"], r["body"], r["language"], r["via"],
+                         datetime.fromisoformat(r["at"]))
 
 
 def ids_of(answers: Iterable[WrittenAnswer]) -> list[str]:
