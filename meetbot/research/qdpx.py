@@ -48,6 +48,8 @@ def transcript(held: HeldMeeting, rows: Sequence[dict[str, Any]]) -> tuple[str, 
     for row in rows:
         prefix = f"[{row['at_utc'][11:16]} UTC] {row['speaker']}: "
         kind = f"({row['item_kind']}) " if row["item_kind"] else ""
+        if row.get("mode") == "written":
+            kind = "(written) " + kind
         start = len(text) + len(prefix)
         text += prefix + kind + _shared(row) + row["text"]
         spans.append((start, len(text), row))
@@ -154,16 +156,18 @@ def build_qdpx(rows: Sequence[dict[str, Any]], meetings: Sequence[HeldMeeting], 
                          name=f"{held.doc['region']}-meeting-{held.number}-{meeting_id[:8]}",
                          plainTextPath=f"internal://{source_guid}.txt",
                          creatingUser=user, creationDateTime=now)
-            for start, end, row in spans:
+            for index, (start, end, row) in enumerate(spans):
+                # A written answer has no log line: its place in the transcript names it.
+                line = row["line"] if row["line"] is not None else f"written-{index}"
                 selection = _el(source, "PlainTextSelection",
-                                guid=guid("selection", meeting_id, row["line"]),
-                                name=f"{row['speaker']} #{row['line']}",
+                                guid=guid("selection", meeting_id, line),
+                                name=f"{row['speaker']} #{line}",
                                 startPosition=str(start), endPosition=str(end),
                                 creatingUser=user, creationDateTime=now)
                 for code in ([("prompt", row["prompt_id"])] if row["prompt_id"] else []) + (
                     [("kind", row["item_kind"])] if row["item_kind"] else []
-                ) + in_family.get((meeting_id, int(row["line"])), []):
-                    coding = _el(selection, "Coding", guid=guid("coding", meeting_id, row["line"],
+                ) + (in_family.get((meeting_id, int(line)), []) if isinstance(line, int) else []):
+                    coding = _el(selection, "Coding", guid=guid("coding", meeting_id, line,
                                                                 *code),
                                  creatingUser=user, creationDateTime=now)
                     _el(coding, "CodeRef", targetGUID=guid("code", *code))

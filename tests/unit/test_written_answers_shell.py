@@ -5,6 +5,8 @@ withdrawal takes the answers away."""
 
 from __future__ import annotations
 
+import io
+import zipfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from meetbot.research import consent
 from meetbot.research.dataset import HeldMeeting
 from meetbot.research.export import message_rows
 from meetbot.research.pseudonyms import Pseudonyms
+from meetbot.research.qdpx import build_qdpx
 from meetbot.runtime import written
 from meetbot.storage.written_store import WrittenStore
 
@@ -91,6 +94,11 @@ async def test_the_window_posts_each_prompt_once_and_records_the_thread_answers(
         assert [(r["mode"], r["prompt_id"], r["text"]) for r in rows] == [
             ("written", "share", "Compartir notas")]
         assert BEA not in str(rows)
+        doc.update(region_name="Latin America", started_at="2027-01-15T18:00:00-05:00")
+        project = build_qdpx(rows, [held], "written")
+        with zipfile.ZipFile(io.BytesIO(project)) as archive:
+            texts = [archive.read(n).decode() for n in archive.namelist() if n.endswith(".txt")]
+        assert "(written) Compartir notas" in texts[0]
 
         # Withdrawal: Bea's answer goes, Carlos's stays.
         await consent.withdraw(app, BEA, STARTS)
