@@ -10,12 +10,14 @@ import os
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -130,14 +132,54 @@ class CoordinatorConfig(_Strict):
         return _check_user_ids(value)
 
 
+def _server_url(value: Any) -> str:
+    """An http(s) URL with a host, such as ``http://127.0.0.1:5000``."""
+    example = "write a URL such as http://127.0.0.1:5000"
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a URL; {example}")
+    try:
+        parts = urlsplit(value.strip())
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a URL ({exc}); {example}") from exc
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"{value!r} has no scheme (http:// or https://); {example}")
+    if not parts.hostname:
+        raise ValueError(f"{value!r} has no host; {example}")
+    return value.strip()
+
+
+ServerURL = Annotated[str, BeforeValidator(_server_url)]
+
+
 class TranslationConfig(_Strict):
     backend: Literal["argos", "apertium", "libretranslate", "none"] = "argos"
     models_dir: Path | None = None  # default: data_dir/models
-    libretranslate_url: str = "http://127.0.0.1:5000"
+    # One LibreTranslate server, or a list of equal servers the bot spreads requests over
+    # and fails over between (always a list once read).
+    libretranslate_url: list[ServerURL] = Field(default_factory=lambda: ["http://127.0.0.1:5000"])
     api_key: SecretStr | None = None
     display: Literal["reply", "thread", "off"] = "reply"
     mode: Literal["meetings", "always"] = "meetings"
     detection_threshold: float = Field(default=0.6, ge=0, le=1)
+
+    @field_validator("libretranslate_url", mode="before")
+    @classmethod
+    def _one_or_more_urls(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [_server_url(value)]  # one server: an error names the key itself
+        if isinstance(value, list | tuple) and not value:
+            raise ValueError("give at least one URL, or one URL without a list")
+        return value
+
+    @field_validator("libretranslate_url", mode="after")
+    @classmethod
+    def _distinct_urls(cls, value: list[str]) -> list[str]:
+        seen = [url.rstrip("/") for url in value]
+        for url in seen:
+            if seen.count(url) > 1:
+                raise ValueError(f"{url!r} is listed twice; list each server once")
+        return value
 
 
 class PrivacyConfig(_Strict):

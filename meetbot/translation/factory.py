@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from meetbot.translation.base import Translator
@@ -10,9 +11,15 @@ BACKENDS = ("argos", "apertium", "libretranslate", "none")
 
 
 def make_translator(
-    backend: str, *, models_dir: Path, libretranslate_url: str, api_key: str | None
+    backend: str,
+    *,
+    models_dir: Path,
+    libretranslate_url: str | Sequence[str],
+    api_key: str | None,
 ) -> Translator:
     """Build the configured back-end (nothing heavy is loaded before the first translation).
+
+    ``libretranslate_url`` is one server's URL or a pool's (a list).
 
     Raises:
         ValueError: unknown back-end name.

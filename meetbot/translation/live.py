@@ -89,7 +89,9 @@ class LiveTranslation:
                 libretranslate_url=self.config.libretranslate_url,
                 api_key=self.config.api_key.get_secret_value() if self.config.api_key else None,
             )
-            workers = 4 if self.config.backend == "libretranslate" else 1
+            # HTTP calls wait on the network, not the CPU: a few per server keeps a pool busy.
+            servers = len(self.config.libretranslate_url)
+            workers = max(4, 2 * servers) if self.config.backend == "libretranslate" else 1
             self._service = TranslationService(translator, workers=workers)
         return self._service
 

@@ -67,11 +67,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def libretranslate_url(
-    tmp_path_factory: pytest.TempPathFactory, tiny_packages: list[Path]
-) -> Iterator[str]:
-    """A real LibreTranslate server on 127.0.0.1 serving the tiny packages; stopped at the end."""
+def _ensure_libretranslate_venv() -> Path:
     venv = libretranslate_venv()
     if not (venv / "bin" / "libretranslate").exists():
         start = time.perf_counter()
@@ -81,75 +77,118 @@ def libretranslate_url(
             env={**os.environ, "MEETBOT_LIBRETRANSLATE_VENV": str(venv), "PYTHON": sys.executable},
         )
         TIMINGS["LibreTranslate venv install"] = time.perf_counter() - start
-    home = tmp_path_factory.mktemp("libretranslate")
-    packages = home / "packages"
-    _seed_spacy_cache(home / "cache")  # else argostranslate asks the network for spaCy's model
-    env = {
-        **os.environ,
-        "HOME": str(home),
-        "ARGOS_PACKAGES_DIR": str(packages),
-        "XDG_DATA_HOME": str(home / "data"),
-        "XDG_CACHE_HOME": str(home / "cache"),
-        "XDG_CONFIG_HOME": str(home / "config"),
-        "ARGOS_CHUNK_TYPE": "SPACY",
-        "PYTHONWARNINGS": "ignore",
-    }
-    subprocess.run(
-        [
-            str(venv / "bin" / "python"),
-            "-c",
-            "import sys, argostranslate.package as p\n"
-            "for path in sys.argv[1:]: p.install_from_path(path)",
-            *map(str, tiny_packages),
-        ],
-        check=True,
-        env=env,
-        cwd=home,
-    )
-    port = _free_port()
-    log = (home / "server.log").open("w")
-    server = subprocess.Popen(
-        [
-            str(venv / "bin" / "libretranslate"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--load-only",
-            "en,es,fr",
-            "--disable-web-ui",
-            "--threads",
-            "2",
-        ],
-        env=env,
-        cwd=home,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
+    return venv
+
+
+class LibreTranslateServer:
+    """A real LibreTranslate server on 127.0.0.1 with the tiny packages, in a home of its own.
+
+    It keeps its port across :meth:`stop` and :meth:`start`, as a restarted server does, and
+    serves Prometheus ``/metrics`` so a test can count the requests it answered.
+    """
+
+    def __init__(self, home: Path, packages: list[Path]) -> None:
+        self.venv = _ensure_libretranslate_venv()
+        self.home = home
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+        _seed_spacy_cache(home / "cache")  # else argostranslate asks the network for spaCy
+        self.env = {
+            **os.environ,
+            "HOME": str(home),
+            "ARGOS_PACKAGES_DIR": str(home / "packages"),
+            "XDG_DATA_HOME": str(home / "data"),
+            "XDG_CACHE_HOME": str(home / "cache"),
+            "XDG_CONFIG_HOME": str(home / "config"),
+            "ARGOS_CHUNK_TYPE": "SPACY",
+            "PYTHONWARNINGS": "ignore",
+            "PROMETHEUS_MULTIPROC_DIR": str(home / "prometheus"),
+        }
+        subprocess.run(
+            [
+                str(self.venv / "bin" / "python"),
+                "-c",
+                "import sys, argostranslate.package as p\n"
+                "for path in sys.argv[1:]: p.install_from_path(path)",
+                *map(str, packages),
+            ],
+            check=True,
+            env=self.env,
+            cwd=home,
+        )
+
+    def start(self, timeout: float = 60) -> None:
+        metrics = self.home / "prometheus"  # counts start at 0 with each start
+        if metrics.exists():
+            for old in metrics.iterdir():
+                old.unlink()
+        metrics.mkdir(exist_ok=True)
+        log = (self.home / "server.log").open("w")
+        self.process = subprocess.Popen(
+            [
+                str(self.venv / "bin" / "libretranslate"),
+                "--host", "127.0.0.1", "--port", str(self.port),
+                "--load-only", "en,es,fr", "--disable-web-ui", "--threads", "2", "--metrics",
+            ],
+            env=self.env,
+            cwd=self.home,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
         while True:
-            if server.poll() is not None:
-                pytest.fail(f"LibreTranslate exited: {(home / 'server.log').read_text()[-2000:]}")
+            if self.process.poll() is not None:
+                pytest.fail(f"LibreTranslate exited: {self.log()[-2000:]}")
             try:
-                with urllib.request.urlopen(url + "/languages", timeout=2) as response:
+                with urllib.request.urlopen(self.url + "/languages", timeout=2) as response:
                     if json.loads(response.read()):
-                        break
+                        return
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"LibreTranslate did not start: {(home / 'server.log').read_text()}")
+                pytest.fail(f"LibreTranslate did not start: {self.log()[-2000:]}")
             time.sleep(0.2)
-        yield url
-    finally:
-        server.terminate()
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
         try:
-            server.wait(timeout=10)
+            self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def log(self) -> str:
+        path = self.home / "server.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def translations_served(self) -> int:
+        """``POST /translate`` requests this run of the server answered with 200."""
+        with urllib.request.urlopen(self.url + "/metrics", timeout=5) as response:
+            text = response.read().decode()
+        return sum(
+            round(float(line.rsplit(" ", 1)[1]))
+            for line in text.splitlines()
+            if line.startswith("libretranslate_http_request_duration_seconds_count{")
+            and 'endpoint="/translate"' in line and 'status="200"' in line
+        )
+
+
+@pytest.fixture(scope="session")
+def libretranslate_url(
+    tmp_path_factory: pytest.TempPathFactory, tiny_packages: list[Path]
+) -> Iterator[str]:
+    """A real LibreTranslate server on 127.0.0.1 serving the tiny packages; stopped at the end."""
+    server = LibreTranslateServer(tmp_path_factory.mktemp("libretranslate"), tiny_packages)
+    try:
+        server.start()
+        yield server.url
+    finally:
+        server.stop()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

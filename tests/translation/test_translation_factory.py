@@ -41,3 +41,14 @@ def test_none_backend() -> None:
         assert translator.translate_batch(["same"], "en", "en") == ["same"]
         with pytest.raises(MissingPair, match="switched off"):
             translator.translate_batch(["hello"], "en", "es")
+
+
+def test_libretranslate_takes_one_url_or_a_pool() -> None:
+    one = make_translator("libretranslate", **OPTIONS)  # type: ignore[arg-type]
+    assert isinstance(one, LibreTranslateTranslator) and one.urls == ["http://127.0.0.1:1"]
+    pool = make_translator(
+        "libretranslate", models_dir=Path("models"), api_key=None,
+        libretranslate_url=["http://lt1:5000/", "http://lt2:5000"],
+    )
+    assert isinstance(pool, LibreTranslateTranslator)
+    assert pool.urls == ["http://lt1:5000", "http://lt2:5000"] and len(pool.pool) == 2
