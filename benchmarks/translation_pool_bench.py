@@ -182,7 +182,7 @@ def measure(args: argparse.Namespace, servers: list[LibreTranslateServer]) -> li
     p50 = {name: statistics.median(s) * 1000 for name, s in singles.items()}
     cores = os.cpu_count() or 1
     rows = [
-        ("Apertium en→es, batches of {b}, one caller".format(b=args.batch),
+        (f"Apertium en→es, batches of {args.batch}, one caller",
          f"{rate['apertium']:,.0f} msg/s",
          f"baseline; {cpu_msg['apertium'] * 1000:.1f} ms CPU per message (its processes)"),
         (f"One LibreTranslate server, batches of {args.batch}, {args.callers} callers",

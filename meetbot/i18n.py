@@ -12,7 +12,6 @@ turned into :class:`gettext.GNUTranslations` in memory (no compiled ``.mo`` is k
 from __future__ import annotations
 
 import gettext
-import html
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -32,12 +31,16 @@ SUPPORTED_LANGUAGES = ("en", "fr", "es")
 COUNT = "count"
 
 _CODE_SPAN = re.compile(r"`[^`\n]+`")
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+# Markdown's special characters get a backslash; &, < and > become HTML entities (as
+# html.escape(quote=False) makes them, and their entities hold nothing special). One
+# str.translate: a regular expression with a replacement template took twice as long.
+_MD_ESCAPES = {ord(c): "\\" + c for c in "\\`*_{}[]()#+-.!|~"}
+_MD_ESCAPES.update({ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;"})
 
 
 def md_escape(text: str) -> str:
     """Make arbitrary user text inert inside Markdown that is rendered to HTML."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+    return text.translate(_MD_ESCAPES)
 
 
 @dataclass(frozen=True)

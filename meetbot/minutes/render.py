@@ -19,24 +19,14 @@ from meetbot.core.durations import format_duration
 from meetbot.i18n import Msg, md_escape, render_lines
 from meetbot.minutes.by_prompt import TOP_ENDORSED, prompt_of_lines
 from meetbot.minutes.labels import label
+from meetbot.minutes.pieces import HtmlPieces, MarkdownPieces, mark, md_finalize, size
 from meetbot.minutes.proposals import proposals_of
-from meetbot.minutes.text import file_size, md_text, media_url, safe_url, truncate
+from meetbot.minutes.text import media_url, safe_url, truncate
 
 UNASSIGNED = "UNASSIGNED"  # the actions group for nobody; no Matrix user id looks like this
 
 # How much of an item's text a chat summary shows; the minutes files keep all of it.
 SUMMARY_TEXT_LIMIT = 300
-
-
-def _md_finalize(value: object) -> object:
-    """Escape every value a Markdown template prints unless it was made safe on purpose."""
-    if value is None:
-        return ""
-    if isinstance(value, Markup):
-        return value
-    if isinstance(value, (int, float)):
-        return value
-    return Markup(md_text(str(value)))
 
 
 def _md_inline(text: str) -> str:
@@ -55,7 +45,7 @@ _HTML_ENV = Environment(
 _MD_ENV = Environment(
     loader=_LOADER,
     autoescape=False,
-    finalize=_md_finalize,
+    finalize=md_finalize,
     undefined=StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
@@ -132,23 +122,9 @@ def _duration(seconds: int | None) -> Markup:
     return Markup(duration_text(seconds))
 
 
-def _size(size: int | None) -> Markup:
-    return Markup(file_size(size))
-
-
-# What a log line of these kinds starts with: no words, so no translation is needed.
-MSGTYPE_MARKS = {
-    "m.image": "🖼", "m.file": "📎", "m.audio": "🔊", "m.video": "🎞", "m.sticker": "🏷",
-    "m.poll": "📊", "m.location": "📍",
-}
-
-
-def _mark(msgtype: str | None) -> Markup:
-    return Markup(MSGTYPE_MARKS.get(msgtype or "", ""))
-
-
 def _context(data: Mapping[str, Any], language: str, markdown: bool) -> dict[str, Any]:
     helpers = _Helpers(data, language, markdown)
+    pieces = MarkdownPieces(helpers) if markdown else HtmlPieces(helpers)
     return {
         "data": data,
         "language": language,
@@ -161,8 +137,12 @@ def _context(data: Mapping[str, Any], language: str, markdown: bool) -> dict[str
         "when": _when,
         "duration": _duration,
         "media": helpers.media,
-        "size": _size,
-        "mark": _mark,
+        "size": size,
+        "mark": mark,
+        # The repeated pieces, in Python (see meetbot.minutes.pieces).
+        "beside": pieces.beside,
+        "item_row": pieces.item,
+        "log_lines": pieces.lines,
     }
 
 
