@@ -13,6 +13,7 @@ import functools
 import json
 import types
 import typing
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +28,7 @@ def decode_event(type_name: str, payload: str) -> Event:
     return _decode(EVENT_TYPES[type_name], json.loads(payload))  # type: ignore[no-any-return]
 
 
+
 def _encode(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
@@ -38,22 +40,30 @@ def _encode(value: Any) -> Any:
 
 
 def _decode(cls: type, data: dict[str, Any]) -> Any:
-    kinds = _field_kinds(cls)
+    converters = _converters(cls)
     kwargs: dict[str, Any] = {}
     for name, value in data.items():
-        if name not in kinds:
+        if name not in converters:
             continue
-        kind = kinds[name]
-        if value is None:
-            pass
-        elif kind is datetime:
-            value = datetime.fromisoformat(value)
-        elif kind is tuple:
-            value = tuple(value)
-        elif isinstance(kind, type) and dataclasses.is_dataclass(kind):
-            value = _decode(kind, value)
-        kwargs[name] = value
+        convert = converters[name]
+        kwargs[name] = value if convert is None or value is None else convert(value)
     return cls(**kwargs)
+
+
+@functools.cache
+def _converters(cls: type) -> dict[str, Callable[[Any], Any] | None]:
+    """Each field's decoder, made once per class (a record replays thousands of events)."""
+    converters: dict[str, Callable[[Any], Any] | None] = {}
+    for name, kind in _field_kinds(cls).items():
+        if kind is datetime:
+            converters[name] = datetime.fromisoformat
+        elif kind is tuple:
+            converters[name] = tuple
+        elif isinstance(kind, type) and dataclasses.is_dataclass(kind):
+            converters[name] = functools.partial(_decode, kind)
+        else:
+            converters[name] = None
+    return converters
 
 
 @functools.cache

@@ -252,3 +252,44 @@ def test_markdown_escaping_is_html_escape_then_a_backslash_before_each_special(t
 
     special = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
     assert md_escape(text) == special.sub(r"\\\1", html.escape(text, quote=False))
+
+
+@given(room=st.text(max_size=12), event=st.text(max_size=12), via=st.none() | st.text(max_size=8))
+def test_a_line_links_to_matrix_as_permalink_does(room: str, event: str, via: str | None) -> None:
+    """MinutesView.link quotes the room and the server once; the link is permalink's."""
+    from meetbot.minutes.text import permalink
+    from meetbot.minutes.view import MinutesView
+
+    # Only the meeting's room id and time zone are read.
+    view = MinutesView(MinutesContext(meeting=_Room(room), region_name="x",  # type: ignore[arg-type]
+                                      homeserver_name=via))
+    assert view.link(event) == permalink(room, event, via)
+
+
+class _Room:
+    def __init__(self, room_id: str) -> None:
+        self.room_id = room_id
+        self.timezone = "UTC"
+
+
+@given(st.text(st.sampled_from("$abcXYZ019_.-~!:/?#%@ é\u0000")) | st.text())
+def test_an_event_id_is_quoted_as_quote_does(event_id: str) -> None:
+    from urllib.parse import quote
+
+    from meetbot.minutes.text import quote_id
+
+    assert quote_id(event_id) == quote(event_id, safe="")
+
+
+@given(st.text(st.sampled_from("ab &<>'\"*_\n\r\v\f\x1c\x1d\x1e\x1f\x85\u2028\u2029\t é")) | TEXT)
+def test_the_quick_paths_escape_as_before(text: str) -> None:
+    """HTML: as markupsafe.escape; Markdown: line by line, as md_text did."""
+    from markupsafe import escape
+
+    from meetbot.minutes import pieces
+    from meetbot.minutes.text import md_text
+
+    assert pieces._html(text) == str(escape(text))
+    lines = [line.strip() for line in text.splitlines()]
+    assert md_text(text) == "  \n  ".join(md_escape(line) for line in lines if line)
+    assert pieces._md(text) == str(pieces.md_finalize(text))
