@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -107,26 +107,46 @@ def to_csv(rows: Sequence[dict[str, Any]], *, with_ids: bool = False) -> str:
     return out.getvalue()
 
 
+PROJECT_NAME = "meetbot research export"
+
+
+def check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+
+
+def save_export(
+    out_dir: Path, fmt: str, content: str | bytes | Callable[[Path], None]
+) -> Path:
+    """``meetbot-export.<fmt>`` in ``out_dir``, replaced whole (never half written);
+    ``content`` is the text, the bytes, or what writes them to a path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"meetbot-export.{fmt}"
+    tmp = path.with_name(path.name + ".tmp")
+    if callable(content):
+        content(tmp)
+    elif isinstance(content, bytes):
+        tmp.write_bytes(content)
+    else:
+        tmp.write_text(content, encoding="utf-8", newline="" if fmt == "csv" else None)
+    tmp.replace(path)
+    return path
+
+
 def write_export(
     out_dir: Path, fmt: str, meetings: Sequence[HeldMeeting], pseudonyms: Pseudonyms,
-    *, with_ids: bool = False, project_name: str = "meetbot research export",
+    *, with_ids: bool = False, project_name: str = PROJECT_NAME,
 ) -> Path:
     from meetbot.research.qdpx import build_qdpx
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    check_format(fmt)
     rows = list(message_rows(meetings, pseudonyms, with_ids=with_ids))
-    path = out_dir / f"meetbot-export.{fmt}"
-    tmp = path.with_name(path.name + ".tmp")
     if fmt == "csv":
-        tmp.write_text(to_csv(rows, with_ids=with_ids), encoding="utf-8", newline="")
-    elif fmt == "jsonl":
-        tmp.write_text(to_jsonl(rows), encoding="utf-8")
-    elif fmt == "qdpx":
-        tmp.write_bytes(build_qdpx(rows, meetings, project_name))
-    else:
-        raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
-    tmp.replace(path)
-    return path
+        return save_export(out_dir, fmt, to_csv(rows, with_ids=with_ids))
+    if fmt == "jsonl":
+        return save_export(out_dir, fmt, to_jsonl(rows))
+    return save_export(out_dir, fmt, build_qdpx(rows, meetings, project_name))
 
 
 def write_mapping(path: Path, pseudonyms: Pseudonyms) -> Path:

@@ -9,11 +9,18 @@ from typing import Any
 
 from meetbot.app import MeetBotApp
 from meetbot.minutes.delivery import write_meeting_minutes
-from meetbot.research.dataset import HeldMeeting, held_meetings
+from meetbot.research.dataset import HeldMeeting, each_held_meeting
 from meetbot.research.export import FORMATS as EXPORT_FORMATS
-from meetbot.research.export import write_export
+from meetbot.research.export import (
+    PROJECT_NAME,
+    check_format,
+    message_rows,
+    save_export,
+    to_csv,
+    to_jsonl,
+)
 from meetbot.research.pseudonyms import Pseudonyms
-from meetbot.research.report import build_report
+from meetbot.research.report import build_report, report_part
 from meetbot.research.report_render import FORMATS as REPORT_FORMATS
 from meetbot.research.report_render import write_report
 
@@ -46,8 +53,8 @@ async def build_full_report(
     app: MeetBotApp, language: str | None = None, now: datetime | None = None,
     meetings: list[HeldMeeting] | None = None,
 ) -> dict[str, Any]:
-    if meetings is None:
-        meetings = await held_meetings(app)
+    if meetings is None:  # one whole document in memory at a time
+        meetings = [report_part(held) async for held in each_held_meeting(app)]
     return build_report(app.config, meetings, agenda_prompts(app),
                         now or datetime.now(timezone.utc), language or coordinator_language(app))
 
@@ -63,13 +70,37 @@ async def write_exports(
     app: MeetBotApp, formats: Iterable[str], out_dir: Path | None = None,
     progress: Progress | None = None,
 ) -> list[Path]:
-    meetings = await held_meetings(app, progress=progress)
+    """The exports, the record read one meeting at a time: the project of a ``qdpx`` takes
+    each meeting's source as it comes; the rows of ``csv`` and ``jsonl`` are kept, not the
+    minutes documents they come from."""
+    from meetbot.research.qdpx import QdpxProject
+
+    formats = list(formats)
+    for fmt in formats:
+        check_format(fmt)
     pseudonyms = Pseudonyms.load(app.config.data_path)
-    return [
-        write_export(out_dir or exports_dir(app), fmt, meetings, pseudonyms,
-                     with_ids=app.config.privacy.export_matrix_ids)
-        for fmt in formats
-    ]
+    with_ids = app.config.privacy.export_matrix_ids
+    project = QdpxProject(PROJECT_NAME) if "qdpx" in formats else None
+    keep_rows = any(fmt != "qdpx" for fmt in formats)
+    rows: list[dict[str, Any]] = []
+    async for held in each_held_meeting(app, progress=progress):
+        these = list(message_rows([held], pseudonyms, with_ids=with_ids))
+        if project is not None:
+            project.add(held, these)
+        if keep_rows:
+            rows += these
+    folder = out_dir or exports_dir(app)
+    paths = []
+    for fmt in formats:
+        if fmt == "csv":
+            content: str | Callable[[Path], None] = to_csv(rows, with_ids=with_ids)
+        elif fmt == "jsonl":
+            content = to_jsonl(rows)
+        else:
+            assert project is not None
+            content = project.write
+        paths.append(save_export(folder, fmt, content))
+    return paths
 
 
 async def rewrite_meeting_minutes(app: MeetBotApp, meeting_id: str) -> list[Path]:
