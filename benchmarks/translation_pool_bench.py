@@ -187,16 +187,17 @@ def measure(args: argparse.Namespace, servers: list[LibreTranslateServer]) -> li
          f"baseline; {cpu_msg['apertium'] * 1000:.1f} ms CPU per message (its processes)"),
         (f"One LibreTranslate server, batches of {args.batch}, {args.callers} callers",
          f"{rate['one']:,.0f} msg/s",
-         f"{cpu_msg['one'] * 1000:.1f} ms server CPU per message → saturates {cores} cores "
-         f"at ≈{cores / cpu_msg['one']:,.0f} msg/s"),
+         f"{cpu_msg['one'] * 1000:.1f} ms server CPU per message: ≈{1 / cpu_msg['one']:,.0f} "
+         "msg/s per core of a server"),
         ("Pool of two servers (same machine)", f"{rate['pool']:,.0f} msg/s",
          f"{cpu_msg['pool'] * 1000:.1f} ms server CPU per message; served "
          + ", ".join(f"{n}" for n in served.values()) + " requests"),
         ("**One server / Apertium**", f"**{rate['one'] / rate['apertium']:.2f}**",
          "throughput, same messages"),
         ("**Pool / one server**", f"**{rate['pool'] / rate['one']:.2f}**",
-         f"≈1 on one {cores}-core machine: the CPU is shared; servers on their own "
-         "machines add theirs"),
+         f"the same {cores} cores: one server used {rate['one'] * cpu_msg['one']:.2f} of them "
+         f"(with the tiny models a server is bound by its Python, about one core), two used "
+         f"{rate['pool'] * cpu_msg['pool']:.2f}; servers on machines of their own add theirs"),
         ("Pool with one server stopped / one server alone",
          f"**{rate_down / rate_alone:.2f}**",
          f"{rate_down:,.0f} vs {rate_alone:,.0f} msg/s; every message answered (the stopped "
