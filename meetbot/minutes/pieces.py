@@ -12,7 +12,7 @@ included), through the Markdown ``finalize`` hook in Markdown. The bot-made piec
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from markupsafe import Markup, escape
 
@@ -85,10 +85,16 @@ _HTML_ESCAPES = {ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;", ord("'")
 def _html(value: object) -> str:
     """``str(markupsafe.escape(value))``; a plain string without &<>'" is returned as it is
     (most of a log is), which is five times quicker than making a Markup of it."""
-    if type(value) is str:
-        if "&" in value or "<" in value or ">" in value or "'" in value or '"' in value:
-            return value.translate(_HTML_ESCAPES)
-        return value
+    kind = type(value)
+    if kind is str:
+        text = cast(str, value)
+        if "&" in text or "<" in text or ">" in text or "'" in text or '"' in text:
+            return text.translate(_HTML_ESCAPES)
+        return text
+    if kind is Markup:  # already safe
+        return str.__str__(cast(Markup, value))
+    if kind is int:  # digits
+        return int.__repr__(cast(int, value))
     return str(escape(value))
 
 
@@ -181,8 +187,13 @@ class HtmlPieces(_Pieces):
 
 def _md(value: object) -> str:
     """``str(md_finalize(value))``, without the Markup for a plain string."""
-    if type(value) is str:
-        return md_text(value)
+    kind = type(value)
+    if kind is str:
+        return md_text(cast(str, value))
+    if kind is Markup:  # md_finalize lets it through
+        return str.__str__(cast(Markup, value))
+    if kind is int:
+        return int.__repr__(cast(int, value))
     return str(md_finalize(value))
 
 

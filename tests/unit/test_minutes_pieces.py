@@ -284,7 +284,7 @@ def test_an_event_id_is_quoted_as_quote_does(event_id: str) -> None:
 @given(st.text(st.sampled_from("ab &<>'\"*_\n\r\v\f\x1c\x1d\x1e\x1f\x85\u2028\u2029\t é")) | TEXT)
 def test_the_quick_paths_escape_as_before(text: str) -> None:
     """HTML: as markupsafe.escape; Markdown: line by line, as md_text did."""
-    from markupsafe import escape
+    from markupsafe import Markup, escape
 
     from meetbot.minutes import pieces
     from meetbot.minutes.text import md_text
@@ -293,3 +293,6 @@ def test_the_quick_paths_escape_as_before(text: str) -> None:
     lines = [line.strip() for line in text.splitlines()]
     assert md_text(text) == "  \n  ".join(md_escape(line) for line in lines if line)
     assert pieces._md(text) == str(pieces.md_finalize(text))
+    for value in (0, 7, -3, 10**20, None, True, 2.5, Markup("<b>x</b>"), Markup(text)):
+        assert pieces._html(value) == str(escape(value)), value
+        assert pieces._md(value) == str(pieces.md_finalize(value)), value
