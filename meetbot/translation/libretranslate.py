@@ -242,6 +242,6 @@ def _reason(exc: object) -> str:
         return "connection refused"
     if isinstance(exc, TimeoutError):
         return "timed out"
-    if isinstance(exc, ConnectionResetError | http.client.RemoteDisconnected):
-        return "connection cut off"
+    if isinstance(exc, ConnectionError | http.client.HTTPException):
+        return "connection cut off"  # reset, broken pipe, closed before a whole answer
     return str(exc) or type(exc).__name__

@@ -89,7 +89,9 @@ def test_one_server_stops_mid_way_then_both_then_they_come_back(
 
     with ThreadPoolExecutor(4) as callers:
         outputs = list(callers.map(one, range(48)))
-    assert len(outputs) == 48 and all(len(o) == 2 and all(t.strip() for t in o) for o in outputs)
+    # And some more once b is surely gone (stopping takes a moment; the others went on).
+    outputs += [client.translate_batch([text], "en", "es") for text in TEXTS[:8]]
+    assert all(len(o) in (1, 2) and all(t.strip() for t in o) for o in outputs)
     assert client.pool.served()[b.url] > 0  # b took part before it stopped
     assert client.pool.servers[1].failures > 0  # and was found down
     assert client.pool.served()[a.url] > client.pool.served()[b.url]
@@ -99,8 +101,10 @@ def test_one_server_stops_mid_way_then_both_then_they_come_back(
     with pytest.raises(BackendUnavailable) as err:
         client.translate_batch(["Are you there?"], "en", "es")
     message = str(err.value)
-    assert "all 2 LibreTranslate servers are unreachable" in message
-    assert f"{a.url} (connection refused)" in message and f"{b.url} (connection" in message
+    assert "all 2 LibreTranslate servers are unreachable" in message, message
+    assert f"{a.url} (connection refused)" in message, message
+    assert f"{b.url} (connection refused)" in message or f"{b.url} (connection cut off)" in \
+        message, message  # b was stopped with requests in flight
 
     async def through_service() -> None:
         service = TranslationService(client)

@@ -234,3 +234,16 @@ def test_each_url_needs_a_scheme_and_a_host(tmp_path: Path, value: str, says: st
     with pytest.raises(ConfigError) as err:
         load_config(path)
     assert f"{path}: {says}" in str(err.value)
+
+
+def test_network_failures_read_in_a_few_words() -> None:
+    import http.client
+
+    from meetbot.translation.libretranslate import _reason
+
+    assert _reason(ConnectionRefusedError(111, "Connection refused")) == "connection refused"
+    assert _reason(TimeoutError("timed out")) == "timed out"
+    for cut in (ConnectionResetError(104, "reset"), BrokenPipeError(32, "pipe"),
+                http.client.RemoteDisconnected("closed"), http.client.IncompleteRead(b"")):
+        assert _reason(cut) == "connection cut off"
+    assert _reason(OSError("Name or service not known")) == "Name or service not known"
