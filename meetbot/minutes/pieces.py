@@ -72,9 +72,13 @@ class _Pieces:
             printed = self._labels[key] = self.out(self.reader.t(key))
         return printed
 
+    def line(self, line: Entry) -> str:
+        """One line of the log, printed."""
+        raise NotImplementedError
+
     def lines(self, log: Iterable[Entry]) -> Markup:
         """Every line of the log, each followed by a line break."""
-        line = self.line  # type: ignore[attr-defined]
+        line = self.line
         return Markup("".join([line(entry) + "\n" for entry in log]))
 
 
