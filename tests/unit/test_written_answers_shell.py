@@ -143,3 +143,26 @@ async def store_choice(app, user_id: str, room_id: str) -> None:  # type: ignore
 def _planned(app):  # type: ignore[no-untyped-def]
     region = app.config.regions[0]
     return region, region.meetings[0]
+
+
+async def test_opting_out_removes_the_answers_to_the_windows_open_now(tmp_path: Path) -> None:
+    app = await open_bound(load_config(write_config(tmp_path)))
+    try:
+        shell = written.attach(app)
+        await shell.open_window("latam", 1)
+        await sent_as(app, "$root")
+        before = STARTS - timedelta(hours=2)
+        await app.ingest(answer("$o1", BEA, "Mis notas", "$root0", before))
+        await app.ingest(answer("$o2", CARLOS, "Other notes", "$root0", before))
+        await app.ingest(Message("$opt", ROOM, BEA, before + timedelta(minutes=1), "!optout",
+                                 display_name="Bea"))
+        (task,) = await app.store.pending_tasks(["consent"])
+        await consent.apply_consent(app, task)
+        store = WrittenStore(app.store.db)
+        assert [a.sender for a in await store.answers("latam", 1)] == [CARLOS]
+        # From now on nothing of hers is recorded.
+        await app.ingest(answer("$o3", BEA, "Más notas", "$root0", before
+                                + timedelta(minutes=2), sender_opted_out=True))
+        assert [a.sender for a in await store.answers("latam", 1)] == [CARLOS]
+    finally:
+        await app.store.db.close()
