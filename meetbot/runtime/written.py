@@ -172,6 +172,8 @@ class WrittenAnswers:
                 source_language=language, post=effect.live and not effect.direct,
                 thread_root=None if effect.direct else effect.parent,
             ), state)
+            await self.store.keep_translations(effect.event_id,
+                                               record_key(region.id, planned.number))
 
     async def _keep_change(self, effect: WrittenChanged, state: RoomState) -> None:
         if effect.body is None:

@@ -92,6 +92,15 @@ class WrittenStore:
              answer.at.isoformat()),
         )
 
+    async def keep_translations(self, event_id: str, record_key: str) -> None:
+        """A translation already queued for the answer (``translation.mode: always``
+        translates every message) is kept with the written answers' record."""
+        await self.db.conn.execute(
+            "UPDATE tasks SET payload = json_set(payload, '$.meeting_id', ?) "
+            "WHERE key = ? AND done_at IS NULL",
+            (record_key, f"translate:{event_id}"),
+        )
+
     async def edit_answer(self, event_id: str, sender: str, body: str) -> bool:
         cur = await self.db.conn.execute(
             "UPDATE written_answers SET body = ? WHERE event_id = ? AND sender = ?",

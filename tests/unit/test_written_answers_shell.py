@@ -166,3 +166,22 @@ async def test_opting_out_removes_the_answers_to_the_windows_open_now(tmp_path: 
         assert [a.sender for a in await store.answers("latam", 1)] == [CARLOS]
     finally:
         await app.store.db.close()
+
+
+async def test_with_every_message_translated_the_answers_translation_is_kept(
+    tmp_path: Path,
+) -> None:
+    path = write_config(tmp_path)
+    raw = yaml.safe_load(path.read_text())
+    raw["translation"] = {"backend": "apertium", "mode": "always"}
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True))
+    app = await open_bound(load_config(path))
+    try:
+        shell = written.attach(app)
+        await shell.open_window("latam", 1)
+        await sent_as(app, "$root")
+        await app.ingest(answer("$t1", BEA, "Mis notas", "$root0", STARTS - timedelta(hours=1)))
+        (task,) = await app.store.pending_tasks(["translate"])
+        assert task.key == "translate:$t1" and task.payload["meeting_id"] == "written:latam:1"
+    finally:
+        await app.store.db.close()
