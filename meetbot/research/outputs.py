@@ -16,7 +16,6 @@ from meetbot.research.pseudonyms import Pseudonyms
 from meetbot.research.report import build_report, report_part
 from meetbot.research.report_render import FORMATS as REPORT_FORMATS
 from meetbot.research.report_render import write_report
-from meetbot.research.site import build_site
 from meetbot.storage.calendar_store import MISSED, CalendarStore
 
 Progress = Callable[[Iterable[Any]], Iterable[Any]]
@@ -95,6 +94,8 @@ async def write_site(app: MeetBotApp, out: Path | None = None,
                      now: datetime | None = None) -> list[Path]:
     """Build the network's web space from the stored record into ``out`` (default: the
     config's ``site.out``; nothing when neither is set)."""
+    from meetbot.research.site import build_site  # Jinja2: off the bot's start path
+
     folder = out or app.config.site_path
     if folder is None:
         return []
