@@ -18,6 +18,7 @@ from meetbot.config.agendas import AgendaLibrary
 from meetbot.config.schema import Config
 from meetbot.core.commands import (
     coordinator,
+    glossary,
     help,
     items,
     meeting,
@@ -47,6 +48,7 @@ CORE_FEATURES = (
     items,
     people,
     translation,
+    glossary,
     timebox,
     queue,
     proposals,
