@@ -11,7 +11,8 @@ passes through; after, the placeholder is put back as the term written in the te
 name) or as its fixed translation in the target language. Every back-end goes through this
 in :meth:`meetbot.translation.base.Translator.translate_batch`.
 
-Matching: case-insensitive, on word boundaries (never inside a word), the longest term
+Matching: case-insensitive, on word boundaries (never inside a word, nor inside a dotted or
+hyphenated name such as "guifi.network" or "co-host"), the longest term
 first at each place, the leftmost place first; a fixed translation's source term is looked
 for in the text's own language (a term added from a room without one, in any language); the
 words of a term match across any run of spaces or a line break. A fixed translation at the
@@ -59,6 +60,12 @@ class Found:
     end: int
     put_back: str
     term: Term
+
+
+# A word's edges: not next to a letter or digit, nor inside a name such as "guifi.network",
+# "co-host" or "@host" (a dot, hyphen, slash or @ joined to a word on the other side).
+_BEFORE = r"(?<!\w)(?<!\w[.\-/@])"
+_AFTER = r"(?!\w)(?![.\-/@]\w)"
 
 
 def _key(words: str) -> str:
@@ -128,7 +135,7 @@ class Glossary:
                 # Longest first: at one place, "community network" wins over "network".
                 ordered = sorted(chosen.values(), key=lambda t: len(t.source), reverse=True)
                 alternatives = "|".join(f"(?:{_pattern(t.source)})" for t in ordered)
-                pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+                pattern = re.compile(rf"{_BEFORE}(?:{alternatives}){_AFTER}", re.IGNORECASE)
                 matcher = _Matcher(pattern, chosen)
             self._matchers[(source, target)] = matcher
         return matcher
