@@ -17,7 +17,7 @@ from meetbot.config.glossary import GlossaryFile, read_glossary
 from meetbot.core.glossary_effects import AddTerm, RemoveTerm, ShowGlossary
 from meetbot.core.model import RoomState
 from meetbot.i18n import Code, Msg, _, md_escape, ngettext, render_lines
-from meetbot.matrix.content import markdown_content, txn_id_for
+from meetbot.matrix.content import html_to_text, markdown_to_html, txn_id_for
 from meetbot.storage.glossary_store import GlossaryStore, RoomTerm
 from meetbot.translation.glossary import Glossary
 
@@ -82,7 +82,7 @@ class GlossaryShell:
             return
         in_file = self._in_file(effect.source)
         if removed:
-            line = _("Glossary: {source} removed.", source=Code(effect.source))
+            line = _("Glossary: {source} removed.", source=Code(removed[0].source))
         elif in_file:
             line = _("{source} is in the glossary file: change it there, then restart the bot.",
                      source=Code(effect.source))
@@ -107,9 +107,8 @@ class GlossaryShell:
         fixed: dict[str, tuple[str, bool]] = {}
         for entry in self.file.terms:
             if lang in entry:
-                for other, words in entry.items():
-                    if other != lang:
-                        fixed[words] = (entry[lang], False)
+                others = " / ".join(words for other, words in entry.items() if other != lang)
+                fixed[others] = (entry[lang], False)
         for row in rows:
             if not row.lang:
                 kept[row.source] = True
@@ -119,8 +118,8 @@ class GlossaryShell:
             return [_("The glossary is empty. A facilitator adds a term with {usage}.",
                       usage=Code(self._prefix() + "term add Guifi.net"))]
         room = _("(added in a room)").render(lang)
-        out: list[Msg | str] = [ngettext("Glossary: {n} term.", "Glossary: {n} terms.",
-                                         len(kept) + len(fixed), n=len(kept) + len(fixed))]
+        out: list[Msg | str] = [ngettext("Glossary: {count} term.", "Glossary: {count} terms.",
+                                         len(kept) + len(fixed))]
         shown = 0
         if kept:
             out.append(_("Kept as written in every language:"))
@@ -152,11 +151,20 @@ class GlossaryShell:
     async def _answer(self, room_id: str, event_id: str, thread_root: str | None,
                       blocks: Mapping[str, Sequence[Msg | str]]) -> None:
         many = len(blocks) > 1
-        rendered = [
-            (f"**{lang.upper()}** · " if many else "") + render_lines(lines, lang, escape=True)
-            for lang, lines in blocks.items()
-        ]
-        content = markdown_content(rendered)
+        plain: list[str] = []
+        marked: list[str] = []
+        for lang, lines in blocks.items():  # as notice_content lays out a block per language
+            rendered = markdown_to_html(
+                (f"**{lang.upper()}** · " if many else "") + render_lines(lines, lang, escape=True)
+            )
+            text = html_to_text(rendered)
+            plain.append(f"[{lang}]" + text.removeprefix(lang.upper() + " ·") if many else text)
+            marked.append(rendered)
+        content: dict[str, Any] = {
+            "msgtype": "m.notice", "body": "\n\n".join(plain),
+            "format": "org.matrix.custom.html", "formatted_body": "<hr>".join(marked),
+            "m.mentions": {},
+        }
         if thread_root:
             content["m.relates_to"] = {
                 "rel_type": "m.thread", "event_id": thread_root, "is_falling_back": False,

@@ -140,7 +140,8 @@ def test_the_example_glossary_is_valid_and_the_example_config_names_it() -> None
     repo = Path(__file__).resolve().parents[2]
     example = read_glossary(repo / "config" / "glossary.example.yaml")
     assert "Guifi.net" in example.keep and len(example.terms) >= 3
-    assert "glossary: glossary.example.yaml" in (repo / "config" / "meetbot.example.yaml").read_text()
+    config = (repo / "config" / "meetbot.example.yaml").read_text(encoding="utf-8")
+    assert "glossary: glossary.example.yaml" in config
 
 
 def test_a_mistake_in_the_glossary_file_names_the_config_the_key_and_the_line(
@@ -169,7 +170,7 @@ def test_a_mistake_in_the_glossary_file_names_the_config_the_key_and_the_line(
     with pytest.raises(ConfigError, match=r"translation.glossary: .*glossary.yaml \(line 2"):
         load_config(config.source)  # type: ignore[arg-type]
     (tmp_path / "glossary.yaml").unlink()
-    with pytest.raises(ConfigError, match="translation.glossary: .*no such file"):
+    with pytest.raises(ConfigError, match=r"translation\.glossary: .*no such file"):
         load_config(config.source)  # type: ignore[arg-type]
 
 
