@@ -8,6 +8,7 @@ run through the core as the bot runs it; the withdrawal runs over a real SQLite 
 
 from __future__ import annotations
 
+import asyncio
 import unicodedata
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 import yaml
 from shell_helpers import ANA, BEA, ROOM, config_file, open_bound_bot
 
+from meetbot.cli.main import main
 from meetbot.config.files import ConfigError
 from meetbot.config.glossary import GlossaryFile, dump_glossary, merged, read_glossary
 from meetbot.config.schema import load_config
@@ -251,3 +253,34 @@ async def test_a_withdrawal_removes_the_terms_the_person_added(tmp_path: Path) -
         assert [t.source for t in glossary.terms] == ["Village Telco"]
     finally:
         await app.store.db.close()
+
+
+async def test_meetbot_glossary_export_writes_the_room_terms_into_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "glossary.yaml").write_text(
+        "keep: [Guifi.net]\nterms:\n  - en: community network\n    es: red comunitaria\n",
+        encoding="utf-8",
+    )
+    config = config_file(tmp_path, translation={"backend": "none", "glossary": "glossary.yaml"})
+    opened = await open_bound_bot(config)
+    store = GlossaryStore(opened.app.store)
+    async with opened.app.store.db.transaction():
+        await store.add("Village Telco", "", "Village Telco", ANA, ROOM)
+        await store.add("community network", "fr", "réseau communautaire", ANA, ROOM)
+    await opened.app.store.db.close()
+
+    out = tmp_path / "reviewed.yaml"
+    args = ["glossary", "export", "--config", str(config.source), "--out", str(out)]
+    assert await asyncio.to_thread(main, args) == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    written = read_glossary(out)
+    assert written.keep == ["Guifi.net", "Village Telco"]
+    assert written.terms == [{"en": "community network", "es": "red comunitaria",
+                              "fr": "réseau communautaire"}]
+    # Without --out, the config's own file is replaced; nothing else in the folder changes.
+    assert await asyncio.to_thread(main, args[:4]) == 0
+    assert read_glossary(tmp_path / "glossary.yaml") == written
+    assert sorted(await asyncio.to_thread(lambda: [p.name for p in tmp_path.glob("*.yaml")])) == [
+        "glossary.yaml", "meetbot.yaml", "reviewed.yaml",
+    ]
