@@ -9,8 +9,8 @@ withdrawal (:func:`meetbot.research.consent.withdraw`) is gone from the next rou
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from meetbot.app import MeetBotApp
 from meetbot.config.glossary import GlossaryFile, read_glossary
@@ -21,17 +21,15 @@ from meetbot.matrix.content import html_to_text, markdown_to_html, txn_id_for
 from meetbot.storage.glossary_store import GlossaryStore, RoomTerm
 from meetbot.translation.glossary import Glossary
 
-if TYPE_CHECKING:
-    from meetbot.translation.service import TranslationService
-
 SHOWN = 60  # terms listed in a room at most (the export has them all)
 
 
 class GlossaryShell:
-    def __init__(self, app: MeetBotApp, service: Any) -> None:
-        """``service``: a callable giving the translation service (made on first use)."""
+    def __init__(self, app: MeetBotApp, apply: Callable[[Glossary], None]) -> None:
+        """``apply``: gives the translation service the glossary after each change (the
+        service itself is made on first use; it takes :attr:`glossary` then)."""
         self.app = app
-        self._service = service
+        self._apply = apply
         path = app.config.glossary_path
         self.file = read_glossary(path, app.config.source) if path else GlossaryFile()
         self.rows: list[RoomTerm] | None = None
@@ -40,11 +38,6 @@ class GlossaryShell:
         app.persisters[AddTerm] = self._persist_add
         app.persisters[RemoveTerm] = self._persist_remove
         app.persisters[ShowGlossary] = self._persist_show
-
-    @property
-    def service(self) -> TranslationService:
-        service: TranslationService = self._service()
-        return service
 
     async def refresh(self) -> Glossary:
         """Read the rooms' terms again; the service translates with the result."""
@@ -55,15 +48,15 @@ class GlossaryShell:
                 self.file.keep, self.file.terms,
                 [(r.source, r.lang, r.target, r.added_by) for r in rows],
             )
-        self.service.set_glossary(self.glossary)
+        self._apply(self.glossary)
         return self.glossary
 
     async def record(
         self, event_id: str, text: str, source: str, translations: Mapping[str, str]
     ) -> None:
         """Which terms each stored translation of ``text`` used (inside the transaction)."""
-        glossary = self.service.glossary
-        if not glossary and not self.rows:
+        glossary = self.glossary
+        if not glossary:
             return
         targets = list(translations)
         await self.store.save_hits(event_id, glossary.hits(text, source, targets))

@@ -27,6 +27,7 @@ from meetbot.storage.store import Task
 from meetbot.translation.base import MissingPair, TranslationError
 from meetbot.translation.detect import detect_language
 from meetbot.translation.factory import make_translator
+from meetbot.translation.glossary import Glossary
 from meetbot.translation.glossary_shell import GlossaryShell
 from meetbot.translation.service import TranslationService
 from meetbot.waiting import wait_or_timeout
@@ -81,7 +82,7 @@ class LiveTranslation:
         app.persisters[RetractTranslation] = self._persist_retract
         app.persisters[SetUserLanguage] = self._persist_language
         app.persisters[SetRoomTranslation] = self._persist_switch
-        self.glossary = GlossaryShell(app, lambda: self.service)
+        self.glossary = GlossaryShell(app, self._use_glossary)
 
     async def load(self) -> None:
         self.rooms_off = await self.app.store.keys_with_value(ROOM_SWITCH, "off")
@@ -102,7 +103,12 @@ class LiveTranslation:
             self._service = TranslationService(
                 translator, workers=workers, max_batch_size=translator.max_batch
             )
+            self._service.set_glossary(self.glossary.glossary)
         return self._service
+
+    def _use_glossary(self, glossary: Glossary) -> None:
+        if self._service is not None:
+            self._service.set_glossary(glossary)
 
     async def fill_agendas(self) -> int:
         """Prompts lacking a text in a room's language get a machine translation of the
