@@ -33,6 +33,11 @@ class RemoveTerm:
     thread_root: str | None = None
     answer: bool = True  # False for a command read from history: done, not answered
 
+    @property
+    def answers(self) -> str | None:
+        """The command this effect's shell answers (with one reply), if any."""
+        return self.event_id if self.answer else None
+
 
 @dataclass(frozen=True)
 class ShowGlossary:
@@ -43,6 +48,11 @@ class ShowGlossary:
     languages: tuple[str, ...] = ("en",)
     thread_root: str | None = None
     answer: bool = True
+
+    @property
+    def answers(self) -> str | None:
+        """The command this effect's shell answers (with one reply), if any."""
+        return self.event_id if self.answer else None
 
 
 def effect(value: AddTerm | RemoveTerm | ShowGlossary) -> Effect:
