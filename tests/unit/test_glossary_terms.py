@@ -27,6 +27,7 @@ from meetbot.core.model import Agenda, Prompt, Region, RoomSettings, RoomState
 from meetbot.i18n import render_lines
 from meetbot.research.consent import withdraw
 from meetbot.runtime.features import engine
+from meetbot.storage.database import _statements
 from meetbot.storage.glossary_store import GlossaryStore
 from meetbot.translation.base import Pair, Translator
 from meetbot.translation.glossary import Glossary
@@ -283,4 +284,23 @@ async def test_meetbot_glossary_export_writes_the_room_terms_into_the_file(
     assert read_glossary(tmp_path / "glossary.yaml") == written
     assert sorted(await asyncio.to_thread(lambda: [p.name for p in tmp_path.glob("*.yaml")])) == [
         "glossary.yaml", "meetbot.yaml", "reviewed.yaml",
+    ]
+
+
+def test_a_migration_s_trigger_is_one_statement() -> None:
+    script = """
+        -- a comment; with a semicolon
+        CREATE TABLE a (x TEXT);
+        CREATE TRIGGER t AFTER DELETE ON a
+        BEGIN
+            DELETE FROM b WHERE x = OLD.x;
+            DELETE FROM c WHERE x = OLD.x;
+        END;
+        CREATE INDEX i ON a (x);
+    """
+    assert [" ".join(s.split()) for s in _statements(script)] == [
+        "CREATE TABLE a (x TEXT)",
+        "CREATE TRIGGER t AFTER DELETE ON a BEGIN DELETE FROM b WHERE x = OLD.x; "
+        "DELETE FROM c WHERE x = OLD.x; END",
+        "CREATE INDEX i ON a (x)",
     ]
