@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from meetbot import __version__
-from meetbot.cli import backup, demo, health, init, models, online, research, site
+from meetbot.cli import backup, demo, glossary, health, init, models, online, research, site
 from meetbot.cli.common import (
     EXIT_CONFIG,
     EXIT_FAILED,
@@ -247,6 +247,7 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     research.cmd_export,
     site.cmd_site,
     backup.cmd_backup,
+    glossary.cmd_glossary,
 )
 
 

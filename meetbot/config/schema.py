@@ -127,6 +127,8 @@ class TranslationConfig(_Strict):
     display: Literal["reply", "thread", "off"] = "reply"
     mode: Literal["meetings", "always"] = "meetings"
     detection_threshold: float = Field(default=0.6, ge=0, le=1)
+    # Terms kept verbatim and fixed translations (YAML; config/glossary.example.yaml).
+    glossary: Path | None = None
 
     @field_validator("libretranslate_url", mode="before")
     @classmethod
@@ -298,6 +300,11 @@ class Config(_Strict):
         return self._resolve(models) if models else self.data_path / "models"
 
     @property
+    def glossary_path(self) -> Path | None:
+        glossary = self.translation.glossary
+        return self._resolve(glossary) if glossary is not None else None
+
+    @property
     def minutes_path(self) -> Path:
         return self.data_path / "minutes"
 
@@ -369,4 +376,8 @@ def load_config(path: Path | str, env: dict[str, str] | None = None) -> Config:
         config = Config.model_validate({**raw, "source": path.resolve()})
     except ValidationError as exc:
         raise ConfigError(format_validation_error(str(path), exc, Config)) from exc
+    if config.glossary_path is not None:  # read now: a mistake in it stops the start
+        from meetbot.config.glossary import read_glossary
+
+        read_glossary(config.glossary_path, path)
     return config

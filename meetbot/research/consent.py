@@ -18,6 +18,7 @@ from meetbot.core.model import RoomState
 from meetbot.core.privacy_effects import ConsentChanged
 from meetbot.research.removal import Removal, remove_events, tombstone
 from meetbot.storage.calendar_store import CalendarStore
+from meetbot.storage.glossary_store import GlossaryStore
 from meetbot.storage.research_store import MeetingEvent, ResearchStore
 from meetbot.storage.store import Task
 from meetbot.storage.written_store import WrittenStore
@@ -140,6 +141,7 @@ async def withdraw(
             removal.meetings |= await forget_written(app, research, user_id)
             # What the bot kept about the person beyond their words goes too.
             await app.store.forget_user(user_id)
+            await GlossaryStore(app.store).forget_user(user_id)  # terms they added
             await research.audit("withdrawal", len(removal.meetings), removal.events)
             if task_id is not None:
                 await research.remember_meetings(task_id, removal.meetings)

@@ -19,6 +19,7 @@ from meetbot.config.schema import Config
 from meetbot.core import written as written_answers
 from meetbot.core.commands import (
     coordinator,
+    glossary,
     help,
     items,
     meeting,
@@ -48,6 +49,7 @@ CORE_FEATURES = (
     items,
     people,
     translation,
+    glossary,
     timebox,
     queue,
     proposals,

@@ -106,6 +106,17 @@ class Database:
 
 
 def _statements(script: str) -> list[str]:
-    """Split a migration script into statements (scripts hold no semicolons in strings)."""
+    """Split a migration script into statements (scripts hold no semicolons in strings); a
+    trigger's body (``BEGIN ...; END``) stays one statement."""
     lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    statements: list[str] = []
+    pending = ""
+    for piece in "\n".join(lines).split(";"):
+        pending = f"{pending};{piece}" if pending else piece
+        if sqlite3.complete_statement(pending + ";") or not pending.strip():
+            if pending.strip():
+                statements.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        statements.append(pending.strip())
+    return statements

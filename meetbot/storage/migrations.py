@@ -230,6 +230,18 @@ MIGRATIONS: list[Migration] = [
         """,
     ),
     Migration(
+        11,
+        "a translation's glossary hits go with it",
+        """
+        -- A translation removed (a redaction, an opt-out, a withdrawal) takes with it the
+        -- record of which glossary terms it used: they came from the person's words.
+        CREATE TRIGGER glossary_hits_follow_translations AFTER DELETE ON translations
+        BEGIN
+            DELETE FROM glossary_hits WHERE event_id = OLD.event_id AND lang = OLD.lang;
+        END;
+        """,
+    ),
+    Migration(
         13,
         "written answers around a scheduled meeting: the prompts posted, the answers, who "
         "asked for them by direct message",

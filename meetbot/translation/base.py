@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 
+from meetbot.translation.glossary import Glossary
 from meetbot.translation.shield import Shielded, shield, tidy_spaces, worth_translating
 
 Pair = tuple[str, str]
@@ -92,12 +93,16 @@ class Translator(abc.ABC):
             return False
         return True
 
-    def translate_batch(self, texts: list[str], source: str, target: str) -> list[str]:
+    def translate_batch(
+        self, texts: list[str], source: str, target: str, glossary: Glossary | None = None
+    ) -> list[str]:
         """Translate every text (blocking); the result is aligned with ``texts``.
 
         Matrix ids, pills, room aliases, URLs and code spans come back exactly as they were:
         they go to the back-end as placeholders, and a text whose placeholders the back-end
-        lost is translated again piece by piece between them.
+        lost is translated again piece by piece between them. The ``glossary``'s terms go the
+        same way and come back kept as written or as their fixed translation into ``target``
+        (:mod:`meetbot.translation.glossary`).
 
         Raises:
             MissingPair: the pair is not available.
@@ -108,10 +113,13 @@ class Translator(abc.ABC):
         route = self.route(source, target)
         if not route:
             return list(texts)
-        shielded = [shield(text) for text in texts]
-        # A text of spans alone (a link, an id) stays as it is.
+        if glossary:
+            shielded = [shield(text, glossary.spans(text, source, target)) for text in texts]
+        else:
+            shielded = [shield(text) for text in texts]
+        # A text of spans alone (a link, an id, a glossary term) is not sent to the back-end.
         asked = [i for i, s in enumerate(shielded) if not (s.spans and s.wordless)]
-        result = list(texts)
+        result = [s.filled() if s.spans else s.text for s in shielded]
         outputs = self._passes([shielded[i].masked for i in asked], route)
         lost: list[int] = []
         for i, output in zip(asked, outputs, strict=True):

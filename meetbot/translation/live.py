@@ -27,6 +27,8 @@ from meetbot.storage.store import Task
 from meetbot.translation.base import MissingPair, TranslationError
 from meetbot.translation.detect import detect_language
 from meetbot.translation.factory import make_translator
+from meetbot.translation.glossary import Glossary
+from meetbot.translation.glossary_shell import GlossaryShell
 from meetbot.translation.service import TranslationService
 from meetbot.waiting import wait_or_timeout
 
@@ -80,9 +82,11 @@ class LiveTranslation:
         app.persisters[RetractTranslation] = self._persist_retract
         app.persisters[SetUserLanguage] = self._persist_language
         app.persisters[SetRoomTranslation] = self._persist_switch
+        self.glossary = GlossaryShell(app, self._use_glossary)
 
     async def load(self) -> None:
         self.rooms_off = await self.app.store.keys_with_value(ROOM_SWITCH, "off")
+        await self.glossary.refresh()
 
     @property
     def service(self) -> TranslationService:
@@ -99,7 +103,12 @@ class LiveTranslation:
             self._service = TranslationService(
                 translator, workers=workers, max_batch_size=translator.max_batch
             )
+            self._service.set_glossary(self.glossary.glossary)
         return self._service
+
+    def _use_glossary(self, glossary: Glossary) -> None:
+        if self._service is not None:
+            self._service.set_glossary(glossary)
 
     async def fill_agendas(self) -> int:
         """Prompts lacking a text in a room's language get a machine translation of the
@@ -186,6 +195,7 @@ class LiveTranslation:
 
     async def process(self, tasks: list[Task]) -> None:
         """Translate a batch concurrently; store and post in the order of the messages."""
+        await self.glossary.refresh()  # a term added in a room applies from now on
         results = await asyncio.gather(*(self._translate(t) for t in tasks), return_exceptions=True)
         for result in results:
             self.metrics.translations.labels(self.config.backend, _result(result)).inc()
@@ -228,6 +238,7 @@ class LiveTranslation:
             await store.save_translations(
                 event_id, source, translations, self.service.translator.name
             )
+            await self.glossary.record(event_id, payload["text"], source, translations)
         if not translations or self.config.display == "off" or not payload.get("post", True):
             return
         # People read the names the meeting knows; the stored translations keep the ids.

@@ -22,6 +22,7 @@ from meetbot.translation.base import (
     TranslationError,
     Translator,
 )
+from meetbot.translation.glossary import Glossary
 
 CacheKey = tuple[str, str, str, str]  # (backend, source, target, text)
 
@@ -75,6 +76,14 @@ class TranslationService:
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=workers, thread_name_prefix="meetbot-translate"
         )
+        self.glossary = Glossary()
+
+    def set_glossary(self, glossary: Glossary) -> None:
+        """Translate with these terms from now on; translations cached under the old ones
+        are forgotten (a term added in a room applies to the very next message)."""
+        if glossary != self.glossary:
+            self.glossary = glossary
+            self._cache.clear()
 
     async def translate(self, text: str, source: str, targets: Sequence[str]) -> dict[str, str]:
         """Translate ``text`` into each target (the source itself is skipped).
@@ -155,7 +164,7 @@ class TranslationService:
         self.stats.batched_texts += len(texts)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
-            self._executor, self.translator.translate_batch, texts, *pair
+            self._executor, self.translator.translate_batch, texts, *pair, self.glossary
         )
 
     async def _run_batch(self, pair: Pair, batch: list[tuple[str, asyncio.Future[str]]]) -> None:

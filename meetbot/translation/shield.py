@@ -71,6 +71,9 @@ class Shielded:
     spans: tuple[str, ...]  # the protected spans, in order
     masked: str  # the text with a placeholder in each span's place
     stem: str
+    # Where each span is in ``text``; a glossary term's span puts back its fixed
+    # translation (``spans`` holds what is put back, not always what the text said).
+    bounds: tuple[tuple[int, int], ...] = ()
 
     @property
     def untouched(self) -> bool:
@@ -80,8 +83,7 @@ class Shielded:
     @property
     def wordless(self) -> bool:
         """Nothing left to translate once the spans are out (a lone link, an id)."""
-        rest = PROTECTED.sub(" ", self.text)
-        return not any(ch.isalpha() for ch in rest)
+        return not any(worth_translating(gap) for gap in self.gaps())
 
     def placeholder(self, index: int) -> str:
         return f"{self.stem}{index}"
@@ -121,18 +123,29 @@ class Shielded:
     def _lowercase_followers(self) -> set[int]:
         """The spans followed, in the source, by a space and a word in lower case."""
         found = set()
-        for index, match in enumerate(PROTECTED.finditer(self.text)):
-            after = _NEXT_WORD.match(self.text, match.end())
+        for index, (_start, end) in enumerate(self.bounds):
+            after = _NEXT_WORD.match(self.text, end)
             if after is not None and after.group(1)[0].islower():
                 found.add(index)
         return found
 
+    def filled(self) -> str:
+        """The text with each span's put-back text in its place, untranslated (a text of
+        spans alone: a link stays a link, a glossary term takes its fixed translation)."""
+        out: list[str] = []
+        last = 0
+        for (start, end), span in zip(self.bounds, self.spans, strict=True):
+            out += [self.text[last:start], span]
+            last = end
+        out.append(self.text[last:])
+        return "".join(out)
+
     def gaps(self) -> list[str]:
         """The source text around the spans: one more gap than spans, empty ones included."""
         gaps, last = [], 0
-        for match in PROTECTED.finditer(self.text):
-            gaps.append(self.text[last : match.start()])
-            last = match.end()
+        for start, end in self.bounds:
+            gaps.append(self.text[last:start])
+            last = end
         gaps.append(self.text[last:])
         return gaps
 
@@ -168,22 +181,35 @@ def worth_translating(gap: str) -> bool:
     return any(ch.isalpha() for ch in gap)
 
 
-def shield(text: str) -> Shielded:
-    """``text`` with every protected span replaced by a numbered placeholder."""
-    spans = [text[start:end] for start, end in protected_spans(text)]
+def shield(text: str, terms: Sequence[tuple[int, int, str]] = ()) -> Shielded:
+    """``text`` with every protected span replaced by a numbered placeholder.
+
+    ``terms``: glossary matches, ``(start, end, what to put back)``; one that overlaps a
+    protected span (a term inside a URL) is left out: the span is kept whole.
+    """
+    found = [(start, end, text[start:end]) for start, end in protected_spans(text)]
+    if terms:
+        taken = [(start, end) for start, end, _ in found]
+        for start, end, put_back in terms:
+            if all(end <= a or start >= b for a, b in taken):
+                found.append((start, end, put_back))
+        found.sort()
     folded = text.casefold()
     stem = next((s for s in STEMS if s.casefold() not in folded), "")
     n = 0
     while not stem:  # a text that holds every stem (a test of this module, surely)
         n += 1
         stem = next((s * (n + 1) for s in STEMS if (s * (n + 1)).casefold() not in folded), "")
-    if not spans:
+    if not found:
         return Shielded(text, (), text, stem)
     parts: list[str] = []
     last = 0
-    for index, (start, end) in enumerate(protected_spans(text)):
+    for index, (start, end, _put_back) in enumerate(found):
         parts.append(text[last:start])
         parts.append(f"{stem}{index}")
         last = end
     parts.append(text[last:])
-    return Shielded(text, tuple(spans), "".join(parts), stem)
+    return Shielded(
+        text, tuple(put for _, _, put in found), "".join(parts), stem,
+        tuple((start, end) for start, end, _ in found),
+    )

@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 
 import meetbot
+from meetbot import core
 from meetbot.app import UnhandledEffect
 from meetbot.config.schema import load_config
-from meetbot.core import effects, privacy_effects, written_effects
+from meetbot.core import effects, privacy_effects
 from meetbot.core.engine import Engine
 from meetbot.core.events import Message
 from meetbot.core.hooks import Hooks
@@ -82,7 +83,12 @@ def test_every_command_comes_from_a_feature_the_root_lists() -> None:
 
 def core_effect_types() -> list[type]:
     found = []
-    for module in (effects, privacy_effects, written_effects):
+    # effects.py, and every core module of a feature's own effects (privacy_effects.py, ...)
+    own = [
+        importlib.import_module(f"meetbot.core.{info.name}")
+        for info in pkgutil.iter_modules(core.__path__) if info.name.endswith("_effects")
+    ]
+    for module in dict.fromkeys((effects, privacy_effects, *own)):
         for _name, value in inspect.getmembers(module, inspect.isclass):
             if value.__module__ == module.__name__ and dataclasses.is_dataclass(value):
                 found.append(value)

@@ -101,11 +101,13 @@ OTHER_BOT = "@otherbot:example.org"  # another bot in the room: it sends notices
 
 # -- how each command answers ---------------------------------------------------------------
 
-REPLY, ANNOUNCE, TRANSLATE = "reply", "announce", "translate"
+REPLY, ANNOUNCE, TRANSLATE, SHELL = "reply", "announce", "translate", "shell"
 # Every command can answer with a reply (usage errors, permissions, nothing to do). This says
 # which may answer a person's command with something else instead: an announcement to the
 # room (what the meeting itself produces), or a translation that the live-translation shell
-# posts as its reply. A command missing here fails test_every_command_has_a_documented_answer.
+# posts as its reply, or an effect whose shell answers the command itself (its ``answers``
+# names the command: ``!glossary`` reads the glossary file and the stored terms). A command
+# missing here fails test_every_command_has_a_documented_answer.
 ANSWERS: dict[str, frozenset[str]] = {
     name: frozenset(forms)
     for name, forms in {
@@ -150,6 +152,8 @@ ANSWERS: dict[str, frozenset[str]] = {
         "optin": {REPLY},
         "withdraw": {REPLY},
         "report": {REPLY},
+        "glossary": {SHELL},
+        "term": {REPLY, SHELL},  # add: the core replies; remove: the shell says what went
     }.items()
 }
 
@@ -836,8 +840,9 @@ def check_answers(player: Player) -> None:
             assert txn_id_for(notice.key) in player.outbox, f"notice {notice.key} not queued"
         reply_effects = [e for e in effects if isinstance(e, Notice) and e.kind == "reply"
                          and e.reply_to == event.event_id]
+        shell_answers = [e for e in effects if getattr(e, "answers", None) == event.event_id]
         got = replies[event.event_id]
-        assert got == len(reply_effects), (event.event_id, got, reply_effects)
+        assert got == len(reply_effects) + len(shell_answers), (event.event_id, got, effects)
         if sent.kind != "message":
             # Edits (of messages and of commands: a command never runs again), redactions,
             # reactions, membership changes and ticks are never answered.
@@ -861,6 +866,7 @@ def check_answers(player: Player) -> None:
         allowed = ANSWERS[found.name] if found else frozenset({REPLY})
         assert got <= 1, f"{event.body[:80]!r} got {got} replies"
         if got == 1:
+            assert not shell_answers or SHELL in allowed, event.body[:80]
             continue
         announced = any(isinstance(e, Notice) and e.kind == "announce" for e in effects)
         translated = any(isinstance(e, Translate) and e.reply_to == event.event_id
