@@ -138,6 +138,10 @@ class _Helpers:
             return None
         return str(translation)
 
+    def corrected(self, entry: Mapping[str, Any]) -> bool:
+        """Whether the reader's translation is a person's (a !fix), not the machine's."""
+        return (entry.get("translation_sources") or {}).get(self.language) == "human"
+
 
 def duration_text(seconds: int | None) -> str:
     return format_duration(timedelta(seconds=seconds)) if seconds is not None else ""
@@ -183,6 +187,7 @@ def _context(data: Mapping[str, Any], language: str, markdown: bool) -> dict[str
         "clock": helpers.clock,
         "href": helpers.href,
         "translated": helpers.translated,
+        "corrected": helpers.corrected,
         "named": helpers.named,
         "ref": helpers.ref,
         "field": helpers.field,

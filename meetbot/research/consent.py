@@ -15,7 +15,10 @@ from datetime import datetime, timedelta
 from meetbot.app import MeetBotApp
 from meetbot.core.model import RoomState
 from meetbot.core.privacy_effects import ConsentChanged
+from meetbot.matrix.content import edit_content, txn_id_for
+from meetbot.matrix.translation_notice import notice_text
 from meetbot.research.removal import Removal, remove_events, tombstone
+from meetbot.storage.corrections_store import CorrectionsStore
 from meetbot.storage.research_store import MeetingEvent, ResearchStore
 from meetbot.storage.store import Task
 
@@ -128,6 +131,7 @@ async def withdraw(
             await research.replace_user_id(user_id, stand_in, allowed)
             # What the bot kept about the person beyond their words goes too.
             await app.store.forget_user(user_id)
+            await forget_corrections(app, user_id, requested_at)
             await research.audit("withdrawal", len(removal.meetings), removal.events)
             if task_id is not None:
                 await research.remember_meetings(task_id, removal.meetings)
@@ -135,6 +139,24 @@ async def withdraw(
         await rebuild_running(app, removal.meetings)
     await research.checkpoint()
     return Withdrawal(removal.meetings, removal.events, len(too_old))
+
+
+async def forget_corrections(app: MeetBotApp, user_id: str, requested_at: datetime) -> None:
+    """The person's corrections of translations go: the machine's versions come back, in
+    the record and in the notices, and their translation memory entries go."""
+    corrections = CorrectionsStore(app.store)
+    changed, texts = await corrections.forget_corrections_of(user_id)
+    for event_id in sorted(changed):
+        notice = await corrections.notice_room(event_id)
+        if notice is None:
+            continue
+        room_id, txn = notice
+        meeting = app.meeting_in(room_id)
+        content = notice_text(await corrections.translations(event_id), meeting)
+        key = f"withdrawn-correction:{event_id}:{requested_at.isoformat()}"
+        await app.store.enqueue(room_id, txn_id_for(key), edit_content("txn:" + txn, content),
+                                background=True)
+    await ResearchStore(app.store).forget_text_in_outbox_and_tasks(texts)
 
 
 async def _within_window(

@@ -18,6 +18,7 @@ from meetbot.config.agendas import AgendaLibrary
 from meetbot.config.schema import Config
 from meetbot.core.commands import (
     coordinator,
+    corrections,
     help,
     items,
     meeting,
@@ -37,6 +38,7 @@ from meetbot.runtime.running import RunningBot
 from meetbot.runtime.tasks import TaskHandler
 from meetbot.storage.database import Database
 from meetbot.storage.store import Store
+from meetbot.translation.corrections import Corrections
 from meetbot.translation.live import LiveTranslation
 
 # The core's features, in the order ``!help`` and the README's table list their commands:
@@ -47,6 +49,7 @@ CORE_FEATURES = (
     items,
     people,
     translation,
+    corrections,
     timebox,
     queue,
     proposals,
@@ -113,6 +116,7 @@ async def open_bot(config: Config, metrics: Metrics | None = None) -> OpenedBot:
     await app.load_bindings()
     app.user_languages.update(await app.store.user_languages())
     translation = LiveTranslation(app, metrics=metrics)
+    Corrections(app)
     await translation.load()
     await research_tasks.attach(app)
     return OpenedBot(app, translation, metrics)
