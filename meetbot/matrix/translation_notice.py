@@ -31,7 +31,8 @@ def translation_content(translations: Mapping[str, str]) -> dict[str, Any]:
 
 def corrected(text: str, lang: str, name: str) -> str:
     """A person's translation as the notice shows it, credited in the notice's language."""
-    return f"{text} ({_('corrected by {name}', name=name).render(lang)})"
+    credit = _("corrected by {name}", name=name).render(lang)
+    return f"{text} ({credit})"
 
 
 def notice_text(rows: list[StoredTranslation], meeting: Meeting | None) -> dict[str, object]:

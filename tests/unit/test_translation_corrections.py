@@ -173,7 +173,7 @@ async def test_a_fix_edits_the_notice_in_place_credits_the_person_and_answers_on
     assert edit["m.relates_to"] == {
         "rel_type": "m.replace", "event_id": "txn:" + notice_txn(room.last_message.event_id)}
     assert edit["m.new_content"]["body"] == "[en] we share notes every week (corrected by Car)"
-    assert "Thank you" in answer["body"]
+    assert answer["body"].startswith("Gracias")  # in the room's first language
     assert answer["m.relates_to"]["m.in_reply_to"]["event_id"].startswith("$m")
     (row,) = await CorrectionsStore(room.app.store).translations(room.last_message.event_id)
     assert (row.text, row.origin, row.machine_text, row.corrected_by) == (
@@ -216,9 +216,9 @@ async def test_a_fix_that_replies_to_something_else_or_misses_the_language_is_ex
         await room.ingest(room.say.say("!startmeeting"))
         notice = await room.translated("hola a todos")
         (not_a_notice,) = await room.fix(room.last_message.event_id, "!fix hello")
-        assert "works as a reply to one of my translation notices" in not_a_notice["body"]
+        assert "como respuesta a uno de mis avisos de traducción" in not_a_notice["body"]
         (which,) = await room.fix(notice, "!fix hello everyone")
-        assert "several languages (en, fr)" in which["body"]
+        assert "varios idiomas (en, fr)" in which["body"]
         edit, _answer = await room.fix(notice, "!fix fr bonjour à tous")
         assert edit["m.new_content"]["body"] == (
             "[en] en:hola a todos\n[fr] bonjour à tous (corrigé par Car)")
@@ -240,7 +240,7 @@ async def test_a_facilitator_undoes_a_correction_and_the_memory_forgets_it(
     edit, answer = await room.fix(notice, "!unfix", sender=ANA)
 
     assert edit["m.new_content"]["body"] == "[en] en:compartimos notas"
-    assert "undone" in answer["body"]
+    assert "deshizo" in answer["body"]
     (row,) = await CorrectionsStore(room.app.store).translations(room.last_message.event_id)
     assert (row.text, row.origin, row.machine_text) == ("en:compartimos notas", "machine", None)
     corrections = CorrectionsStore(room.app.store)
