@@ -7,6 +7,7 @@ for English...) that counts what it is asked, as in the live-translation shell t
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from components import require_component
 from shell_helpers import (
     ANA,
     BEA,
@@ -38,6 +40,7 @@ from meetbot.research.dataset import HeldMeeting
 from meetbot.research.export import message_rows, to_csv
 from meetbot.research.pseudonyms import Pseudonyms
 from meetbot.storage.corrections_store import CorrectionsStore
+from meetbot.translation.apertium import ApertiumTranslator
 from meetbot.translation.base import Pair, Translator
 from meetbot.translation.live import LiveTranslation, notice_txn
 
@@ -301,3 +304,61 @@ async def test_a_withdrawal_takes_back_the_person_s_corrections_and_memory(
     assert await corrections.recall("es", ["en"], "compartimos notas") == {}
     edit = (await outbox(room.app))[-1].content
     assert edit["m.new_content"]["body"] == "[en] en:compartimos notas"
+
+
+# -- with a real back-end: Apertium -------------------------------------------------------
+
+
+class CountingApertium(ApertiumTranslator):
+    """Debian's Apertium, noting every text it is asked to translate."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[str] = []
+
+    def translate_batch(self, texts: list[str], source: str, target: str) -> list[str]:
+        self.asked.extend(texts)
+        return super().translate_batch(texts, source, target)
+
+
+async def test_a_correction_of_apertium_is_used_and_apertium_is_not_asked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    require_component("apertium", shutil.which("apertium") is not None,
+                      "apt-get install apertium apertium-eng-spa")
+    apertium = CountingApertium()
+    require_component("apertium's es-en data", ("es", "en") in apertium.pairs(),
+                      "apt-get install apertium-eng-spa")
+    monkeypatch.setattr(live_module, "make_translator", lambda backend, **options: apertium)
+    config = config_file(tmp_path, languages=("es", "en"), translation={"backend": "apertium"})
+    opened = await open_bound_bot(config)
+    room = Room(opened.app, opened.translation)
+    sentence = "Compartimos nuestras notas cada semana en una libreta común."
+    try:
+        await room.ingest(room.say.say("!startmeeting"))
+        notice = await room.translated(sentence)
+        (machine,) = await CorrectionsStore(room.app.store).translations(
+            room.last_message.event_id)
+        assert "notes" in machine.text.lower(), "Apertium's own English"
+        assert apertium.asked == [sentence]
+
+        edit, _answer = await room.fix(notice, "!fix We share our notes every week in a shared "
+                                               "notebook.")
+        assert edit["m.new_content"]["body"] == (
+            "[en] We share our notes every week in a shared notebook. (corrected by Car)")
+
+        apertium.asked.clear()
+        room.live.service._cache.clear()  # the memory, not the service's cache, answers
+        again = await room.translated(sentence, sender=ANA)
+        (remembered,) = await CorrectionsStore(room.app.store).translations(
+            room.last_message.event_id)
+        assert (remembered.text, remembered.origin, remembered.corrected_by) == (
+            "We share our notes every week in a shared notebook.", "human", CARLOS)
+        assert again
+        await room.translated("Gracias a todos.", sender=ANA)
+        assert apertium.asked == ["Gracias a todos."], "the corrected sentence came from memory"
+        rows = await CorrectionsStore(room.app.store).translations(room.last_message.event_id)
+        assert rows[0].origin == "machine" and "thank" in rows[0].text.lower()
+    finally:
+        await opened.translation.service.close()
+        await opened.app.store.db.close()
