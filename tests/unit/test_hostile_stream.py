@@ -48,7 +48,7 @@ from nio import MatrixRoom
 
 from meetbot.config.schema import load_config
 from meetbot.core.commands.research_consent import kept_when_opted_out
-from meetbot.core.effects import Notice, Translate
+from meetbot.core.effects import CorrectTranslation, Notice, Translate
 from meetbot.core.events import Event, Message, Tick
 from meetbot.core.facilitation.proposals import anchor_timer
 from meetbot.core.model import Meeting
@@ -148,6 +148,9 @@ ANSWERS: dict[str, frozenset[str]] = {
         "optin": {REPLY},
         "withdraw": {REPLY},
         "report": {REPLY},
+        # Answered by the corrections shell (it alone knows which notice is a translation).
+        "fix": {REPLY},
+        "unfix": {REPLY},
     }.items()
 }
 
@@ -834,8 +837,10 @@ def check_answers(player: Player) -> None:
             assert txn_id_for(notice.key) in player.outbox, f"notice {notice.key} not queued"
         reply_effects = [e for e in effects if isinstance(e, Notice) and e.kind == "reply"
                          and e.reply_to == event.event_id]
+        # A correction (!fix, !unfix) is answered once by the corrections shell.
+        shell_answers = sum(isinstance(e, CorrectTranslation) for e in effects)
         got = replies[event.event_id]
-        assert got == len(reply_effects), (event.event_id, got, reply_effects)
+        assert got == len(reply_effects) + shell_answers, (event.event_id, got, reply_effects)
         if sent.kind != "message":
             # Edits (of messages and of commands: a command never runs again), redactions,
             # reactions, membership changes and ticks are never answered.
