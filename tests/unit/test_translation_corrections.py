@@ -34,7 +34,7 @@ from meetbot.config.schema import Config
 from meetbot.core.effects import CorrectTranslation
 from meetbot.core.events import Message
 from meetbot.minutes.delivery import minutes_data
-from meetbot.minutes.render import render_markdown
+from meetbot.minutes.render import render_html, render_markdown
 from meetbot.research.consent import withdraw
 from meetbot.research.dataset import HeldMeeting
 from meetbot.research.export import message_rows, to_csv
@@ -279,6 +279,9 @@ async def test_minutes_and_exports_use_the_person_s_version_and_mark_it(room: Ro
     data = await minutes_data(room.app, meeting_id, "en")
     minutes = render_markdown(data, "en")
     assert "**Bea**: we share &lt;notes> *(translation corrected by a person)*" in minutes
+    page = render_html(data, "en")
+    assert ('we share &lt;notes&gt;</span> <span class="corrected">(translation corrected by a '
+            'person)</span>') in page
     held = [HeldMeeting(None, 1, 1, data)]  # type: ignore[arg-type]
     rows = list(message_rows(held, Pseudonyms(b"salt")))
     sources = {row["text"]: row["translation_source"] for row in rows}
@@ -362,3 +365,15 @@ async def test_a_correction_of_apertium_is_used_and_apertium_is_not_asked_again(
     finally:
         await opened.translation.service.close()
         await opened.app.store.db.close()
+
+
+async def test_a_withdrawn_author_s_sentence_leaves_the_memory(room: Room) -> None:
+    await room.ingest(room.say.say("!startmeeting"))
+    notice = await room.translated("mi frase personal", sender=BEA)
+    await room.fix(notice, "!fix my personal sentence", sender=CARLOS)
+    corrections = CorrectionsStore(room.app.store)
+    assert await corrections.recall("es", ["en"], "mi frase personal")
+
+    await withdraw(room.app, BEA, datetime.now(timezone.utc))
+
+    assert await corrections.recall("es", ["en"], "mi frase personal") == {}
