@@ -79,6 +79,15 @@ class CorrectionsStore:
             row = await cur.fetchone()
         return str(row[0]) if row else None
 
+    async def txn_of_sent(self, room_id: str, event_id: str) -> str | None:
+        """The txn id of the bot's message sent as ``event_id`` in ``room_id``."""
+        async with self.conn.execute(
+            "SELECT txn_id FROM outbox WHERE sent_event_id = ? AND room_id = ?",
+            (event_id, room_id),
+        ) as cur:
+            row = await cur.fetchone()
+        return str(row[0]) if row else None
+
     async def notice_room(self, event_id: str) -> tuple[str, str] | None:
         """(room id, txn id) of the translation notice of ``event_id``, if it had one."""
         async with self.conn.execute(

@@ -32,6 +32,8 @@ class Corrections:
         store = CorrectionsStore(self.app.store)
         original = await store.translated_by_notice(effect.room_id, effect.notice_id)
         if original is None:
+            original = await self._posted_before_upgrade(store, state, effect)
+        if original is None:
             await self._answer(effect, _(
                 "{command} works as a reply to one of my translation notices: reply to the "
                 "notice you want to correct.", command=Code("!fix")))
@@ -61,6 +63,20 @@ class Corrections:
             await self._undo(effect, store, original, chosen, rows, meeting)
         else:
             await self._fix(effect, store, original, chosen[0], text, rows, meeting)
+
+    async def _posted_before_upgrade(
+        self, store: CorrectionsStore, state: RoomState, effect: CorrectTranslation
+    ) -> str | None:
+        """A notice posted before the bot kept which message each notice translates: it is
+        the notice of one of the running meeting's messages, found by its txn id."""
+        txn = await store.txn_of_sent(effect.room_id, effect.notice_id)
+        if txn is None or state.meeting is None:
+            return None
+        found = next((e.event_id for e in state.meeting.log if notice_txn(e.event_id) == txn),
+                     None)
+        if found is not None:
+            await store.remember_notice(txn, effect.room_id, found)
+        return found
 
     async def _fix(
         self, effect: CorrectTranslation, store: CorrectionsStore, original: str, lang: str,

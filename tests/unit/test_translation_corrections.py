@@ -377,3 +377,16 @@ async def test_a_withdrawn_author_s_sentence_leaves_the_memory(room: Room) -> No
     await withdraw(room.app, BEA, datetime.now(timezone.utc))
 
     assert await corrections.recall("es", ["en"], "mi frase personal") == {}
+
+
+async def test_a_notice_posted_before_the_upgrade_is_found_in_the_running_meeting(
+    room: Room,
+) -> None:
+    await room.ingest(room.say.say("!startmeeting"))
+    notice = await room.translated("hola a todos")
+    async with room.app.store.db.transaction():  # as a database from before migration 10
+        await room.app.store.conn.execute("DELETE FROM translation_notices")
+
+    edit, _answer = await room.fix(notice, "!fix hello everyone")
+
+    assert edit["m.new_content"]["body"] == "[en] hello everyone (corrected by Car)"
