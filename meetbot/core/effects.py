@@ -102,6 +102,23 @@ class SetRoomTranslation:
     enabled: bool
 
 
+@dataclass(frozen=True)
+class CorrectTranslation:
+    """``!fix``: a person's own version of the translation in the notice they replied to
+    (``notice_id``), or a facilitator's undo of a correction (``undo``). Only the shell
+    knows which message a notice translates, so it checks the rest and answers."""
+
+    room_id: str
+    event_id: str  # the command's event: the answer and the notice's edit derive from it
+    notice_id: str
+    sender: str
+    name: str  # how the notice credits the person ("corrected by NAME")
+    text: str  # "TEXT" or "LANG TEXT" (for undo: "" or "LANG")
+    undo: bool = False
+    reader_language: str = "en"
+    thread_root: str | None = None
+
+
 Effect = (
     Notice
     | MeetingStarted
@@ -112,4 +129,5 @@ Effect = (
     | RetractTranslation
     | SetUserLanguage
     | SetRoomTranslation
+    | CorrectTranslation
 )

@@ -20,6 +20,7 @@ from meetbot.minutes.document import (
 )
 from meetbot.minutes.series import research_keys
 from meetbot.minutes.written import written_part
+from meetbot.storage.corrections_store import CorrectionsStore
 from meetbot.storage.store import NotReady, Task
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ async def minutes_data(app: MeetBotApp, meeting_id: str, language: str = "en") -
         raise MeetingNotFound(f"no meeting {meeting_id!r} in {app.store.db.path}")
     event_ids = [e.event_id for e in meeting.log]
     translations, languages = await app.store.translations_for(event_ids)
+    sources = await CorrectionsStore(app.store).sources(event_ids)
     region = app.region_for_room(meeting.room_id)
     region_conf = app.config.region(meeting.region_id)
     # The agenda the meeting ran with (a scheduled meeting may name its own).
@@ -58,6 +60,7 @@ async def minutes_data(app: MeetBotApp, meeting_id: str, language: str = "en") -
         region_name=region_conf.name if region_conf else region.name,
         language=language,
         translations=translations,
+        translation_sources=sources,
         languages=languages,
         agenda_prompts={p.id: dict(p.texts) for p in agenda.prompts},
         homeserver_name=app.config.user_id.split(":", 1)[1],

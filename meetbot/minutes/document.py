@@ -151,6 +151,8 @@ def _item(view: MinutesView, item: Item) -> dict[str, Any]:
         "edited": bool(item.history),
         "language": language,
         "translations": translations,
+        "translation_sources": view.translation_sources(item.event_id)
+        if item.kind is not ItemKind.PROMPT else {},
         **_place(view, item),
     }
 
@@ -242,6 +244,7 @@ def _log(view: MinutesView) -> list[dict[str, Any]]:
             "permalink": view.link(entry.event_id),
             "language": view.ctx.languages.get(entry.event_id),
             "translations": view.translations(entry.event_id),
+            "translation_sources": view.translation_sources(entry.event_id),
             "reply_to": _reply(view, entry.reply_to),
             "attachment": _attachment(entry.attachment),
         }

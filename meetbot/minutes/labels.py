@@ -36,6 +36,7 @@ LABELS: dict[str, Msg] = {
     "edited": _("edited"),
     "original": _("original"),
     "translation": _("translation"),
+    "corrected_translation": _("translation corrected by a person"),
     "view_in_matrix": _("open in Matrix"),
     "log_line": _("log"),
     "written_answers": _("Written answers"),

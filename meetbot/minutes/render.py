@@ -161,6 +161,10 @@ class _Helpers:
             return None
         return str(translation)
 
+    def corrected(self, entry: Mapping[str, Any]) -> bool:
+        """Whether the reader's translation is a person's (a !fix), not the machine's."""
+        return (entry.get("translation_sources") or {}).get(self.language) == "human"
+
 
 @functools.lru_cache(maxsize=8192)  # each line's time, again in every language's minutes
 def _clock(iso: str, start_date: str) -> Markup:
@@ -213,6 +217,7 @@ def _context(data: Mapping[str, Any], language: str, markdown: bool) -> dict[str
         "clock": helpers.clock,
         "href": helpers.href,
         "translated": helpers.translated,
+        "corrected": helpers.corrected,
         "named": helpers.named,
         "ref": helpers.ref,
         "field": helpers.field,

@@ -25,6 +25,9 @@ class MinutesContext:
     translations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # event_id -> detected or declared source language; missing when unknown.
     languages: Mapping[str, str] = field(default_factory=dict)
+    # event_id -> {language: 'machine' | 'human' | 'glossary'}: where each translation
+    # comes from (a person's correction is marked in the minutes and the exports).
+    translation_sources: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # prompt_id -> {language: text}, from the agenda.
     agenda_prompts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     homeserver_name: str | None = None
@@ -86,6 +89,12 @@ class MinutesView:
         if event_id in self.redacted:
             return {}
         return dict(self.ctx.translations.get(event_id, {}))
+
+    def translation_sources(self, event_id: str) -> dict[str, str]:
+        """Where each of the event's translations comes from (machine, human, glossary)."""
+        if event_id in self.redacted:
+            return {}
+        return dict(self.ctx.translation_sources.get(event_id, {}))
 
     def link(self, event_id: str) -> str:
         """``text.permalink(room, event_id, homeserver)``, with the room and the server

@@ -16,8 +16,11 @@ from meetbot.app import MeetBotApp
 from meetbot.config.windows import open_windows
 from meetbot.core.model import RoomState
 from meetbot.core.privacy_effects import ConsentChanged
+from meetbot.matrix.content import edit_content, txn_id_for
+from meetbot.matrix.translation_notice import notice_text
 from meetbot.research.removal import Removal, remove_events, tombstone
 from meetbot.storage.calendar_store import CalendarStore
+from meetbot.storage.corrections_store import CorrectionsStore
 from meetbot.storage.glossary_store import GlossaryStore
 from meetbot.storage.research_store import MeetingEvent, ResearchStore
 from meetbot.storage.store import Task
@@ -142,6 +145,7 @@ async def withdraw(
             # What the bot kept about the person beyond their words goes too.
             await app.store.forget_user(user_id)
             await GlossaryStore(app.store).forget_user(user_id)  # terms they added
+            await forget_corrections(app, user_id, requested_at)
             await research.audit("withdrawal", len(removal.meetings), removal.events)
             if task_id is not None:
                 await research.remember_meetings(task_id, removal.meetings)
@@ -164,6 +168,24 @@ async def forget_written(
     await research.forget_text_in_outbox_and_tasks(gone.texts)
     rows = await CalendarStore(app.store.db).rows()
     return {r.meeting_id for r in rows if r.meeting_id and (r.region_id, r.number) in gone.slots}
+
+
+async def forget_corrections(app: MeetBotApp, user_id: str, requested_at: datetime) -> None:
+    """The person's corrections of translations go: the machine's versions come back, in
+    the record and in the notices, and their translation memory entries go."""
+    corrections = CorrectionsStore(app.store)
+    changed, texts = await corrections.forget_corrections_of(user_id)
+    for event_id in sorted(changed):
+        notice = await corrections.notice_room(event_id)
+        if notice is None:
+            continue
+        room_id, txn = notice
+        meeting = app.meeting_in(room_id)
+        content = notice_text(await corrections.translations(event_id), meeting)
+        key = f"withdrawn-correction:{event_id}:{requested_at.isoformat()}"
+        await app.store.enqueue(room_id, txn_id_for(key), edit_content("txn:" + txn, content),
+                                background=True)
+    await ResearchStore(app.store).forget_text_in_outbox_and_tasks(texts)
 
 
 async def _within_window(

@@ -68,6 +68,12 @@ def message_rows(
                     lang: pseudonyms.in_text(t)
                     for lang, t in (source.get("translations") or {}).items()
                 },
+                # Where each translation comes from: 'machine', 'human' (a person's !fix)
+                # or 'glossary' (fixed terms).
+                "translation_source": {
+                    lang: (source.get("translation_sources") or {}).get(lang, "machine")
+                    for lang in (source.get("translations") or {})
+                },
                 "msgtype": line.get("msgtype") or "m.text",
                 "reply_to_line": (line.get("reply_to") or {}).get("line"),
                 "attachment": _attachment(line.get("attachment"), pseudonyms),
@@ -152,10 +158,14 @@ def _write_csv(out: TextIO, rows: Iterable[dict[str, Any]], languages: Sequence[
     header = [*COLUMNS, *(f"text_{lang}" for lang in languages), *SHAPE_COLUMNS]
     if with_ids:
         header += IDENTITY_COLUMNS
+    # Last, so every column above keeps its place: machine | human | glossary.
+    header += [f"translation_source_{lang}" for lang in languages]
     writer = csv.DictWriter(out, fieldnames=header, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
         flat = {**row, **{f"text_{lang}": t for lang, t in row["translations"].items()}}
+        flat.update({f"translation_source_{lang}": source
+                     for lang, source in row.get("translation_source", {}).items()})
         attachment = row.get("attachment") or {}
         flat.update({f"attachment_{key}": attachment.get(key) for key in ATTACHMENT_FIELDS})
         writer.writerow(flat)

@@ -19,6 +19,7 @@ from meetbot.config.schema import Config
 from meetbot.core import written as written_answers
 from meetbot.core.commands import (
     coordinator,
+    corrections,
     glossary,
     help,
     items,
@@ -39,6 +40,7 @@ from meetbot.runtime.running import RunningBot
 from meetbot.runtime.tasks import TaskHandler
 from meetbot.storage.database import Database
 from meetbot.storage.store import Store
+from meetbot.translation.corrections import Corrections
 from meetbot.translation.live import LiveTranslation
 
 # The core's features, in the order ``!help`` and the README's table list their commands:
@@ -50,6 +52,7 @@ CORE_FEATURES = (
     people,
     translation,
     glossary,
+    corrections,
     timebox,
     queue,
     proposals,
@@ -118,6 +121,7 @@ async def open_bot(config: Config, metrics: Metrics | None = None) -> OpenedBot:
     await app.load_bindings()
     app.user_languages.update(await app.store.user_languages())
     translation = LiveTranslation(app, metrics=metrics)
+    Corrections(app)
     await translation.load()
     await research_tasks.attach(app)
     written.attach(app)

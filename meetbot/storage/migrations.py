@@ -230,6 +230,21 @@ MIGRATIONS: list[Migration] = [
         """,
     ),
     Migration(
+        10,
+        "a person's correction finds the translation notice it answers",
+        """
+        -- Which message each live translation notice translates (by the notice's txn id):
+        -- a !fix replies to the notice, and the outbox keeps only the notice's event id.
+        CREATE TABLE translation_notices (
+            txn_id TEXT PRIMARY KEY,
+            room_id TEXT NOT NULL,
+            event_id TEXT NOT NULL
+        );
+        CREATE INDEX outbox_sent_event ON outbox (sent_event_id);
+        CREATE INDEX translation_memory_event ON translation_memory (event_id);
+        """,
+    ),
+    Migration(
         11,
         "a translation's glossary hits go with it",
         """

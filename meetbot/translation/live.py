@@ -10,7 +10,6 @@ model never loses the message: it is already recorded; the room is told once per
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
@@ -22,7 +21,9 @@ from meetbot.core.mentions import with_names
 from meetbot.core.model import RoomState
 from meetbot.i18n import _
 from meetbot.matrix.content import edit_content, notice_content, txn_id_for
+from meetbot.matrix.translation_notice import corrected, translation_content
 from meetbot.metrics import Metrics
+from meetbot.storage.corrections_store import CorrectionsStore, Remembered
 from meetbot.storage.store import Task
 from meetbot.translation.base import MissingPair, TranslationError
 from meetbot.translation.detect import detect_language
@@ -39,28 +40,14 @@ log = logging.getLogger(__name__)
 BATCH = 128
 ROOM_SWITCH = "translation-off:"  # kv key prefix: rooms where a facilitator turned it off
 
+# (source language, {language: text}, the languages taken from people's corrections).
+Translated = tuple[str, dict[str, str], dict[str, Remembered]]
 # fetch(room_id, event_id) -> the body of a message the record does not hold (or None).
 Fetcher = Callable[[str, str], Awaitable[str | None]]
 
 
 def notice_txn(event_id: str) -> str:
     return txn_id_for(f"translation:{event_id}")
-
-
-def translation_content(translations: dict[str, str]) -> dict[str, Any]:
-    """One notice holding every translation of a message, each marked with its language."""
-    plain = [f"[{lang}] {text}" for lang, text in translations.items()]
-    marked = [
-        f"<b>{html.escape(lang.upper())}</b> {html.escape(text).replace(chr(10), '<br>')}"
-        for lang, text in translations.items()
-    ]
-    return {
-        "msgtype": "m.notice",
-        "body": "\n".join(plain),
-        "format": "org.matrix.custom.html",
-        "formatted_body": "<br>".join(marked),
-        "m.mentions": {},  # a translation never pings anyone
-    }
 
 
 class LiveTranslation:
@@ -210,7 +197,7 @@ class LiveTranslation:
                 await self.app.store.finish_task(task.id)
         self.app.outbox_ready.set()
 
-    async def _translate(self, task: Task) -> tuple[str, dict[str, str]]:
+    async def _translate(self, task: Task) -> Translated:
         payload = task.payload
         text: str = payload["text"]
         if not text and self.fetch is not None:
@@ -224,28 +211,44 @@ class LiveTranslation:
             or languages[0]
         )
         if not text.strip():
-            return source, {}
+            return source, {}, {}
         targets = [lang for lang in languages if lang != source]
         if not targets:
-            return source, {}
-        return source, await self.service.translate(text, source, targets)
+            return source, {}, {}
+        # People's corrections first: a sentence in the translation memory never goes to
+        # the back-end again for that pair.
+        async with self.app.store.db.between_writes():
+            remembered = await CorrectionsStore(self.app.store).recall(source, targets, text)
+        rest = [lang for lang in targets if lang not in remembered]
+        machine = await self.service.translate(text, source, rest) if rest else {}
+        texts = {
+            lang: remembered[lang].text if lang in remembered else machine[lang]
+            for lang in targets
+        }
+        return source, texts, remembered
 
-    async def _deliver(self, task: Task, source: str, translations: dict[str, str]) -> None:
+    async def _deliver(
+        self, task: Task, source: str, translations: dict[str, str],
+        remembered: dict[str, Remembered],
+    ) -> None:
         payload = task.payload
         room_id, event_id = payload["room_id"], payload["event_id"]
         store = self.app.store
         if payload.get("meeting_id") and payload.get("reply_to") is None:
-            await store.save_translations(
-                event_id, source, translations, self.service.translator.name
+            await CorrectionsStore(store).save(
+                event_id, source, translations, self.service.translator.name, remembered
             )
             await self.glossary.record(event_id, payload["text"], source, translations)
         if not translations or self.config.display == "off" or not payload.get("post", True):
             return
         # People read the names the meeting knows; the stored translations keep the ids.
         names = payload.get("names") or {}
-        content = translation_content(
-            {lang: with_names(text, names) for lang, text in translations.items()}
-        )
+        meeting = self.app.meeting_in(room_id)
+        shown = {lang: with_names(text, names) for lang, text in translations.items()}
+        for lang, hit in remembered.items():
+            who = meeting.name_of(hit.user_id) if meeting is not None else hit.user_id
+            shown[lang] = corrected(shown[lang], lang, who)
+        content = translation_content(shown)
         if payload.get("reply_to"):
             content["m.relates_to"] = {"m.in_reply_to": {"event_id": payload["reply_to"]}}
             await store.enqueue(room_id, txn_id_for(task.key), content)
@@ -257,6 +260,8 @@ class LiveTranslation:
             # Live translations go in the background: the room's answers never wait for them.
             content["m.relates_to"] = self._relation(event_id, payload.get("thread_root"))
             await store.enqueue(room_id, notice_txn(event_id), content, background=True)
+            # A !fix replies to the notice: which message it translates is kept.
+            await CorrectionsStore(store).remember_notice(notice_txn(event_id), room_id, event_id)
 
     def _relation(self, event_id: str, thread_root: str | None) -> dict[str, Any]:
         if thread_root or self.config.display == "thread":
@@ -307,7 +312,7 @@ class LiveTranslation:
         )
 
 
-def _result(result: tuple[str, dict[str, str]] | BaseException) -> str:
+def _result(result: Translated | BaseException) -> str:
     """How a translation went, for the metrics."""
     if isinstance(result, MissingPair):
         return "missing_pair"

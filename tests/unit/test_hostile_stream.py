@@ -48,7 +48,7 @@ from nio import MatrixRoom
 
 from meetbot.config.schema import load_config
 from meetbot.core.commands.research_consent import kept_when_opted_out
-from meetbot.core.effects import Notice, Translate
+from meetbot.core.effects import CorrectTranslation, Notice, Translate
 from meetbot.core.events import Event, Message, Tick
 from meetbot.core.facilitation.proposals import anchor_timer
 from meetbot.core.model import Meeting
@@ -154,6 +154,10 @@ ANSWERS: dict[str, frozenset[str]] = {
         "report": {REPLY},
         "glossary": {SHELL},
         "term": {REPLY, SHELL},  # add: the core replies; remove: the shell says what went
+        # The core refuses a malformed one; the corrections shell answers the rest (it alone
+        # knows which notice is a translation).
+        "fix": {REPLY, SHELL},
+        "unfix": {REPLY, SHELL},
     }.items()
 }
 
@@ -840,7 +844,10 @@ def check_answers(player: Player) -> None:
             assert txn_id_for(notice.key) in player.outbox, f"notice {notice.key} not queued"
         reply_effects = [e for e in effects if isinstance(e, Notice) and e.kind == "reply"
                          and e.reply_to == event.event_id]
-        shell_answers = [e for e in effects if getattr(e, "answers", None) == event.event_id]
+        # A shell's answer: !glossary, !term remove (an effect that names the command it
+        # answers) and a correction (!fix, !unfix: the corrections shell answers it once).
+        shell_answers = [e for e in effects if getattr(e, "answers", None) == event.event_id
+                         or isinstance(e, CorrectTranslation)]
         got = replies[event.event_id]
         assert got == len(reply_effects) + len(shell_answers), (event.event_id, got, effects)
         if sent.kind != "message":
