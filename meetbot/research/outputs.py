@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from meetbot.research.report_render import FORMATS as REPORT_FORMATS
 from meetbot.research.report_render import write_report
 from meetbot.research.site import build_site
 from meetbot.storage.calendar_store import MISSED, CalendarStore
+from meetbot.storage.checks_store import ChecksStore
 
 Progress = Callable[[Iterable[Any]], Iterable[Any]]
 
@@ -58,9 +60,10 @@ async def build_full_report(
     if meetings is None:
         meetings = await held_meetings(app)
     pseudonyms = Pseudonyms.load(app.config.data_path) if pseudonymous else None
+    pairs = await ChecksStore(app.store.db).pair_stats(m.row.meeting_id for m in meetings)
     return build_report(app.config, meetings, agenda_prompts(app),
                         now or datetime.now(timezone.utc), language or coordinator_language(app),
-                        pseudonyms=pseudonyms)
+                        pseudonyms=pseudonyms, translation=[asdict(p) for p in pairs])
 
 
 async def write_full_report(

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from meetbot.core.events import Event
 from meetbot.core.scrubbing import Commands, under_stand_in, without_words, words_of
 from meetbot.minutes.series import WITHDRAWN_DOMAIN
+from meetbot.storage.checks_store import ChecksStore
 from meetbot.storage.research_store import MeetingEvent, ResearchStore
 
 # The sender written over a withdrawn person's events: it links to nobody.
@@ -82,5 +83,7 @@ async def remove_events(
         await research.store.rewrite_event(kept)
         removal.meetings.add(stored.meeting_id)
         removal.events += 1
+    # Round trips of the messages (!check) hold their words in other languages.
+    await ChecksStore(research.store.db).forget_events(e.event_id for e in events)
     await research.forget_text_in_outbox_and_tasks(removal.texts)
     return removal
