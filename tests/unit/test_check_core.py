@@ -105,6 +105,8 @@ def test_auto_and_off_are_kept_by_the_shell_and_every_message_may_be_checked() -
     assert [e for e in room.effects if isinstance(e, SetCheckMode)] == [SetCheckMode(BEA, "off")]
     room.says(BEA, "!idea commands are not checked by themselves")
     assert room.checks() == []
+    room.says(BEA, "said long before the bot came back", live=False)
+    assert room.checks() == []
 
 
 def test_a_redacted_message_takes_its_checks_along() -> None:

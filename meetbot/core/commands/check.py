@@ -34,6 +34,7 @@ def on_message(state: RoomState, settings: RoomSettings, event: Message) -> list
     meeting = state.meeting
     if (
         meeting is None
+        or not event.live  # said while the bot was away long ago: recorded, not checked
         or settings.direct
         or event.msgtype not in ("m.text", "m.emote")
         or event.withdrawn
@@ -74,6 +75,8 @@ HOOKS = Hooks(message=(on_message,), redaction=(on_redaction,))
 )
 def do_check(call: Call, word: str | None) -> None:
     event = call.event
+    if not event.live and word is None:
+        return  # asked long before the bot came back: its answer would come out of the blue
     if word is not None:
         mode = MODES.get(word.lower())
         if mode is None:
