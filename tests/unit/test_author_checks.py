@@ -148,3 +148,33 @@ async def test_a_redacted_message_loses_its_checks(bot: OpenedBot) -> None:
     assert len(await store.checks_of(mine.event_id)) == 1
     await app.ingest(say.redact(mine.event_id, sender=BEA))
     assert await store.checks_of(mine.event_id) == []
+
+
+async def test_the_report_counts_what_apertium_translated_and_the_round_trips(
+    bot: OpenedBot,
+) -> None:
+    """Part 5 with real output: live translation and !check through Apertium, then the
+    report's translation section over the meeting."""
+    from meetbot.research.outputs import build_full_report
+    from meetbot.research.report_render import render_report_markdown
+
+    app, say = bot.app, Speaker()
+    await app.ingest(say.say("!startmeeting"))
+    mine = say.say(IDIOMS, sender=BEA, sender_language="en")
+    for event in (mine, say.say(CLEAR, sender=BEA, sender_language="en"),
+                  say.say("Propongo un taller cada mes.", sender=ANA, sender_language="es")):
+        await app.ingest(event)
+    await app.ingest(say.say("!check", sender=BEA, sender_language="en",
+                             reply_to=mine.event_id))
+    await bot.translation.process(await app.store.pending_tasks(["translate"]))
+    await run_checks(bot)
+    await app.ingest(say.say("!endmeeting"))
+    report = await build_full_report(app)
+    [region] = report["translation"]
+    pairs = {(p["source"], p["target"]): p for p in region["pairs"]}
+    assert pairs["en", "es"]["translated"] == 2 and pairs["en", "es"]["checks"] == 1
+    assert pairs["en", "es"]["mean_score"] < 70
+    assert pairs["es", "en"]["translated"] == 1 and pairs["es", "en"]["mean_score"] is None
+    text = render_report_markdown(report)
+    assert "| Latin America | English → Spanish | 2 | 0 |" in text
+    assert "| Latin America | Spanish → English | 1 | 0 | not checked | 0 |" in text
