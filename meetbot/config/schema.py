@@ -129,6 +129,9 @@ class TranslationConfig(_Strict):
     detection_threshold: float = Field(default=0.6, ge=0, le=1)
     # Terms kept verbatim and fixed translations (YAML; config/glossary.example.yaml).
     glossary: Path | None = None
+    # !check: a round trip scoring below this (chrF, 0-100) gets a hint; with !check auto,
+    # only such messages are sent to their author.
+    check_threshold: float = Field(default=70, ge=0, le=100)
 
     @field_validator("libretranslate_url", mode="before")
     @classmethod

@@ -20,6 +20,7 @@ from meetbot.matrix.content import edit_content, txn_id_for
 from meetbot.matrix.translation_notice import notice_text
 from meetbot.research.removal import Removal, remove_events, tombstone
 from meetbot.storage.calendar_store import CalendarStore
+from meetbot.storage.checks_store import ChecksStore
 from meetbot.storage.corrections_store import CorrectionsStore
 from meetbot.storage.glossary_store import GlossaryStore
 from meetbot.storage.research_store import MeetingEvent, ResearchStore
@@ -146,6 +147,7 @@ async def withdraw(
             await app.store.forget_user(user_id)
             await GlossaryStore(app.store).forget_user(user_id)  # terms they added
             await forget_corrections(app, user_id, requested_at)
+            await ChecksStore(app.store.db).forget_user(user_id)  # !check: round trips, choice
             await research.audit("withdrawal", len(removal.meetings), removal.events)
             if task_id is not None:
                 await research.remember_meetings(task_id, removal.meetings)

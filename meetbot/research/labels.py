@@ -90,6 +90,21 @@ REPORT_LABELS: dict[str, Msg] = {
     "no_families": _("Nothing to group yet."),
     "translation": _("translation"),
     "regions_list": _("regions: {regions}"),
+    # The translation section: how far to trust each region's record in each language.
+    "translation_section": _("Translation"),
+    "translation_intro": _("Per region and language pair: the messages translated, how many "
+                           "of those translations people corrected, the mean similarity of "
+                           "the round trips authors checked with {check} (chrF, 0 to 100: "
+                           "higher reads closer to what was meant) and the glossary terms "
+                           "used."),
+    "language_pair": _("Languages"),
+    "translated": _("translated"),
+    "corrected": _("corrected by people"),
+    "mean_score": _("mean round-trip score"),
+    "glossary_hits": _("glossary hits"),
+    "checks_count": ngettext("{count} check", "{count} checks", 0),
+    "no_checks": _("not checked"),
+    "no_translations": _("No translations recorded yet."),
     # The coordinator's room, after the report is rewritten; each count is a counted noun
     # from meetbot.core.counts ("1 meeting held", "2 meetings held").
     "report_posted": _("**Research report** updated: {meetings} in {regions}, {decisions}, "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from meetbot.research.report import build_report, report_part
 from meetbot.research.report_render import FORMATS as REPORT_FORMATS
 from meetbot.research.report_render import write_report
 from meetbot.storage.calendar_store import MISSED, CalendarStore
+from meetbot.storage.checks_store import ChecksStore
 
 Progress = Callable[[Iterable[Any]], Iterable[Any]]
 
@@ -58,9 +60,10 @@ async def build_full_report(
     if meetings is None:
         meetings = [report_part(held) async for held in each_held_meeting(app)]
     pseudonyms = Pseudonyms.load(app.config.data_path) if pseudonymous else None
+    pairs = await ChecksStore(app.store.db).pair_stats(m.row.meeting_id for m in meetings)
     return build_report(app.config, meetings, agenda_prompts(app),
                         now or datetime.now(timezone.utc), language or coordinator_language(app),
-                        pseudonyms=pseudonyms)
+                        pseudonyms=pseudonyms, translation=[asdict(p) for p in pairs])
 
 
 async def write_full_report(

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from meetbot.core.events import Event
 from meetbot.core.scrubbing import Commands, under_stand_in, without_words, words_of
 from meetbot.minutes.series import WITHDRAWN_DOMAIN
+from meetbot.storage.checks_store import ChecksStore
 from meetbot.storage.corrections_store import CorrectionsStore
 from meetbot.storage.research_store import MeetingEvent, ResearchStore
 
@@ -85,5 +86,7 @@ async def remove_events(
         removal.events += 1
     # People's corrections of these messages' translations were made from their words.
     await CorrectionsStore(research.store).forget_messages(e.event_id for e in events)
+    # Round trips of the messages (!check) hold their words in other languages.
+    await ChecksStore(research.store.db).forget_events(e.event_id for e in events)
     await research.forget_text_in_outbox_and_tasks(removal.texts)
     return removal

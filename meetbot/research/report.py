@@ -74,9 +74,12 @@ def build_report(
     now: datetime,
     language: str = "en",
     pseudonyms: Pseudonyms | None = None,
+    translation: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The report over ``meetings``. With ``pseudonyms``, people are named by pseudonym
-    and Matrix ids in what they said are replaced, as in the research exports."""
+    and Matrix ids in what they said are replaced, as in the research exports.
+    ``translation``: per region and language pair, the counts of the translation section
+    (``ChecksStore.pair_stats``); without it the report has no such section."""
     if pseudonyms is not None:
         meetings = [replace(held, doc=pseudonymous_document(held.doc, pseudonyms))
                     for held in meetings]
@@ -142,7 +145,7 @@ def build_report(
             "messages": sum(languages.values()),
             "languages": languages,
         })
-    return {
+    report: dict[str, Any] = {
         "format": FORMAT,
         "generated_at": now.astimezone(timezone.utc).isoformat(timespec="seconds"),
         "language": language,
@@ -158,6 +161,25 @@ def build_report(
         "families": {"language": language, "method": METHOD,
                      "prompts": idea_families(meetings, prompt_ids, language)},
     }
+    if translation is not None:
+        report["translation"] = translation_section(regions, translation)
+    return report
+
+
+def translation_section(
+    regions: Sequence[Mapping[str, Any]], pairs: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """Per region (in the report's order), its language pairs, most translated first."""
+    section = []
+    for region in regions:
+        mine = [dict(p) for p in pairs if p["region_id"] == region["id"]]
+        if not mine:
+            continue
+        mine.sort(key=lambda p: (-int(p["translated"]), p["source"], p["target"]))
+        section.append({"region": region["id"], "name": region["name"], "pairs": [
+            {k: v for k, v in p.items() if k != "region_id"} for p in mine
+        ]})
+    return section
 
 
 def report_part(held: HeldMeeting) -> HeldMeeting:

@@ -77,6 +77,7 @@ def _context(report: Mapping[str, Any], markdown: bool) -> dict[str, Any]:
         "meetings_held": len(report["participation"]),
         "prompts_by_id": {p["id"]: p["texts"] for p in report.get("prompts", [])},
         "pseudonymous_command": Code("meetbot report --pseudonymous"),
+        "check_command": Code("!check"),
     }
 
 

@@ -18,6 +18,7 @@ from meetbot.config.agendas import AgendaLibrary
 from meetbot.config.schema import Config
 from meetbot.core import written as written_answers
 from meetbot.core.commands import (
+    check,
     coordinator,
     corrections,
     glossary,
@@ -33,6 +34,7 @@ from meetbot.core.engine import Engine
 from meetbot.core.facilitation import proposals, queue, scheduled, timebox
 from meetbot.core.registry import Features
 from meetbot.matrix.content import enqueue_notice
+from meetbot.matrix.direct import direct_opener
 from meetbot.metrics import Metrics
 from meetbot.minutes.delivery import MinutesDelivery, MinutesRewrite, Uploader
 from meetbot.runtime import calendar, proposal_anchors, research_tasks, written
@@ -40,6 +42,7 @@ from meetbot.runtime.running import RunningBot
 from meetbot.runtime.tasks import TaskHandler
 from meetbot.storage.database import Database
 from meetbot.storage.store import Store
+from meetbot.translation.checks import TranslationChecks
 from meetbot.translation.corrections import Corrections
 from meetbot.translation.live import LiveTranslation
 
@@ -53,6 +56,7 @@ CORE_FEATURES = (
     translation,
     glossary,
     corrections,
+    check,
     timebox,
     queue,
     proposals,
@@ -88,6 +92,7 @@ class OpenedBot:
     app: MeetBotApp
     translation: LiveTranslation
     metrics: Metrics
+    checks: TranslationChecks | None = None
 
 
 async def open_app(config: Config) -> MeetBotApp:
@@ -123,16 +128,23 @@ async def open_bot(config: Config, metrics: Metrics | None = None) -> OpenedBot:
     translation = LiveTranslation(app, metrics=metrics)
     Corrections(app)
     await translation.load()
+    checks = TranslationChecks(app, translation)
     await research_tasks.attach(app)
     written.attach(app)
-    return OpenedBot(app, translation, metrics)
+    return OpenedBot(app, translation, metrics, checks)
 
 
-def task_handlers(app: MeetBotApp, client: Any, upload: Uploader) -> dict[str, TaskHandler]:
-    """Every kind of durable task and what carries it out."""
-    return {
+def task_handlers(
+    app: MeetBotApp, client: Any, upload: Uploader, checks: TranslationChecks | None = None
+) -> dict[str, TaskHandler]:
+    """Every kind of durable task and what carries it out (``checks``: the round trips of
+    ``!check``, which need the live-translation service)."""
+    handlers: dict[str, TaskHandler] = {
         "minutes": MinutesDelivery(app, upload),
         "rewrite": MinutesRewrite(app),
         **research_tasks.task_handlers(app, client),
         **written.attach(app).task_handlers(),
     }
+    if checks is not None:
+        handlers["check"] = checks.task_handler(direct_opener(app, client))
+    return handlers

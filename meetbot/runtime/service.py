@@ -121,7 +121,7 @@ class BotService:
 
         translation.fetch = fetch
 
-        handlers = features.task_handlers(app, client, upload)
+        handlers = features.task_handlers(app, client, upload, opened.checks)
         self.runners = [
             TaskRunner(app, {kind: handler}, kind) for kind, handler in handlers.items()
         ]

@@ -47,6 +47,7 @@ from nio import Event as NioEvent
 from nio import MatrixRoom
 
 from meetbot.config.schema import load_config
+from meetbot.core.check_effects import CheckMessage
 from meetbot.core.commands.research_consent import kept_when_opted_out
 from meetbot.core.effects import CorrectTranslation, Notice, Translate
 from meetbot.core.events import Event, Message, Tick
@@ -102,6 +103,7 @@ OTHER_BOT = "@otherbot:example.org"  # another bot in the room: it sends notices
 # -- how each command answers ---------------------------------------------------------------
 
 REPLY, ANNOUNCE, TRANSLATE, SHELL = "reply", "announce", "translate", "shell"
+DIRECT = "direct"  # answered by direct message (!check: the author's round trip)
 # Every command can answer with a reply (usage errors, permissions, nothing to do). This says
 # which may answer a person's command with something else instead: an announcement to the
 # room (what the meeting itself produces), or a translation that the live-translation shell
@@ -130,6 +132,7 @@ ANSWERS: dict[str, frozenset[str]] = {
         "unchair": {REPLY},
         "here": {REPLY},
         "lang": {REPLY},
+        "check": {REPLY, DIRECT},  # a check of one's own message is answered in private
         "translate": {REPLY, ANNOUNCE, TRANSLATE},  # on/off is announced; TEXT is translated
         "time": {REPLY, ANNOUNCE},
         "extend": {REPLY, ANNOUNCE},
@@ -878,7 +881,10 @@ def check_answers(player: Player) -> None:
         announced = any(isinstance(e, Notice) and e.kind == "announce" for e in effects)
         translated = any(isinstance(e, Translate) and e.reply_to == event.event_id
                          for e in effects)
-        assert (ANNOUNCE in allowed and announced) or (TRANSLATE in allowed and translated), (
+        direct = any(isinstance(e, CheckMessage) and e.asked_by == event.event_id
+                     for e in effects)
+        assert (ANNOUNCE in allowed and announced) or (TRANSLATE in allowed and translated) \
+            or (DIRECT in allowed and direct), (
             f"{event.body[:80]!r} got no answer"
         )
 

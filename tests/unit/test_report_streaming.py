@@ -9,6 +9,7 @@ documents.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from meetbot.research.dataset import held_meetings
 from meetbot.research.outputs import agenda_prompts, build_full_report
 from meetbot.research.report import build_report, report_part
 from meetbot.runtime.features import open_app
+from meetbot.storage.checks_store import ChecksStore
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2025, 6, 1, tzinfo=timezone.utc)
@@ -111,7 +113,10 @@ async def test_the_report_from_report_parts_is_the_report_from_whole_documents(
 ) -> None:
     whole = await held_meetings(app)
     assert len(whole) == 4 and any(m.doc["endorsements"] for m in whole)
-    expected = build_report(app.config, whole, agenda_prompts(app), NOW, "en")
+    # The translation section is counted in the database, beside the documents.
+    pairs = await ChecksStore(app.store.db).pair_stats(m.row.meeting_id for m in whole)
+    expected = build_report(app.config, whole, agenda_prompts(app), NOW, "en",
+                            translation=[asdict(p) for p in pairs])
     assert await build_full_report(app, now=NOW) == expected
     parts = [report_part(m) for m in whole]
     assert sum(len(str(p.doc)) for p in parts) < sum(len(str(m.doc)) for m in whole) / 2
