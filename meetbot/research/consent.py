@@ -16,6 +16,7 @@ from meetbot.app import MeetBotApp
 from meetbot.core.model import RoomState
 from meetbot.core.privacy_effects import ConsentChanged
 from meetbot.research.removal import Removal, remove_events, tombstone
+from meetbot.storage.action_store import ActionStore
 from meetbot.storage.research_store import MeetingEvent, ResearchStore
 from meetbot.storage.store import Task
 
@@ -128,6 +129,7 @@ async def withdraw(
             await research.replace_user_id(user_id, stand_in, allowed)
             # What the bot kept about the person beyond their words goes too.
             await app.store.forget_user(user_id)
+            await ActionStore(app.store.db).forget_user(user_id, stand_in)
             await research.audit("withdrawal", len(removal.meetings), removal.events)
             if task_id is not None:
                 await research.remember_meetings(task_id, removal.meetings)

@@ -98,6 +98,8 @@ def build_report(
     decisions: list[dict[str, Any]] = []
     actions: list[dict[str, Any]] = []
     participation: list[dict[str, Any]] = []
+    followed = action_history(meetings)
+    numbered = {(a["meeting_id"], a["n"]): a for a in followed}
     for held in meetings:
         doc = held.doc
         where = {"region": held.row.region_id, "region_name": doc.get("region_name"),
@@ -109,8 +111,12 @@ def build_report(
                 decisions.append({**where, **_text(item), "prompt_id": item.get("prompt_id"),
                                   "tally": proposal["tally"] if proposal else None})
             elif item["kind"] == "action":
+                followup = numbered.get((doc["meeting_id"], item["n"]))
+                if followup is not None and followup["status"] != "open":
+                    continue  # done or dropped since (see the action history)
                 owners = [doc.get("names", {}).get(u, u) for u in item.get("assignees", [])]
-                actions.append({**where, **_text(item), "owners": owners})
+                actions.append({**where, **_text(item), "owners": owners,
+                                "action": followup["number"] if followup else None})
         for proposal in voted.values():
             decisions.append({**where, "text": proposal["text"], "language": None,
                               "translations": {}, "prompt_id": proposal["prompt_id"],
@@ -136,6 +142,7 @@ def build_report(
         "matrix": matrix,
         "decisions": decisions,
         "open_actions": actions,
+        "action_history": followed,
         "progress": progress_grid(config, meetings, now),
         "participation": participation,
         # Part 3 of "between and across meetings": what regions said alike, per prompt.
@@ -170,3 +177,13 @@ def progress_grid(
 
 
 __all__ = ["FORMAT", "build_report", "progress_grid"]
+
+
+def action_history(meetings: Sequence[HeldMeeting]) -> list[dict[str, Any]]:
+    """Every numbered action's history, as the latest minutes document that shows it says
+    (each document's is read when the report is made), in number order."""
+    found: dict[int, dict[str, Any]] = {}
+    for held in meetings:
+        for entry in held.doc.get("action_history") or []:
+            found[entry["number"]] = entry
+    return [found[n] for n in sorted(found)]

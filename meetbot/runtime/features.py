@@ -27,12 +27,12 @@ from meetbot.core.commands import (
 )
 from meetbot.core.effects import Notice
 from meetbot.core.engine import Engine
-from meetbot.core.facilitation import proposals, queue, scheduled, timebox
+from meetbot.core.facilitation import followup, proposals, queue, scheduled, timebox
 from meetbot.core.registry import Features
 from meetbot.matrix.content import enqueue_notice
 from meetbot.metrics import Metrics
 from meetbot.minutes.delivery import MinutesDelivery, MinutesRewrite, Uploader
-from meetbot.runtime import calendar, proposal_anchors, research_tasks
+from meetbot.runtime import action_followup, calendar, proposal_anchors, research_tasks
 from meetbot.runtime.running import RunningBot
 from meetbot.runtime.tasks import TaskHandler
 from meetbot.storage.database import Database
@@ -45,6 +45,7 @@ CORE_FEATURES = (
     help,
     meeting,
     items,
+    followup,
     people,
     translation,
     timebox,
@@ -115,6 +116,7 @@ async def open_bot(config: Config, metrics: Metrics | None = None) -> OpenedBot:
     translation = LiveTranslation(app, metrics=metrics)
     await translation.load()
     await research_tasks.attach(app)
+    await action_followup.attach(app)
     return OpenedBot(app, translation, metrics)
 
 
@@ -124,4 +126,5 @@ def task_handlers(app: MeetBotApp, client: Any, upload: Uploader) -> dict[str, T
         "minutes": MinutesDelivery(app, upload),
         "rewrite": MinutesRewrite(app),
         **research_tasks.task_handlers(app, client),
+        **action_followup.task_handlers(app, client),
     }
