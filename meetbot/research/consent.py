@@ -97,6 +97,8 @@ class Withdrawal:
     meetings: set[str]
     events: int
     kept_meetings: int  # meetings past the withdrawal window, left as they were
+    # Meetings whose minutes tell the story of an action the person owned or closed.
+    stories: frozenset[str] = frozenset()
 
 
 async def withdraw(
@@ -129,14 +131,17 @@ async def withdraw(
             await research.replace_user_id(user_id, stand_in, allowed)
             # What the bot kept about the person beyond their words goes too.
             await app.store.forget_user(user_id)
-            await ActionStore(app.store.db).forget_user(user_id, stand_in)
+            # The actions they owned or closed: the minutes that tell their story too.
+            actions = ActionStore(app.store.db)
+            stories = await actions.meetings_showing(user_id, allowed) - removal.meetings
+            await actions.forget_user(user_id, stand_in)
             await research.audit("withdrawal", len(removal.meetings), removal.events)
             if task_id is not None:
-                await research.remember_meetings(task_id, removal.meetings)
+                await research.remember_meetings(task_id, removal.meetings | stories)
         app.user_languages.pop(user_id, None)
         await rebuild_running(app, removal.meetings)
     await research.checkpoint()
-    return Withdrawal(removal.meetings, removal.events, len(too_old))
+    return Withdrawal(removal.meetings, removal.events, len(too_old), frozenset(stories))
 
 
 async def _within_window(

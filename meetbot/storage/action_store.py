@@ -104,6 +104,20 @@ class ActionStore:
              at.isoformat()),
         )
 
+    async def meetings_showing(self, user_id: str, opened_in: Iterable[str]) -> set[str]:
+        """The meetings whose minutes tell the story of an action the person closed, or of
+        one opened in ``opened_in`` (where they may be an owner): what a withdrawal rewrites."""
+        opened = list(opened_in)
+        marks = ", ".join("?" for _ in opened) or "NULL"
+        rows = await self.db.conn.execute_fetchall(
+            "SELECT a.meeting_id AS opened, s.meeting_id AS step FROM actions a "
+            "LEFT JOIN action_steps s ON s.number = a.number "
+            f"WHERE a.meeting_id IN ({marks}) OR a.number IN "
+            "(SELECT number FROM action_steps WHERE user_id = ?)",
+            (*opened, user_id),
+        )
+        return {m for r in rows for m in (r["opened"], r["step"]) if m}
+
     async def forget_user(self, user_id: str, stand_in: str) -> int:
         """A withdrawal: the person's closing steps name the stand-in and lose the reason
         they typed (call inside a transaction). Returns how many steps were touched."""
