@@ -76,7 +76,8 @@ async def test_actions_carry_over_close_remind_and_leave_with_a_withdrawn_owner(
     # The second meeting is on the calendar, with a reminder before it.
     meeting = {"number": 2, "starts": _local(timedelta(seconds=16)), "duration": "120s",
                "title": "Second"}
-    bot.configure(**settings, regions=[{**region, "meetings": [meeting]}], reminders=["10s"])
+    bot.configure(**{**settings, "regions": [{**region, "meetings": [meeting]}]},
+                  reminders=["10s"])
     await bot.restart()
 
     # Each owner gets a direct message listing their open actions.
