@@ -48,10 +48,12 @@ class ActionStore:
     ) -> None:
         """Number the meeting's actions not numbered yet (in item order)."""
         for n in sorted(items):
+            # Not INSERT OR IGNORE: an ignored row would still use up a number.
             await self.db.conn.execute(
-                "INSERT OR IGNORE INTO actions (meeting_id, item_n, region_id, room_id, "
-                "opened_at) VALUES (?, ?, ?, ?, ?)",
-                (meeting_id, n, region_id, room_id, at.isoformat()),
+                "INSERT INTO actions (number, meeting_id, item_n, region_id, room_id, opened_at) "
+                "SELECT (SELECT COALESCE(MAX(number), 0) + 1 FROM actions), ?, ?, ?, ?, ? "
+                "WHERE NOT EXISTS (SELECT 1 FROM actions WHERE meeting_id = ? AND item_n = ?)",
+                (meeting_id, n, region_id, room_id, at.isoformat(), meeting_id, n),
             )
 
     async def actions(

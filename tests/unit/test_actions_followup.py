@@ -171,6 +171,17 @@ async def test_two_meetings_in_a_row_carry_the_open_actions(tmp_path: Path) -> N
         assert "## Actions followed up" in minutes
         assert "dropped by Carlos, by direct message — the council meets in March" in minutes
         assert "carried over into Latin America — Second" in minutes
+
+        # The web space lists only what is still open; a new action shows its number.
+        from meetbot.research.outputs import write_site
+
+        await app.ingest(second.say("!startmeeting Third", display_name="Ana"))
+        await app.ingest(second.say(f"!action {CARLOS} books the hall", display_name="Ana"))
+        await app.ingest(second.say("!endmeeting"))
+        await write_site(app, tmp_path / "site")
+        page = (tmp_path / "site" / "en" / "actions.html").read_text()
+        assert "<strong>A3</strong>" in page and "books the hall" in page
+        assert "writes to the clinic" not in page and "asks the council" not in page
     finally:
         await app.store.db.close()
 
