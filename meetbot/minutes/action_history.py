@@ -148,6 +148,7 @@ async def history_data(
     for action in actions:
         for step in action.steps:
             await label_of(step.meeting_id, step.room_id)
+    texts, sources = await app.store.translations_for(a.item.event_id for a in actions)
     data: list[dict[str, Any]] = []
     for action in actions:
         steps: list[dict[str, Any]] = [{
@@ -173,6 +174,8 @@ async def history_data(
             "meeting_id": action.row.meeting_id,
             "n": action.item.n,
             "text": action.item.text if name_of is None else name_of_text(action, name_of),
+            "language": sources.get(action.item.event_id),
+            "translations": dict(texts.get(action.item.event_id, {})),
             "owners": [person(action, u) for u in owners],
             "owner_ids": list(owners),
             "status": action.status,

@@ -138,9 +138,13 @@ def followed_action(entry: Mapping[str, Any], pseudonyms: Pseudonyms) -> dict[st
     """An action's history (``meetbot.minutes.action_history``) naming people by pseudonym."""
     out = dict(entry)
     out["text"] = pseudonyms.in_text(str(entry.get("text") or ""))
+    out["translations"] = {lang: pseudonyms.in_text(str(t))
+                           for lang, t in (entry.get("translations") or {}).items()}
     out["owners"] = [pseudonyms.of(u) for u in entry.get("owner_ids") or []]
+    out["owner_ids"] = list(out["owners"])
     out["steps"] = [
         {**step, "by": pseudonyms.of(step["by_id"]) if step.get("by_id") else "—",
+         "by_id": pseudonyms.of(step["by_id"]) if step.get("by_id") else None,
          "meeting": pseudonyms.in_text(str(step.get("meeting") or "")),
          "reason": pseudonyms.in_text(step["reason"]) if step.get("reason") else None}
         for step in entry.get("steps") or []
