@@ -51,6 +51,7 @@ from meetbot.core.commands.research_consent import kept_when_opted_out
 from meetbot.core.effects import Notice, Translate
 from meetbot.core.events import Event, Message, Tick
 from meetbot.core.facilitation.proposals import anchor_timer
+from meetbot.core.followup_effects import ActionClosed, ActionsListed
 from meetbot.core.model import Meeting
 from meetbot.core.records import SlotKey
 from meetbot.core.registry import (
@@ -139,7 +140,9 @@ ANSWERS: dict[str, frozenset[str]] = {
         "skip": {REPLY, ANNOUNCE},
         "bump": {REPLY, ANNOUNCE},
         "round": {REPLY, ANNOUNCE},
-        "done": {REPLY, ANNOUNCE},
+        "done": {REPLY, ANNOUNCE},  # with N: the action follow-up shell replies
+        "actions": {REPLY},
+        "drop": {REPLY},
         "propose": {REPLY, ANNOUNCE},
         "vote": {REPLY},
         "close": {REPLY, ANNOUNCE},
@@ -834,8 +837,10 @@ def check_answers(player: Player) -> None:
             assert txn_id_for(notice.key) in player.outbox, f"notice {notice.key} not queued"
         reply_effects = [e for e in effects if isinstance(e, Notice) and e.kind == "reply"
                          and e.reply_to == event.event_id]
+        # !actions, !done N and !drop N are answered by the action follow-up shell, once.
+        followed = [e for e in effects if isinstance(e, (ActionsListed, ActionClosed)) and e.live]
         got = replies[event.event_id]
-        assert got == len(reply_effects), (event.event_id, got, reply_effects)
+        assert got == len(reply_effects) + len(followed), (event.event_id, got, reply_effects)
         if sent.kind != "message":
             # Edits (of messages and of commands: a command never runs again), redactions,
             # reactions, membership changes and ticks are never answered.
