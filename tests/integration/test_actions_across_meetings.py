@@ -138,6 +138,15 @@ async def test_actions_carry_over_close_remind_and_leave_with_a_withdrawn_owner(
     text = next(p for p in paths if p.suffix == ".md").read_text()
     assert "carried over into Latin America — Second" in text
 
+    # A restart answers nothing again and forgets nothing.
+    await bot.restart()
+    probe = await alice.send(room, "!actions")
+    await alice.wait_for_notice(room, "No open actions.", after=probe)
+    await bot.settled()
+    bodies = [n.body for n in alice.notices(room, sender=bot.user_id)]
+    assert sum("Action A1 is done" in b for b in bodies) == 1
+    assert sum("Open actions carried over" in b for b in bodies) == 1
+
     # Carol withdraws: she is nobody's owner any more, and her reason is gone.
     confirm = await carol.send(carol_dm, "!withdraw confirm")
     await carol.wait_for_notice(carol_dm, "withdrawal is under way", after=confirm)
