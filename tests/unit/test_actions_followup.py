@@ -12,6 +12,7 @@ from shell_helpers import (
     ANA,
     BEA,
     CARLOS,
+    COORD,
     ROOM,
     Speaker,
     bodies,
@@ -123,6 +124,8 @@ async def test_two_meetings_in_a_row_carry_the_open_actions(tmp_path: Path) -> N
         await app.ingest(say.say(f"!action {BEA} writes to the clinic", display_name="Ana"))
         await app.ingest(say.say("!endmeeting"))
         assert [a.number for a in await followed_actions(app, region_id="latam")] == [1, 2]
+        await app.ingest(Message("$co1", COORD, "@coord:example.org", say.start, body="!actions"))
+        assert "Open actions, all regions (2):" in "\n".join(await bodies(app, COORD))
 
         second = Speaker(start=datetime(2027, 2, 15, 23, 0, tzinfo=timezone.utc), prefix="$s")
         await app.ingest(second.say("!startmeeting Second", display_name="Ana"))
