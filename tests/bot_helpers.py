@@ -81,7 +81,7 @@ class BotHarness:
             store = self.app.store
             pending = await store.pending_outbox(1)
             kinds = ["minutes", "translate", "report", "withdraw", "consent", "rewrite",
-                     "written-digest", "check"]
+                     "written-digest", "check", "action-reminders"]
             tasks = await store.pending_tasks(kinds, 1)
             if not pending and not tasks:
                 return

@@ -77,6 +77,22 @@ LABELS: dict[str, Msg] = {
     "original_beside": _(" (original, {language}: {text})"),
 }
 
+# Actions followed up across meetings (the minutes' and the report's "action_history").
+ACTION_HISTORY_LABELS: dict[str, Msg] = {
+    "action_history": _("Actions followed up"),
+    "action_head": _("A{number}: {text} — {owners} ({status})"),
+    "action_status_open": _("open"),
+    "action_status_done": _("done"),
+    "action_status_dropped": _("dropped"),
+    "action_step_opened": _("{date}: opened in {meeting} by {by}"),
+    "action_step_carried": _("{date}: carried over into {meeting}"),
+    "action_step_done": _("{date}: done, marked by {by} in {meeting}"),
+    "action_step_done_direct": _("{date}: done, marked by {by}, by direct message"),
+    "action_step_dropped": _("{date}: dropped by {by} in {meeting}"),
+    "action_step_dropped_direct": _("{date}: dropped by {by}, by direct message"),
+}
+LABELS.update(ACTION_HISTORY_LABELS)
+
 KIND_NAMES = {kind.value: msg for kind, msg in KIND_LABELS.items()}
 
 

@@ -19,6 +19,7 @@ from meetbot.core.privacy_effects import ConsentChanged
 from meetbot.matrix.content import edit_content, txn_id_for
 from meetbot.matrix.translation_notice import notice_text
 from meetbot.research.removal import Removal, remove_events, tombstone
+from meetbot.storage.action_store import ActionStore
 from meetbot.storage.calendar_store import CalendarStore
 from meetbot.storage.checks_store import ChecksStore
 from meetbot.storage.corrections_store import CorrectionsStore
@@ -111,6 +112,8 @@ class Withdrawal:
     meetings: set[str]
     events: int
     kept_meetings: int  # meetings past the withdrawal window, left as they were
+    # Meetings whose minutes tell the story of an action the person owned or closed.
+    stories: frozenset[str] = frozenset()
 
 
 async def withdraw(
@@ -148,13 +151,17 @@ async def withdraw(
             await GlossaryStore(app.store).forget_user(user_id)  # terms they added
             await forget_corrections(app, user_id, requested_at)
             await ChecksStore(app.store.db).forget_user(user_id)  # !check: round trips, choice
+            # The actions they owned or closed: the minutes that tell their story too.
+            actions = ActionStore(app.store.db)
+            stories = await actions.meetings_showing(user_id, allowed) - removal.meetings
+            await actions.forget_user(user_id, stand_in)
             await research.audit("withdrawal", len(removal.meetings), removal.events)
             if task_id is not None:
-                await research.remember_meetings(task_id, removal.meetings)
+                await research.remember_meetings(task_id, removal.meetings | stories)
         app.user_languages.pop(user_id, None)
         await rebuild_running(app, removal.meetings)
     await research.checkpoint()
-    return Withdrawal(removal.meetings, removal.events, len(too_old))
+    return Withdrawal(removal.meetings, removal.events, len(too_old), frozenset(stories))
 
 
 async def forget_written(

@@ -7,6 +7,7 @@ The coordinator's summary after each meeting is part of the minutes: its words a
 from __future__ import annotations
 
 from meetbot.i18n import Msg, _, ngettext
+from meetbot.minutes.labels import ACTION_HISTORY_LABELS
 
 # A plural label's count (0 here) is given where it is used: t("generated", count=..., ...).
 REPORT_LABELS: dict[str, Msg] = {
@@ -110,6 +111,7 @@ REPORT_LABELS: dict[str, Msg] = {
     "report_posted": _("**Research report** updated: {meetings} in {regions}, {decisions}, "
                        "{actions}."),
 }
+REPORT_LABELS.update(ACTION_HISTORY_LABELS)
 
 
 def report_label(key: str, **params: object) -> Msg:

@@ -135,4 +135,24 @@ def pseudonymous_document(doc: Mapping[str, Any], pseudonyms: Pseudonyms) -> dic
                                   for a in group["answers"]]}
             for group in doc["written"]
         ]
+    if isinstance(doc.get("action_history"), list):
+        out["action_history"] = [followed_action(a, pseudonyms) for a in doc["action_history"]]
+    return out
+
+
+def followed_action(entry: Mapping[str, Any], pseudonyms: Pseudonyms) -> dict[str, Any]:
+    """An action's history (``meetbot.minutes.action_history``) naming people by pseudonym."""
+    out = dict(entry)
+    out["text"] = pseudonyms.in_text(str(entry.get("text") or ""))
+    out["translations"] = {lang: pseudonyms.in_text(str(t))
+                           for lang, t in (entry.get("translations") or {}).items()}
+    out["owners"] = [pseudonyms.of(u) for u in entry.get("owner_ids") or []]
+    out["owner_ids"] = list(out["owners"])
+    out["steps"] = [
+        {**step, "by": pseudonyms.of(step["by_id"]) if step.get("by_id") else "—",
+         "by_id": pseudonyms.of(step["by_id"]) if step.get("by_id") else None,
+         "meeting": pseudonyms.in_text(str(step.get("meeting") or "")),
+         "reason": pseudonyms.in_text(step["reason"]) if step.get("reason") else None}
+        for step in entry.get("steps") or []
+    ]
     return out

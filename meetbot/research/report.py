@@ -115,6 +115,8 @@ def build_report(
     decisions: list[dict[str, Any]] = []
     actions: list[dict[str, Any]] = []
     participation: list[dict[str, Any]] = []
+    followed = action_history(meetings)
+    numbered = {(a["meeting_id"], a["n"]): a for a in followed}
     for held in meetings:
         doc = held.doc
         names = doc.get("names", {})
@@ -128,8 +130,12 @@ def build_report(
                                   "prompt_id": item.get("prompt_id"),
                                   "tally": proposal["tally"] if proposal else None})
             elif item["kind"] == "action":
+                followup = numbered.get((doc["meeting_id"], item["n"]))
+                if followup is not None and followup["status"] != "open":
+                    continue  # done or dropped since (see the action history)
                 owners = [names.get(u, u) for u in item.get("assignees", [])]
-                actions.append({**where, **_text(item, names), "owners": owners})
+                actions.append({**where, **_text(item, names), "owners": owners,
+                                "action": followup["number"] if followup else None})
         for proposal in voted.values():
             decisions.append({**where, "text": proposal["text"], "language": None,
                               "translations": {}, "prompt_id": proposal["prompt_id"],
@@ -155,6 +161,7 @@ def build_report(
         "matrix": matrix,
         "decisions": decisions,
         "open_actions": actions,
+        "action_history": followed,
         "progress": progress_grid(config, meetings, now),
         "participation": participation,
         # Part 3 of "between and across meetings": what regions said alike, per prompt.
@@ -223,4 +230,16 @@ def progress_grid(
     return grid
 
 
-__all__ = ["FORMAT", "build_report", "progress_grid", "report_part"]
+def action_history(meetings: Sequence[HeldMeeting]) -> list[dict[str, Any]]:
+    """Every numbered action's history, as the latest minutes document that shows it says
+    (each document's is read when the report is made), in number order; the people its
+    words mention named as that meeting knew them (or by pseudonym)."""
+    found: dict[int, dict[str, Any]] = {}
+    for held in meetings:
+        names = held.doc.get("names", {})
+        for entry in held.doc.get("action_history") or []:
+            found[entry["number"]] = {**entry, **_text(entry, names)}
+    return [found[n] for n in sorted(found)]
+
+
+__all__ = ["FORMAT", "action_history", "build_report", "progress_grid", "report_part"]

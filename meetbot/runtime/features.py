@@ -31,13 +31,13 @@ from meetbot.core.commands import (
 )
 from meetbot.core.effects import Notice
 from meetbot.core.engine import Engine
-from meetbot.core.facilitation import proposals, queue, scheduled, timebox
+from meetbot.core.facilitation import followup, proposals, queue, scheduled, timebox
 from meetbot.core.registry import Features
 from meetbot.matrix.content import enqueue_notice
 from meetbot.matrix.direct import direct_opener
 from meetbot.metrics import Metrics
 from meetbot.minutes.delivery import MinutesDelivery, MinutesRewrite, Uploader
-from meetbot.runtime import calendar, proposal_anchors, research_tasks, written
+from meetbot.runtime import action_followup, calendar, proposal_anchors, research_tasks, written
 from meetbot.runtime.running import RunningBot
 from meetbot.runtime.tasks import TaskHandler
 from meetbot.storage.database import Database
@@ -52,6 +52,7 @@ CORE_FEATURES = (
     help,
     meeting,
     items,
+    followup,
     people,
     translation,
     glossary,
@@ -131,6 +132,7 @@ async def open_bot(config: Config, metrics: Metrics | None = None) -> OpenedBot:
     checks = TranslationChecks(app, translation)
     await research_tasks.attach(app)
     written.attach(app)
+    await action_followup.attach(app)
     return OpenedBot(app, translation, metrics, checks)
 
 
@@ -144,6 +146,7 @@ def task_handlers(
         "rewrite": MinutesRewrite(app),
         **research_tasks.task_handlers(app, client),
         **written.attach(app).task_handlers(),
+        **action_followup.task_handlers(app, client),
     }
     if checks is not None:
         handlers["check"] = checks.task_handler(direct_opener(app, client))

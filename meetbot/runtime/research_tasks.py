@@ -138,7 +138,7 @@ class WithdrawTask:
         )
         # A retry after a failure finds no more events: the meetings were kept in the task.
         meetings = set(result.meetings) | set(task.payload.get("meetings") or [])
-        await regenerate_after_removal(app, meetings)
+        await regenerate_after_removal(app, meetings | result.stories)
         lines = [_("Your contributions have been withdrawn from the research record: "
                    "{events} in {meetings}. The minutes and reports were written again "
                    "without them.",

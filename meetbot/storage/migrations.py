@@ -296,4 +296,37 @@ MIGRATIONS: list[Migration] = [
         );
         """,
     ),
+    Migration(
+        14,
+        "actions followed up across meetings: action numbers and their history",
+        """
+        -- Every action recorded in a meeting gets a number for the whole network (A1, A2,
+        -- ...) the first time the bot sees it; its text and owners stay in the meeting's
+        -- record (the events), so edits, redactions and withdrawals reach them there.
+        CREATE TABLE actions (
+            number INTEGER PRIMARY KEY AUTOINCREMENT,
+            meeting_id TEXT NOT NULL,
+            item_n INTEGER NOT NULL,
+            region_id TEXT NOT NULL,
+            room_id TEXT NOT NULL,
+            opened_at TEXT NOT NULL,
+            UNIQUE (meeting_id, item_n)
+        );
+        -- What happened to an action since: carried over into a meeting, done, dropped
+        -- (with the reason), by whom, where. One row per step, never updated.
+        CREATE TABLE action_steps (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            number INTEGER NOT NULL REFERENCES actions (number),
+            step TEXT NOT NULL,
+            meeting_id TEXT,
+            region_id TEXT,
+            room_id TEXT,
+            user_id TEXT,
+            reason TEXT,
+            event_id TEXT,
+            at TEXT NOT NULL
+        );
+        CREATE INDEX action_steps_number ON action_steps (number);
+        """,
+    ),
 ]

@@ -52,6 +52,7 @@ from meetbot.core.commands.research_consent import kept_when_opted_out
 from meetbot.core.effects import CorrectTranslation, Notice, Translate
 from meetbot.core.events import Event, Message, Tick
 from meetbot.core.facilitation.proposals import anchor_timer
+from meetbot.core.followup_effects import ActionClosed, ActionsListed
 from meetbot.core.model import Meeting
 from meetbot.core.records import SlotKey
 from meetbot.core.registry import (
@@ -145,7 +146,9 @@ ANSWERS: dict[str, frozenset[str]] = {
         "skip": {REPLY, ANNOUNCE},
         "bump": {REPLY, ANNOUNCE},
         "round": {REPLY, ANNOUNCE},
-        "done": {REPLY, ANNOUNCE},
+        "done": {REPLY, ANNOUNCE},  # with N: the action follow-up shell replies
+        "actions": {REPLY},
+        "drop": {REPLY},
         "propose": {REPLY, ANNOUNCE},
         "vote": {REPLY},
         "close": {REPLY, ANNOUNCE},
@@ -851,8 +854,11 @@ def check_answers(player: Player) -> None:
         # answers) and a correction (!fix, !unfix: the corrections shell answers it once).
         shell_answers = [e for e in effects if getattr(e, "answers", None) == event.event_id
                          or isinstance(e, CorrectTranslation)]
+        # !actions, !done N and !drop N are answered by the action follow-up shell, once.
+        followed = [e for e in effects if isinstance(e, (ActionsListed, ActionClosed)) and e.live]
         got = replies[event.event_id]
-        assert got == len(reply_effects) + len(shell_answers), (event.event_id, got, effects)
+        assert got == len(reply_effects) + len(shell_answers) + len(followed), (
+            event.event_id, got, effects)
         if sent.kind != "message":
             # Edits (of messages and of commands: a command never runs again), redactions,
             # reactions, membership changes and ticks are never answered.

@@ -239,8 +239,9 @@ def do_round(call: Call, per_speaker: timedelta | None) -> None:
     call_next(call)
 
 
-@command("done", summary=_("End your turn; the next person gets the floor."))
-def do_done(call: Call) -> None:
+def end_turn(call: Call) -> None:
+    """``!done`` without a number, in a meeting: end your turn (the command itself is
+    declared with the actions it also closes, :mod:`meetbot.core.facilitation.followup`)."""
     queue = queue_of(call.meeting)
     sender = call.event.sender
     if queue.speaker != sender and not is_facilitator(call.settings, call.meeting, call.event):
