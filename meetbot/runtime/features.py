@@ -27,7 +27,7 @@ from meetbot.core.commands import (
 )
 from meetbot.core.effects import Notice
 from meetbot.core.engine import Engine
-from meetbot.core.facilitation import proposals, queue, scheduled, timebox
+from meetbot.core.facilitation import proposal_languages, proposals, queue, scheduled, timebox
 from meetbot.core.registry import Features
 from meetbot.matrix.content import enqueue_notice
 from meetbot.metrics import Metrics
@@ -38,6 +38,8 @@ from meetbot.runtime.tasks import TaskHandler
 from meetbot.storage.database import Database
 from meetbot.storage.store import Store
 from meetbot.translation.live import LiveTranslation
+from meetbot.translation.proposals import KIND as PROPOSAL_TASKS
+from meetbot.translation.proposals import ProposalTranslation
 
 # The core's features, in the order ``!help`` and the README's table list their commands:
 # running a meeting first, then live translation, facilitation over time, and research.
@@ -50,6 +52,7 @@ CORE_FEATURES = (
     timebox,
     queue,
     proposals,
+    proposal_languages,
     scheduled,
     research_consent,
     coordinator,
@@ -114,13 +117,16 @@ async def open_bot(config: Config, metrics: Metrics | None = None) -> OpenedBot:
     app.user_languages.update(await app.store.user_languages())
     translation = LiveTranslation(app, metrics=metrics)
     await translation.load()
+    ProposalTranslation(app, translation)  # proposals and their outcomes in every language
     await research_tasks.attach(app)
     return OpenedBot(app, translation, metrics)
 
 
 def task_handlers(app: MeetBotApp, client: Any, upload: Uploader) -> dict[str, TaskHandler]:
     """Every kind of durable task and what carries it out."""
+    proposals = ProposalTranslation.of(app)
     return {
+        **({PROPOSAL_TASKS: proposals.handle} if proposals is not None else {}),
         "minutes": MinutesDelivery(app, upload),
         "rewrite": MinutesRewrite(app),
         **research_tasks.task_handlers(app, client),
