@@ -20,6 +20,11 @@ def _proposal(view: MinutesView, proposal: Proposal) -> dict[str, Any]:
     return {
         "n": proposal.n,
         "text": proposal.text,
+        # The text in the readers' languages (as other translated text is), and its edits.
+        "language": view.ctx.languages.get(proposal.event_id),
+        "translations": view.translations(proposal.event_id),
+        "edited_at": view.time(proposal.edited_at)["at"] if proposal.edited_at else None,
+        "earlier_texts": list(proposal.earlier_texts),
         "kind": proposal.kind,
         "result": proposal.result,
         "decision_item": proposal.decision,
@@ -36,6 +41,10 @@ def _proposal(view: MinutesView, proposal: Proposal) -> dict[str, Any]:
                 "display_name": view.name(ballot.voter),
                 "position": ballot.position,
                 "reason": ballot.reason or None,
+                # A reason given with !vote, translated like any message.
+                "language": view.ctx.languages.get(ballot.source) if ballot.reason else None,
+                "translations": view.translations(ballot.source) if ballot.reason else {},
+                "before_edit": proposal.before_edit(ballot),
                 **view.time(ballot.at),
             }
             for ballot in votes.values()
