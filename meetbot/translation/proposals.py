@@ -124,6 +124,9 @@ class ProposalTranslation:
             said.event_id: self._shown(meeting, proposal, said, machine, stored, languages)
             for said in words
         }
+        edited = stage != CLOSED and cause != proposal.event_id
+        if not edited and not any(_translated(said, meeting, shown) for said in words):
+            return None  # one language, or nothing translated: the notice says it all
         text = shown.pop(proposal.event_id)
         notice = notice_for(settings, meeting, proposal, stage, text, shown)
         return edit_content("txn:" + txn_id_for(notice.key), content_for(notice))
@@ -180,6 +183,11 @@ class ProposalTranslation:
             text = with_names(text, meeting.names)
             shown[lang] = f"{text} {marker.render(lang)}" if marker else text
         return Localized(shown)
+
+
+def _translated(said: Words, meeting: Meeting, shown: dict[str, Localized]) -> bool:
+    original = with_names(said.text, meeting.names)
+    return any(text != original for text in shown[said.event_id].texts.values())
 
 
 def _current(row: StoredTranslation, proposal: Proposal, said: Words) -> bool:

@@ -163,3 +163,52 @@ async def test_without_a_back_end_an_edit_still_updates_the_notice(tmp_path: Pat
         assert "machine translation" not in edited["m.new_content"]["body"]
     finally:
         await app.store.db.close()
+
+
+async def test_a_persons_correction_is_shown_and_marked_a_one_language_room_is_not_edited(
+    tmp_path: Path, phrasebook: Phrasebook
+) -> None:
+    config = config_file(tmp_path, languages=LANGUAGES,
+                         translation={"backend": "libretranslate"})
+    opened = await open_bound_bot(config)
+    app = opened.app
+    try:
+        say = Speaker()
+        await app.ingest(say.say("!startmeeting", sender_language="es"))
+        await app.ingest(say.say("!here", sender=BEA, display_name="Bea"))
+        propose = say.say("!propose Compartimos la red comunitaria", sender_language="es")
+        await app.ingest(propose)
+        await settle(app, opened)
+        # Bea corrects the English (as !fix records it: the machine's version kept beside).
+        async with app.store.db.transaction():
+            await app.store.conn.execute(
+                "UPDATE translations SET machine_text = text, text = ?, origin = 'human', "
+                "corrected_by = ?, corrected_at = ? WHERE event_id = ? AND lang = 'en'",
+                ("We share the community network", BEA, say.start.isoformat(),
+                 propose.event_id),
+            )
+        await app.ingest(say.say("!close"))
+        await settle(app, opened)
+        rows = await outbox(app, ROOM)
+        (outcome,) = [r.content for r in rows if "m.new_content" in r.content
+                      and "rechazada" in r.content["m.new_content"]["body"]]
+        new = outcome["m.new_content"]["body"]
+        assert "We share the community network (corrected by Bea)" in new
+        assert "fr:Compartimos la red comunitaria (traduction automatique)" in new
+    finally:
+        await app.store.db.close()
+
+    one = tmp_path / "english"
+    one.mkdir()
+    opened = await open_bound_bot(config_file(one, languages=("en",),
+                                              translation={"backend": "libretranslate"}))
+    app = opened.app
+    try:
+        say = Speaker()
+        await app.ingest(say.say("!startmeeting"))
+        await app.ingest(say.say("!propose We share the notebook"))
+        await app.ingest(say.say("!close"))
+        await settle(app, opened)
+        assert not [r for r in await outbox(app, ROOM) if "m.new_content" in r.content]
+    finally:
+        await app.store.db.close()
