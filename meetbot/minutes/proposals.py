@@ -52,6 +52,16 @@ def _proposal(view: MinutesView, proposal: Proposal) -> dict[str, Any]:
     }
 
 
+def decision_translations(view: MinutesView, n: int, text: str) -> dict[str, str] | None:
+    """A voted decision's translations: the proposal text's, with the outcome the decision
+    adds to it ("— adopted (consent; ✅ 2 …)"); None for a decision not voted on."""
+    proposal = next((p for p in view.meeting.proposals if p.decision == n), None)
+    if proposal is None or not text.startswith(proposal.text):
+        return None
+    outcome = text[len(proposal.text):]
+    return {lang: t + outcome for lang, t in view.translations(proposal.event_id).items()}
+
+
 def proposals_of(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Voted decisions, if the facilitation feature recorded any (its ``proposals`` key)."""
     found = []

@@ -133,3 +133,17 @@ def test_the_minutes_show_a_reason_beside_its_translation() -> None:
     page = render_html(data, "en")
     assert "It is &lt;b&gt;too much&lt;/b&gt;" in page and "<b>too" not in page
     assert "Votes on proposals" in page
+
+
+def test_a_voted_decision_reads_in_the_readers_language_with_its_outcome() -> None:
+    room, propose = opened()
+    room.say(BEA, "!vote agree")
+    room.say(ANA, "!close")
+    context = MinutesContext(room.meeting, "Latin America",
+                             translations={propose: {"en": "We meet every week"}},
+                             languages={propose: "es"})
+    data = build_minutes_data(context)
+    (decision,) = [i for i in data["items"] if i["kind"] == "decision"]
+    assert decision["text"].startswith("Nos reunimos cada semana — adopted")
+    assert decision["translations"]["en"] == "We meet every week" + decision["text"][
+        len("Nos reunimos cada semana"):]
