@@ -144,6 +144,22 @@ def build_report(
     }
 
 
+def report_part(held: HeldMeeting) -> HeldMeeting:
+    """What :func:`build_report` reads of a meeting, so that a report over a record of any
+    size holds one whole minutes document at a time: every log line keeps its number,
+    whether it was a command and its language; the lines others endorsed keep everything;
+    the rest of the document is kept as it is (the log is most of it)."""
+    doc = held.doc
+    endorsed = {e["line"] for e in doc.get("endorsements", [])}
+    log = [
+        line if line["line"] in endorsed else
+        {"line": line["line"], "is_command": line["is_command"], "language": line.get("language")}
+        for line in doc.get("log", [])
+    ]
+    part = {key: value for key, value in doc.items() if key != "log"}
+    return HeldMeeting(held.row, held.number, held.planned, {**part, "log": log})
+
+
 def progress_grid(
     config: Config, meetings: Sequence[HeldMeeting], now: datetime
 ) -> list[dict[str, Any]]:
@@ -169,4 +185,4 @@ def progress_grid(
     return grid
 
 
-__all__ = ["FORMAT", "build_report", "progress_grid"]
+__all__ = ["FORMAT", "build_report", "progress_grid", "report_part"]
