@@ -115,3 +115,17 @@ async def test_the_report_from_report_parts_is_the_report_from_whole_documents(
     assert await build_full_report(app, now=NOW) == expected
     parts = [report_part(m) for m in whole]
     assert sum(len(str(p.doc)) for p in parts) < sum(len(str(m.doc)) for m in whole) / 2
+
+
+async def test_the_report_names_the_people_an_action_mentions_as_the_meeting_knew_them(
+    app: MeetBotApp,
+) -> None:
+    """"!action @latam1:example.org books the room": the coordinator reads a name, not an id
+    (and a pseudonym in a report meant to leave their hands)."""
+    report = await build_full_report(app, now=NOW)
+    texts = [a["text"] for a in report["open_actions"]]
+    assert "Lata books the room" in texts
+    assert not [t for t in texts if ":example.org" in t]
+    outside = await build_full_report(app, now=NOW, pseudonymous=True)
+    hidden = [a["text"] for a in outside["open_actions"]]
+    assert not [t for t in hidden if "Lata" in t or ":example" in t]
