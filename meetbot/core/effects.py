@@ -83,6 +83,22 @@ class Translate:
 
 
 @dataclass(frozen=True)
+class TranslateProposal:
+    """Show a proposal's notice in each of the room's languages (handled by the proposal
+    translation shell): the posted proposal (``stage`` "posted", again after its author
+    edits it) or its outcome ("closed"). The shell translates the proposal's text (and, for
+    the outcome, the reasons given) as the meeting holds them when it runs, and edits the
+    notice in place. ``cause`` is the event that asked (one edit per cause).
+    """
+
+    room_id: str
+    meeting_id: str
+    token: str  # the proposal's
+    stage: str  # posted | closed
+    cause: str
+
+
+@dataclass(frozen=True)
 class RetractTranslation:
     """The message was redacted: redact its translation notice too."""
 
@@ -126,6 +142,7 @@ Effect = (
     | StartTimer
     | CancelTimer
     | Translate
+    | TranslateProposal
     | RetractTranslation
     | SetUserLanguage
     | SetRoomTranslation

@@ -56,6 +56,9 @@ class Proposal:
     closed_by: str | None = None
     result: str | None = None  # adopted | rejected | blocked
     decision: int | None = None  # the ``n`` of the decision item
+    # The author's last edit of the !propose message, and the texts it replaced.
+    edited_at: datetime | None = None
+    earlier_texts: list[str] = field(default_factory=list)
 
     @property
     def is_open(self) -> bool:
@@ -65,12 +68,20 @@ class Proposal:
     def notice_key(self) -> str:
         return f"proposal-notice:{self.token}"
 
+    @property
+    def outcome_key(self) -> str:
+        return f"proposal-closed:{self.token}"
+
     def votes(self) -> dict[str, Ballot]:
         """Each person's standing response: their latest ballot not withdrawn."""
         current: dict[str, Ballot] = {}
         for ballot in self.ballots:
             current[ballot.voter] = ballot
         return current
+
+    def before_edit(self, ballot: Ballot) -> bool:
+        """Whether this response was given to an earlier text of the proposal."""
+        return self.edited_at is not None and ballot.at < self.edited_at
 
     def tally(self) -> dict[str, int]:
         counts = dict.fromkeys(POSITIONS, 0)

@@ -22,7 +22,7 @@ from typing import Any
 from meetbot.core.events import Attachment
 from meetbot.core.mentions import names_in
 from meetbot.core.model import Item, ItemKind
-from meetbot.minutes.proposals import consent_rounds
+from meetbot.minutes.proposals import consent_rounds, decision_translations
 from meetbot.minutes.render import UNASSIGNED, new_document, render_html, render_markdown
 from meetbot.minutes.summaries import coordinator_summary, room_summary
 from meetbot.minutes.text import as_utc, local_iso, media_url, safe_url, utc_iso
@@ -172,7 +172,10 @@ def _item_text(view: MinutesView, item: Item) -> tuple[str, str | None, dict[str
         texts = dict(view.ctx.agenda_prompts[item.prompt_id or ""])
         source = next((lang for lang, t in texts.items() if t == item.text), "en")
         return item.text, source, texts
-    return item.text, view.ctx.languages.get(item.event_id), view.translations(item.event_id)
+    is_decision = item.kind is ItemKind.DECISION
+    voted = decision_translations(view, item.n, item.text) if is_decision else None
+    translations = voted if voted is not None else view.translations(item.event_id)
+    return item.text, view.ctx.languages.get(item.event_id), translations
 
 
 def _sections(view: MinutesView) -> list[dict[str, Any]]:

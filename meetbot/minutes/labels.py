@@ -50,6 +50,15 @@ LABELS: dict[str, Msg] = {
     # A label before its value: French puts a space before the colon.
     "field": _("{name}:"),
     "original_in": _("original ({language}):"),
+    # Consent rounds: each proposal, its outcome and the responses, reasons translated.
+    "votes": _("Votes on proposals"),
+    "proposal_round": _("Proposal #{n}"),
+    "result_adopted": _("adopted"),
+    "result_rejected": _("rejected"),
+    "result_blocked": _("blocked"),
+    "result_open": _("not closed"),
+    "edited_by_author": _("edited by its author"),
+    "voted_before_edit": _("voted before the edit"),
     # Chat summaries.
     # Each count is a counted noun from meetbot.core.counts ("1 decision", "2 decisions").
     "room_summary_head": _("**Minutes of {title}**: {items}, {decisions}, {actions}, {people}."),

@@ -20,6 +20,11 @@ def _proposal(view: MinutesView, proposal: Proposal) -> dict[str, Any]:
     return {
         "n": proposal.n,
         "text": proposal.text,
+        # The text in the readers' languages (as other translated text is), and its edits.
+        "language": view.ctx.languages.get(proposal.event_id),
+        "translations": view.translations(proposal.event_id),
+        "edited_at": view.time(proposal.edited_at)["at"] if proposal.edited_at else None,
+        "earlier_texts": list(proposal.earlier_texts),
         "kind": proposal.kind,
         "result": proposal.result,
         "decision_item": proposal.decision,
@@ -36,11 +41,25 @@ def _proposal(view: MinutesView, proposal: Proposal) -> dict[str, Any]:
                 "display_name": view.name(ballot.voter),
                 "position": ballot.position,
                 "reason": ballot.reason or None,
+                # A reason given with !vote, translated like any message.
+                "language": view.ctx.languages.get(ballot.source) if ballot.reason else None,
+                "translations": view.translations(ballot.source) if ballot.reason else {},
+                "before_edit": proposal.before_edit(ballot),
                 **view.time(ballot.at),
             }
             for ballot in votes.values()
         ],
     }
+
+
+def decision_translations(view: MinutesView, n: int, text: str) -> dict[str, str] | None:
+    """A voted decision's translations: the proposal text's, with the outcome the decision
+    adds to it ("— adopted (consent; ✅ 2 …)"); None for a decision not voted on."""
+    proposal = next((p for p in view.meeting.proposals if p.decision == n), None)
+    if proposal is None or not text.startswith(proposal.text):
+        return None
+    outcome = text[len(proposal.text):]
+    return {lang: t + outcome for lang, t in view.translations(proposal.event_id).items()}
 
 
 def proposals_of(doc: Mapping[str, Any]) -> list[dict[str, Any]]:

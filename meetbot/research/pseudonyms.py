@@ -103,9 +103,13 @@ def pseudonymous_document(doc: Mapping[str, Any], pseudonyms: Pseudonyms) -> dic
         for key in ("text", "statement"):
             if isinstance(entry.get(key), str):
                 out[key] = text(entry[key])
+        if "translations" in entry:
+            out["translations"] = said(entry, "text")["translations"]
+        if isinstance(entry.get("earlier_texts"), list):
+            out["earlier_texts"] = [text(str(t)) for t in entry["earlier_texts"]]
         if isinstance(entry.get("votes"), list):
             out["votes"] = [
-                {**person(vote, "user_id", "display_name"),
+                {**person(said(vote, "reason"), "user_id", "display_name"),
                  "reason": text(vote["reason"]) if vote.get("reason") else vote.get("reason")}
                 if isinstance(vote, Mapping) else vote
                 for vote in entry["votes"]

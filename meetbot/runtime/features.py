@@ -31,7 +31,14 @@ from meetbot.core.commands import (
 )
 from meetbot.core.effects import Notice
 from meetbot.core.engine import Engine
-from meetbot.core.facilitation import followup, proposals, queue, scheduled, timebox
+from meetbot.core.facilitation import (
+    followup,
+    proposal_languages,
+    proposals,
+    queue,
+    scheduled,
+    timebox,
+)
 from meetbot.core.registry import Features
 from meetbot.matrix.content import enqueue_notice
 from meetbot.matrix.direct import direct_opener
@@ -45,6 +52,8 @@ from meetbot.storage.store import Store
 from meetbot.translation.checks import TranslationChecks
 from meetbot.translation.corrections import Corrections
 from meetbot.translation.live import LiveTranslation
+from meetbot.translation.proposals import KIND as PROPOSAL_TASKS
+from meetbot.translation.proposals import ProposalTranslation
 
 # The core's features, in the order ``!help`` and the README's table list their commands:
 # running a meeting first, then live translation, facilitation over time, and research.
@@ -61,6 +70,7 @@ CORE_FEATURES = (
     timebox,
     queue,
     proposals,
+    proposal_languages,
     scheduled,
     written_answers,
     research_consent,
@@ -130,6 +140,7 @@ async def open_bot(config: Config, metrics: Metrics | None = None) -> OpenedBot:
     Corrections(app)
     await translation.load()
     checks = TranslationChecks(app, translation)
+    ProposalTranslation(app, translation)  # proposals and their outcomes in every language
     await research_tasks.attach(app)
     written.attach(app)
     await action_followup.attach(app)
@@ -141,7 +152,9 @@ def task_handlers(
 ) -> dict[str, TaskHandler]:
     """Every kind of durable task and what carries it out (``checks``: the round trips of
     ``!check``, which need the live-translation service)."""
+    proposals = ProposalTranslation.of(app)
     handlers: dict[str, TaskHandler] = {
+        **({PROPOSAL_TASKS: proposals.handle} if proposals is not None else {}),
         "minutes": MinutesDelivery(app, upload),
         "rewrite": MinutesRewrite(app),
         **research_tasks.task_handlers(app, client),

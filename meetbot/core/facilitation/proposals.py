@@ -13,12 +13,13 @@ asks for the post: the shell tells it with an "anchor" tick once the notice is s
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
 from meetbot.core.commands.meeting import local_time
 from meetbot.core.durations import DurationError, format_duration, parse_duration
-from meetbot.core.effects import CancelTimer, Effect, Notice, StartTimer
+from meetbot.core.effects import CancelTimer, Effect, Notice, StartTimer, TranslateProposal
 from meetbot.core.events import Event, Message, Reaction, Redaction, RoomEvent, Tick
 from meetbot.core.facilitation.queue import people_here
 from meetbot.core.hooks import Hooks
@@ -185,25 +186,40 @@ def do_propose(call: Call, args: ProposeArgs) -> None:
         closes_at=at + args.closes_in if args.closes_in else None,
     )
     meeting.proposals.append(proposal)
-    prefix = call.prefix
+    if proposal.closes_at is not None:
+        remind = at + (args.closes_in or timedelta(0)) * REMIND_AT
+        call.emit(StartTimer(f"{TIMER}{proposal.token}:remind", meeting.room_id, remind))
+        call.emit(StartTimer(f"{TIMER}{proposal.token}:close", meeting.room_id, proposal.closes_at))
+    lines = proposal_lines(call.prefix, meeting, proposal, with_names(args.text, meeting.names))
+    call.emit(announce(call.settings, meeting.room_id, proposal.notice_key, *lines))
+    # The shell shows the text in each of the room's languages by editing the notice.
+    call.emit(TranslateProposal(meeting.room_id, meeting.id, proposal.token, "posted",
+                                call.event.event_id))
+
+
+def proposal_lines(
+    prefix: str, meeting: Meeting, proposal: Proposal, text: object
+) -> list[Msg | str]:
+    """The posted proposal; ``text``: its words as each reader sees them."""
     lines: list[Msg | str] = [
-        _("🗳 **Proposal #{n}** ({kind}):", n=n, kind=KIND_LABELS[args.kind]),
-        _("> {text}", text=with_names(args.text, meeting.names)),
+        _("🗳 **Proposal #{n}** ({kind}):", n=proposal.n, kind=KIND_LABELS[proposal.kind]),
+        _("> {text}", text=text),
         _("Respond with a reaction to this message: ✅ agree · 🤷 abstain · ❌ object · "
           "🛑 block, or type {vote}. Objections and blocks need a reason. Results stay "
           "hidden until the proposal closes.",
           vote=Code(f"{prefix}vote agree|abstain|object|block [reason]")),
     ]
+    if proposal.edited_at is not None:
+        lines.append(_("✏️ Edited by its author at {time}. Responses given before the edit "
+                       "are marked in the outcome: respond again to confirm yours.",
+                       time=local_time(proposal.edited_at, meeting.timezone)))
     if proposal.closes_at is not None:
         lines.append(_("Closes at {time} ({left}).",
                        time=local_time(proposal.closes_at, meeting.timezone),
-                       left=format_duration(args.closes_in or timedelta(0))))
-        remind = at + (args.closes_in or timedelta(0)) * REMIND_AT
-        call.emit(StartTimer(f"{TIMER}{proposal.token}:remind", meeting.room_id, remind))
-        call.emit(StartTimer(f"{TIMER}{proposal.token}:close", meeting.room_id, proposal.closes_at))
+                       left=format_duration(proposal.closes_at - proposal.opened_at)))
     else:
         lines.append(_("A facilitator closes it with {close}.", close=Code(f"{prefix}close")))
-    call.emit(announce(call.settings, meeting.room_id, proposal.notice_key, *lines))
+    return lines
 
 
 # -- responding ---------------------------------------------------------------------------
@@ -354,23 +370,39 @@ def close(
     )
     meeting.add_item(item)
     proposal.decision = item.n
-    lines: list[Msg | str] = [
-        _("🗳 **Proposal #{n} {result}** ({kind}): {text}", n=proposal.n,
-          result=RESULT_LABELS[proposal.result], kind=KIND_NAMES[proposal.kind],
-          text=with_names(proposal.text, meeting.names)),
-        tally_text(tally),
-    ]
-    for ballot in proposal.votes().values():
-        if ballot.position in NEEDS_REASON:
-            lines.append(_("{emoji} {name}: {reason}", emoji=EMOJI[ballot.position],
-                           name=meeting.name_of(ballot.voter),
-                           reason=ballot.reason or _("(no reason given)")))
-    lines.append(_("Recorded as decision #{n}.", n=item.n))
+    lines = outcome_lines(meeting, proposal, with_names(proposal.text, meeting.names), {})
     return [
         CancelTimer(f"{TIMER}{proposal.token}:remind"),
         CancelTimer(f"{TIMER}{proposal.token}:close"),
-        announce(settings, meeting.room_id, f"proposal-closed:{proposal.token}", *lines),
+        announce(settings, meeting.room_id, proposal.outcome_key, *lines),
+        TranslateProposal(meeting.room_id, meeting.id, proposal.token, "closed", event.event_id),
     ]
+
+
+def outcome_lines(
+    meeting: Meeting, proposal: Proposal, text: object, reasons: Mapping[str, object]
+) -> list[Msg | str]:
+    """The closed proposal's outcome; ``text`` and ``reasons`` (by the response's event):
+    the words as each reader sees them (a reason not given there is shown as typed)."""
+    tally = proposal.tally()
+    result = proposal.result or outcome(proposal.kind, tally)
+    lines: list[Msg | str] = [
+        _("🗳 **Proposal #{n} {result}** ({kind}): {text}", n=proposal.n,
+          result=RESULT_LABELS[result], kind=KIND_NAMES[proposal.kind], text=text),
+        tally_text(tally),
+    ]
+    votes = proposal.votes().values()
+    for ballot in votes:
+        if ballot.position in NEEDS_REASON:
+            reason = reasons.get(ballot.source) or ballot.reason or _("(no reason given)")
+            lines.append(_("{emoji} {name}: {reason}", emoji=EMOJI[ballot.position],
+                           name=meeting.name_of(ballot.voter), reason=reason))
+    early = tuple(meeting.name_of(b.voter) for b in votes if proposal.before_edit(b))
+    if early and proposal.edited_at is not None:
+        lines.append(_("✏️ Voted before the edit of {time}: {names}.",
+                       time=local_time(proposal.edited_at, meeting.timezone), names=early))
+    lines.append(_("Recorded as decision #{n}.", n=proposal.decision))
+    return lines
 
 
 NUMBER_ERROR = _("Give a proposal number, such as 2.")
