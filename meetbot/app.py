@@ -363,7 +363,7 @@ class MeetBotApp:
         async with self._lock:
             after = self._after_commit = []
             try:
-                async with self.store.db.transaction():
+                async with self.store.db.transaction(pipelined=True):
                     known = await self.store.known_events([i.event_id for i in incoming])
                     for item in incoming:
                         used += 1
