@@ -540,22 +540,25 @@ async def bench_ingest(workdir: Path, count: int, report: Report, profile: bool)
 
 
 async def count_hops(workdir: Path, count: int = 200, batched: bool = False) -> float:
-    """Calls into aiosqlite's worker thread per ingested event (each is a thread hop)."""
+    """Calls into aiosqlite's worker thread per ingested event (each is a thread hop): every
+    item put in its queue, whether awaited (``execute``) or not (a pipelined batch of
+    writes, see ``meetbot/storage/pipeline.py``)."""
     from meetbot.runtime.features import open_app
     from meetbot.translation.live import LiveTranslation
 
     app = await open_app(bench_config(workdir))
     LiveTranslation(app)
     conn = app.store.db.conn
+    queue = conn._tx
     hops = 0
-    execute = conn._execute
 
-    async def counting(fn: Any, *args: Any, **kwargs: Any) -> Any:
-        nonlocal hops
-        hops += 1
-        return await execute(fn, *args, **kwargs)
+    class Counting:
+        def put_nowait(self, item: Any) -> None:
+            nonlocal hops
+            hops += 1
+            queue.put_nowait(item)
 
-    conn._execute = counting  # type: ignore[method-assign]
+    conn._tx = Counting()  # type: ignore[assignment]
     try:
         events = meeting_events(count)
         if batched:
@@ -563,7 +566,7 @@ async def count_hops(workdir: Path, count: int = 200, batched: bool = False) -> 
         for event in [] if batched else events:
             await app.ingest(event)
     finally:
-        conn._execute = execute  # type: ignore[method-assign]
+        conn._tx = queue
         await app.store.db.close()
     return hops / len(events)
 

@@ -20,6 +20,8 @@ _TRAILING = ".:-"
 
 def user_ids(text: str) -> list[str]:
     """The user ids named in ``text`` (bare or in a pill), in order, once each."""
+    if "@" not in text:  # most messages name nobody (this runs for every one)
+        return []
     found: dict[str, None] = {}
     for match in _PILL.finditer(text):
         found.setdefault(match.group(2).replace("%3A", ":").replace("%40", "@"), None)

@@ -91,10 +91,11 @@ class Database:
         async with self._write_lock:
             await self.conn.execute("BEGIN IMMEDIATE")
             pipeline = self._pipeline = Pipeline(self.conn) if pipelined else None
+            failed_commit: BaseException | None = None
             try:
                 yield self.conn
                 if pipeline is not None:
-                    await pipeline.settle()
+                    failed_commit = await pipeline.commit()
             except BaseException:
                 await self.conn.execute("ROLLBACK")
                 if pipeline is not None:  # a write failed first: that is the error to raise
@@ -102,7 +103,10 @@ class Database:
                     pipeline.raise_failure()
                 raise
             else:
-                await self.conn.execute("COMMIT")
+                if pipeline is None:
+                    await self.conn.execute("COMMIT")
+                elif failed_commit is not None:
+                    raise failed_commit
             finally:
                 self._pipeline = None
 

@@ -4,18 +4,21 @@ aiosqlite runs every statement in one worker thread, taking them from a queue in
 each ``await conn.execute(...)`` waits for the thread to answer: a thread round trip per
 statement (a switch there and back, and an event-loop wake-up). A batch of events writes
 hundreds of rows whose result nobody reads, so inside a pipelined transaction
-(:meth:`Database.transaction`, ``pipelined=True``) such a write is put in that same queue
-and the caller goes on at once, while the thread executes it.
+(:meth:`Database.transaction`, ``pipelined=True``) such a write (:meth:`Database.write`) is
+kept, and handed to that same queue with the writes after it (up to
+:attr:`Pipeline.FLUSH_AT`, or as soon as anything else uses the connection); the caller goes
+on at once, while the thread executes them, a run of the same statement as one
+``executemany``. The commit waits for them in the same trip to the thread.
 
-Nothing changes order: every statement, waited for or not, goes through the one queue, so a
-later read sees every earlier write. A write that fails is remembered in the thread; the
-transaction checks (:meth:`Pipeline.settle`) before it commits and raises that error, and
-rolls back, as if the write had raised where it was made.
+Nothing changes order: every statement, waited for or not, goes through the one queue, and
+the kept writes go before anything else does (:attr:`Database.conn` hands them over first),
+so a later read sees every earlier write. A write that fails is remembered in the thread
+(the later ones are skipped); the commit raises that error instead of committing, and the
+transaction rolls back, as if the write had raised where it was made.
 """
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import Iterable
 from functools import partial
@@ -28,7 +31,7 @@ import aiosqlite
 
 class Pipeline:
     """Writes queued in order on one connection's thread, their failures kept for
-    :meth:`settle`. Writes wait in a list until :meth:`flush` (the database flushes before
+    :meth:`commit`. Writes wait in a list until :meth:`flush` (the database flushes before
     anyone else uses the connection, see :attr:`Database.conn`), and go to the thread
     together: consecutive writes of the same statement as one ``executemany``."""
 
@@ -39,6 +42,7 @@ class Pipeline:
         self._pending: list[tuple[str, Any]] = []
         # aiosqlite's own queue and sqlite3 connection: no public call queues a statement
         # without waiting for it (``execute`` enqueues only once awaited).
+        self._conn = conn
         self._queue = conn._tx
         self._sqlite: sqlite3.Connection = conn._conn
 
@@ -55,14 +59,14 @@ class Pipeline:
                                                   self.errors)))
             self._pending = []
 
-    async def settle(self) -> None:
-        """Wait for every write made so far; raise the first that failed."""
-        self.flush()
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] = loop.create_future()
-        self._queue.put_nowait((None, partial(loop.call_soon_threadsafe, _resolve, done)))
-        await done
-        self.raise_failure()
+    async def commit(self) -> BaseException | None:
+        """Wait for every write made so far, then commit, in one trip to the thread: raise
+        the first write that failed (nothing is committed then); return the commit's own
+        error, if it fails (the caller raises it)."""
+        pending, self._pending = self._pending, []
+        failed: BaseException | None = await self._conn._execute(
+            partial(_commit, self._sqlite, pending, self.errors))
+        return failed
 
     def raise_failure(self) -> None:
         if self.errors:
@@ -84,6 +88,15 @@ def _run(
         errors.append(exc)
 
 
-def _resolve(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
+def _commit(
+    conn: sqlite3.Connection, writes: list[tuple[str, Any]], errors: list[BaseException],
+) -> BaseException | None:
+    """In the connection's thread: the last writes, then commit unless one of them failed."""
+    _run(conn, writes, errors)
+    if errors:
+        raise errors[0]
+    try:
+        conn.execute("COMMIT").close()
+    except Exception as exc:  # raised by the transaction (a failed COMMIT is not rolled back)
+        return exc
+    return None

@@ -104,7 +104,7 @@ async def test_a_batch_whose_record_refuses_an_event_raises_and_keeps_what_came_
     tmp_path: Path,
 ) -> None:
     """ingest_many: a database error is raised, what came before it kept (the failed write
-    is found when the batch settles, not where it was made, with the same outcome)."""
+    is found when the batch commits, not where it was made, with the same outcome)."""
     app = await open_bound(config_file(tmp_path))
     try:
         say = Speaker()
