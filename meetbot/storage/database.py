@@ -86,16 +86,14 @@ class Database:
     @asynccontextmanager
     async def transaction(self, *, pipelined: bool = False) -> AsyncIterator[aiosqlite.Connection]:
         """One atomic unit of work; every write goes through one of these. ``pipelined``:
-        :meth:`write` does not wait for SQLite (see :mod:`meetbot.storage.pipeline`); a
-        failed write is raised before the commit, and the transaction rolled back."""
+        :meth:`write` does not wait for SQLite (see :mod:`meetbot.storage.pipeline`); if a
+        write failed, the transaction is rolled back instead of committed and its error
+        raised."""
         async with self._write_lock:
             await self.conn.execute("BEGIN IMMEDIATE")
             pipeline = self._pipeline = Pipeline(self.conn) if pipelined else None
-            failed_commit: BaseException | None = None
             try:
                 yield self.conn
-                if pipeline is not None:
-                    failed_commit = await pipeline.commit()
             except BaseException:
                 await self.conn.execute("ROLLBACK")
                 if pipeline is not None:  # a write failed first: that is the error to raise
@@ -105,8 +103,8 @@ class Database:
             else:
                 if pipeline is None:
                     await self.conn.execute("COMMIT")
-                elif failed_commit is not None:
-                    raise failed_commit
+                elif (failed := await pipeline.commit()) is not None:
+                    raise failed
             finally:
                 self._pipeline = None
 

@@ -60,9 +60,8 @@ class Pipeline:
             self._pending = []
 
     async def commit(self) -> BaseException | None:
-        """Wait for every write made so far, then commit, in one trip to the thread: raise
-        the first write that failed (nothing is committed then); return the commit's own
-        error, if it fails (the caller raises it)."""
+        """The writes not handed over yet, then commit, in one trip to the thread; if a write
+        failed, roll back instead. Returns the error to raise (None: committed)."""
         pending, self._pending = self._pending, []
         failed: BaseException | None = await self._conn._execute(
             partial(_commit, self._sqlite, pending, self.errors))
@@ -91,12 +90,12 @@ def _run(
 def _commit(
     conn: sqlite3.Connection, writes: list[tuple[str, Any]], errors: list[BaseException],
 ) -> BaseException | None:
-    """In the connection's thread: the last writes, then commit unless one of them failed."""
+    """In the connection's thread: the last writes, then the end of the transaction: rolled
+    back if a write failed, else committed. Returns the error (None: committed). Ending it
+    here, not in the caller, leaves no transaction open even if the caller is cancelled."""
     _run(conn, writes, errors)
-    if errors:
-        raise errors[0]
     try:
-        conn.execute("COMMIT").close()
-    except Exception as exc:  # raised by the transaction (a failed COMMIT is not rolled back)
-        return exc
-    return None
+        conn.execute("ROLLBACK" if errors else "COMMIT").close()
+    except Exception as exc:
+        return errors[0] if errors else exc
+    return errors[0] if errors else None
