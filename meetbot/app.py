@@ -427,7 +427,7 @@ class MeetBotApp:
 
     def _count(self, event: Event) -> None:
         """Metrics: the event by type, and the command it carries (as the core parses it)."""
-        self.metrics.events.labels(type(event).__name__.lower()).inc()
+        self.metrics.event_handled(type(event).__name__.lower())
         if not isinstance(event, Message) or event.withdrawn or event.attachment is not None \
                 or event.msgtype not in COMMAND_MSGTYPES or event.sender == self.bot_user_id:
             return
