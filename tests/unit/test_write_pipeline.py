@@ -8,7 +8,9 @@ and a write outside a pipelined transaction still runs at once.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -130,3 +132,35 @@ async def test_a_batch_whose_record_refuses_an_event_raises_and_keeps_what_came_
         assert await app.ingest_many([three]) == 1
     finally:
         await app.store.db.close()
+
+
+async def test_a_commit_cancelled_on_its_way_still_ends_the_transaction(tmp_path: Path) -> None:
+    """The bot stopping (its task cancelled) while the commit waits behind other work in
+    SQLite's thread: the commit still happens there, and no transaction is left open for the
+    next writer."""
+    store = await open_store(tmp_path)
+    busy, release = threading.Event(), threading.Event()
+
+    def hold_the_thread() -> None:
+        busy.set()
+        release.wait(10)
+
+    async def record() -> None:
+        async with store.db.transaction(pipelined=True):
+            await store.add_event(said(1), "m1")
+            store.db.conn._tx.put_nowait((None, hold_the_thread))  # the thread is busy
+
+    try:
+        task = asyncio.create_task(record())
+        assert await asyncio.to_thread(busy.wait, 10)
+        await asyncio.sleep(0.05)  # the commit is queued behind the held thread
+        task.cancel()
+        release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        async with store.db.transaction():  # BEGIN would fail inside an open transaction
+            await store.add_event(said(2), "m1")
+        assert await store.known_events(["$said1", "$said2"]) == {"$said1", "$said2"}
+    finally:
+        release.set()
+        await store.db.close()
