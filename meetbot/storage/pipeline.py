@@ -19,6 +19,7 @@ transaction rolls back, as if the write had raised where it was made.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Iterable
 from functools import partial
@@ -44,6 +45,9 @@ class Pipeline:
         # without waiting for it (``execute`` enqueues only once awaited).
         self._conn = conn
         self._queue = conn._tx
+        # Each hand-over carries a future, as aiosqlite's own calls do (its thread answers
+        # every item it takes; no one waits for these).
+        self._loop = asyncio.get_running_loop()
         self._sqlite: sqlite3.Connection = conn._conn
 
     def write(self, sql: str, parameters: Iterable[Any]) -> None:
@@ -55,8 +59,8 @@ class Pipeline:
         """Hand the writes kept so far to the thread (in order, before anything queued
         after this call)."""
         if self._pending:
-            self._queue.put_nowait((None, partial(_run, self._sqlite, self._pending,
-                                                  self.errors)))
+            self._queue.put_nowait((self._loop.create_future(),
+                                    partial(_run, self._sqlite, self._pending, self.errors)))
             self._pending = []
 
     async def commit(self) -> BaseException | None:
