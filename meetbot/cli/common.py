@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from meetbot.cli.logs import apply_config_level
+from meetbot.cli.logs import apply_config_logging
 from meetbot.config.schema import Config, load_config
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
 
 def read_config(args: argparse.Namespace) -> Config:
     config = load_config(Path(args.config))
-    apply_config_level(args, config.log_level)
+    apply_config_logging(args, config.log_level, config.log_format)
     return config
 
 

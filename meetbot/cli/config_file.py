@@ -252,6 +252,8 @@ def render(a: Answers, path: str) -> str:
         "",
         "# DEBUG | INFO | WARNING | ERROR",
         "log_level: INFO",
+        "# text | json (one JSON object per line, for a log collector)",
+        "log_format: text",
     ]
     return "\n".join(out) + "\n"
 

@@ -2,8 +2,9 @@
 
 The options are added to every parser (``meetbot``, each subcommand, and theirs), so
 ``meetbot -q report`` and ``meetbot report -q`` mean the same; given on the command line, the
-level wins over the config's ``log_level``. The log goes to stderr, like every warning and
-error; stdout carries only what a command prints as its result.
+level wins over the config's ``log_level``, the format over its ``log_format``. The log goes
+to stderr, like every warning and error; stdout carries only what a command prints as its
+result.
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ def add_logging_options(parser: argparse.ArgumentParser) -> None:
                        "INFO); wins over the config")
     group.add_argument("--log-format", dest="log_format", choices=FORMATS,
                        default=argparse.SUPPRESS,
-                       help="text (default) or json: one JSON object per line with time, "
-                       "level, logger, message and exc")
+                       help="text or json: one JSON object per line with time, level, "
+                       "logger, message and exc (default: the config's log_format, text); "
+                       "wins over the config")
     for child in _children(parser):
         add_logging_options(child)
 
@@ -111,10 +113,19 @@ def configure_logging(args: argparse.Namespace) -> logging.Handler:
     return handler
 
 
-def apply_config_level(args: argparse.Namespace, config_level: str) -> None:
-    """The config's ``log_level``, unless the command line gave one."""
+def apply_config_logging(args: argparse.Namespace, level: str, log_format: str) -> None:
+    """The config's ``log_level`` and ``log_format``, where the command line gave none (the
+    format then also holds for the command's last word, :func:`say_error`)."""
+    root = logging.getLogger()
     if level_from(args) is None:
-        logging.getLogger().setLevel(config_level)
+        root.setLevel(level)
+    if getattr(args, "log_format", None) is None:
+        args.log_format = log_format
+        for handler in root.handlers:
+            if isinstance(handler, StderrHandler):
+                handler.setFormatter(
+                    JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
+                )
 
 
 def say_error(args: argparse.Namespace, message: str) -> None:

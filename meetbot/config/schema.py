@@ -202,6 +202,7 @@ class Config(_Strict):
     health: HealthConfig | None = None
     site: SiteConfig | None = None
     log_level: LogLevel = "INFO"
+    log_format: Literal["text", "json"] = "text"
 
     # Where the file was read from; relative paths in it are resolved against its folder.
     source: Path | None = Field(default=None, exclude=True)

@@ -28,6 +28,7 @@ from nio.exceptions import EncryptionError, LocalProtocolError
 from meetbot.core.effects import Notice
 from meetbot.i18n import Msg, _
 from meetbot.matrix.delivery_policy import Action, Decision, Failure, Reason, decide
+from meetbot.matrix.event_size import fit_content
 from meetbot.metrics import Metrics
 from meetbot.storage.store import OutboxMessage
 from meetbot.waiting import wait_any
@@ -181,6 +182,7 @@ class OutboxSender:
             return Sent.DONE
         if content is None:
             return Sent.WAIT
+        content = fit_content(content)  # the record keeps every text whole
         response: Any = None
         error: BaseException | None = None
         try:

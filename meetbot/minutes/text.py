@@ -28,8 +28,15 @@ def md_text(text: str, indent: str = "  ") -> str:
     Blank lines and leading spaces would end the list item or open a code block, so they go;
     the JSON keeps the text exactly as typed.
     """
+    if _LINE_BREAK.search(text) is None:  # one line: what splitting and joining would give
+        line = text.strip()
+        return md_escape(line) if line else ""
     lines = [line.strip() for line in text.splitlines()]
     return ("  \n" + indent).join(md_escape(line) for line in lines if line)
+
+
+# Where str.splitlines() breaks a line.
+_LINE_BREAK = re.compile("[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 def safe_url(url: str | None) -> str | None:
@@ -45,9 +52,21 @@ def safe_url(url: str | None) -> str | None:
     return quote(url.strip(), safe=_URL_SAFE)
 
 
+# What quote(text, safe="") leaves as it is (RFC 3986's unreserved characters), and "$".
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_.~$-]*")
+
+
+def quote_id(text: str) -> str:
+    """``quote(text, safe="")``, quicker for the usual event id (letters, digits, ``$``):
+    the minutes link every line to its event."""
+    if _PLAIN_ID.fullmatch(text):
+        return text.replace("$", "%24")
+    return quote(text, safe="")
+
+
 def permalink(room_id: str, event_id: str, via: str | None = None) -> str:
     """A matrix.to link to one event; ``via`` helps clients that are not in the room yet."""
-    link = f"https://matrix.to/#/{quote(room_id, safe='')}/{quote(event_id, safe='')}"
+    link = f"https://matrix.to/#/{quote(room_id, safe='')}/{quote_id(event_id)}"
     if via:
         link += f"?via={quote(via, safe='')}"
     return link

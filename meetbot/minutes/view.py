@@ -7,10 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from meetbot.core.model import Item, LogEntry, Meeting
-from meetbot.minutes.text import local_iso, permalink, utc_iso, zone
+from meetbot.minutes.text import local_iso, quote_id, utc_iso, zone
 
 
 @dataclass
@@ -87,4 +88,13 @@ class MinutesView:
         return dict(self.ctx.translations.get(event_id, {}))
 
     def link(self, event_id: str) -> str:
-        return permalink(self.meeting.room_id, event_id, self.ctx.homeserver_name)
+        """``text.permalink(room, event_id, homeserver)``, with the room and the server
+        quoted once per document rather than once per line."""
+        head, tail = self._link_parts
+        return f"{head}{quote_id(event_id)}{tail}"
+
+    @cached_property
+    def _link_parts(self) -> tuple[str, str]:
+        via = self.ctx.homeserver_name
+        head = f"https://matrix.to/#/{quote(self.meeting.room_id, safe='')}/"
+        return head, f"?via={quote(via, safe='')}" if via else ""

@@ -7,7 +7,7 @@ document's series number and endorsements come from :mod:`meetbot.minutes.series
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,13 +34,23 @@ async def held_meetings(
     progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
 ) -> list[HeldMeeting]:
     """Every meeting held (ended), oldest first, each with its minutes document."""
+    return [held async for held in each_held_meeting(
+        app, include_running=include_running, progress=progress)]
+
+
+async def each_held_meeting(
+    app: MeetBotApp,
+    *,
+    include_running: bool = False,
+    progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+) -> AsyncIterator[HeldMeeting]:
+    """The meetings of :func:`held_meetings` one at a time: only one minutes document is in
+    memory at once, however large the record."""
     rows = await app.store.meetings()
     chosen = [row for row in rows if row.ended_at is not None or include_running]
-    held: list[HeldMeeting] = []
     for row in progress(chosen) if progress else chosen:
         doc = await minutes_data(app, row.meeting_id)
-        held.append(HeldMeeting(row, doc["meeting_number"], doc["meetings_planned"], doc))
-    return held
+        yield HeldMeeting(row, doc["meeting_number"], doc["meetings_planned"], doc)
 
 
 def scheduled_start(region: RegionConfig, number: int) -> datetime | None:

@@ -9,14 +9,13 @@ from typing import Any
 
 from meetbot.app import MeetBotApp
 from meetbot.minutes.delivery import write_meeting_minutes
-from meetbot.research.dataset import HeldMeeting, held_meetings
+from meetbot.research.dataset import HeldMeeting, each_held_meeting, held_meetings
 from meetbot.research.export import FORMATS as EXPORT_FORMATS
 from meetbot.research.export import write_export
 from meetbot.research.pseudonyms import Pseudonyms
-from meetbot.research.report import build_report
+from meetbot.research.report import build_report, report_part
 from meetbot.research.report_render import FORMATS as REPORT_FORMATS
 from meetbot.research.report_render import write_report
-from meetbot.research.site import build_site
 from meetbot.storage.calendar_store import MISSED, CalendarStore
 
 Progress = Callable[[Iterable[Any]], Iterable[Any]]
@@ -54,9 +53,10 @@ async def build_full_report(
     meetings: list[HeldMeeting] | None = None, pseudonymous: bool = False,
 ) -> dict[str, Any]:
     """The report over every meeting held; ``pseudonymous``: people named by pseudonym (the
-    exports' secret), for a report meant to leave the coordinator's hands."""
+    exports' secret), for a report meant to leave the coordinator's hands. The record is read
+    one meeting at a time, and only what the report counts of each is kept."""
     if meetings is None:
-        meetings = await held_meetings(app)
+        meetings = [report_part(held) async for held in each_held_meeting(app)]
     pseudonyms = Pseudonyms.load(app.config.data_path) if pseudonymous else None
     return build_report(app.config, meetings, agenda_prompts(app),
                         now or datetime.now(timezone.utc), language or coordinator_language(app),
@@ -91,6 +91,8 @@ async def write_site(app: MeetBotApp, out: Path | None = None,
                      now: datetime | None = None) -> list[Path]:
     """Build the network's web space from the stored record into ``out`` (default: the
     config's ``site.out``; nothing when neither is set)."""
+    from meetbot.research.site import build_site  # Jinja2: off the bot's start path
+
     folder = out or app.config.site_path
     if folder is None:
         return []

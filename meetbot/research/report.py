@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from meetbot.config.schema import Config
+from meetbot.core.mentions import with_names
 from meetbot.minutes.by_prompt import TOP_ENDORSED, prompt_of_lines
 from meetbot.minutes.proposals import proposals_of
 from meetbot.minutes.series import planned_meetings
@@ -20,11 +21,16 @@ FORMAT = "meetbot-report/1"
 TAGGED = ("info", "idea", "decision", "action", "link")
 
 
-def _text(entry: Mapping[str, Any], body_key: str = "text") -> dict[str, Any]:
+def _text(
+    entry: Mapping[str, Any], names: Mapping[str, str], body_key: str = "text"
+) -> dict[str, Any]:
+    """What someone said, with the people it mentions named as the meeting knew them (or by
+    pseudonym, in a pseudonymous report) rather than by Matrix id."""
     return {
-        "text": entry.get(body_key, ""),
+        "text": with_names(entry.get(body_key, ""), names),
         "language": entry.get("language"),
-        "translations": dict(entry.get("translations") or {}),
+        "translations": {lang: with_names(text, names)
+                         for lang, text in (entry.get("translations") or {}).items()},
     }
 
 
@@ -33,7 +39,8 @@ def _cell(doc: Mapping[str, Any], number: int, prompt_id: str | None) -> dict[st
     lines = prompt_of_lines(doc)
     log = {line["line"]: line for line in doc.get("log", [])}
     items = [
-        {**_text(item), "kind": item["kind"], "n": item["n"], "author_name": item["author_name"]}
+        {**_text(item, names), "kind": item["kind"], "n": item["n"],
+         "author_name": item["author_name"]}
         for item in doc.get("items", [])
         if item["kind"] in TAGGED and item.get("prompt_id") == prompt_id
     ]
@@ -42,7 +49,7 @@ def _cell(doc: Mapping[str, Any], number: int, prompt_id: str | None) -> dict[st
         line = log.get(endorsement["line"])
         if line is None or lines.get(line["line"]) != prompt_id:
             continue
-        endorsed.append({**_text(line, "body"), "count": endorsement["count"],
+        endorsed.append({**_text(line, names, "body"), "count": endorsement["count"],
                          "author_name": names.get(line["sender"], line["display_name"])})
     messages = sum(1 for line in doc.get("log", [])
                    if not line["is_command"] and lines.get(line["line"]) == prompt_id)
@@ -100,17 +107,19 @@ def build_report(
     participation: list[dict[str, Any]] = []
     for held in meetings:
         doc = held.doc
+        names = doc.get("names", {})
         where = {"region": held.row.region_id, "region_name": doc.get("region_name"),
                  "number": held.number, "date": str(doc["started_at"])[:10]}
         voted = {p["text"]: p for p in proposals_of(doc)}
         for item in doc.get("items", []):
             if item["kind"] == "decision":
                 proposal = voted.pop(item["text"], None)
-                decisions.append({**where, **_text(item), "prompt_id": item.get("prompt_id"),
+                decisions.append({**where, **_text(item, names),
+                                  "prompt_id": item.get("prompt_id"),
                                   "tally": proposal["tally"] if proposal else None})
             elif item["kind"] == "action":
-                owners = [doc.get("names", {}).get(u, u) for u in item.get("assignees", [])]
-                actions.append({**where, **_text(item), "owners": owners})
+                owners = [names.get(u, u) for u in item.get("assignees", [])]
+                actions.append({**where, **_text(item, names), "owners": owners})
         for proposal in voted.values():
             decisions.append({**where, "text": proposal["text"], "language": None,
                               "translations": {}, "prompt_id": proposal["prompt_id"],
@@ -144,6 +153,22 @@ def build_report(
     }
 
 
+def report_part(held: HeldMeeting) -> HeldMeeting:
+    """What :func:`build_report` reads of a meeting, so that a report over a record of any
+    size holds one whole minutes document at a time: every log line keeps its number,
+    whether it was a command and its language; the lines others endorsed keep everything;
+    the rest of the document is kept as it is (the log is most of it)."""
+    doc = held.doc
+    endorsed = {e["line"] for e in doc.get("endorsements", [])}
+    log = [
+        line if line["line"] in endorsed else
+        {"line": line["line"], "is_command": line["is_command"], "language": line.get("language")}
+        for line in doc.get("log", [])
+    ]
+    part = {key: value for key, value in doc.items() if key != "log"}
+    return HeldMeeting(held.row, held.number, held.planned, {**part, "log": log})
+
+
 def progress_grid(
     config: Config, meetings: Sequence[HeldMeeting], now: datetime
 ) -> list[dict[str, Any]]:
@@ -169,4 +194,4 @@ def progress_grid(
     return grid
 
 
-__all__ = ["FORMAT", "build_report", "progress_grid"]
+__all__ = ["FORMAT", "build_report", "progress_grid", "report_part"]

@@ -34,6 +34,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from meetbot.config.schema import Config
+from meetbot.i18n import Msg, _
 from meetbot.minutes.document import render_html
 from meetbot.research.dataset import HeldMeeting
 from meetbot.research.labels import report_label
@@ -51,97 +52,47 @@ class SiteFolderError(Exception):
 
 UNASSIGNED = "UNASSIGNED"
 
-# The site's own words (the report's and the minutes' come from their catalogues).
-SITE_LABELS: dict[str, dict[str, str]] = {
-    "en": {
-        "site_title": "The network's web space",
-        "home": "Meetings",
-        "report": "Report",
-        "actions": "Open actions",
-        "search": "Search",
-        "search_label": "Search the minutes",
-        "search_button": "Search",
-        "search_help": "Words in any language; accents and capitals do not matter. "
-                       "The search runs in your browser.",
-        "language": "Language",
-        "site_nav": "Site",
-        "languages_nav": "Languages",
-        "grid_caption": "Meetings of each region and their status",
-        "grid_intro": "Each region meets several times. A held meeting links to its minutes.",
-        "no_regions": "No region is configured yet.",
-        "pseudonymous": "People are named by pseudonyms (P-…), as in the research exports.",
-        "owners": "Owners",
-        "meeting_of": "{region}, meeting {n}",
-        "text": "Action",
-        "no_actions": "No open action.",
-        "results_none": "Nothing found.",
-        "results_count": "{count} pages found.",
-        "results_one": "1 page found.",
-        "noscript": "The search needs JavaScript; every minutes page is listed on the "
-                    "meetings page.",
-        "choose_language": "Choose a language",
-    },
-    "fr": {
-        "site_title": "L'espace web du réseau",
-        "home": "Réunions",
-        "report": "Rapport",
-        "actions": "Actions ouvertes",
-        "search": "Recherche",
-        "search_label": "Chercher dans les comptes rendus",
-        "search_button": "Chercher",
-        "search_help": "Des mots dans n'importe quelle langue ; accents et majuscules ne "
-                       "comptent pas. La recherche se fait dans votre navigateur.",
-        "language": "Langue",
-        "site_nav": "Site",
-        "languages_nav": "Langues",
-        "grid_caption": "Les réunions de chaque région et leur état",
-        "grid_intro": "Chaque région se réunit plusieurs fois. Une réunion tenue mène à son "
-                      "compte rendu.",
-        "no_regions": "Aucune région n'est encore configurée.",
-        "pseudonymous": "Les personnes sont nommées par des pseudonymes (P-…), comme dans les "
-                        "exports de recherche.",
-        "owners": "Responsables",
-        "meeting_of": "{region}, réunion {n}",
-        "text": "Action",
-        "no_actions": "Aucune action ouverte.",
-        "results_none": "Aucun résultat.",
-        "results_count": "{count} pages trouvées.",
-        "results_one": "1 page trouvée.",
-        "noscript": "La recherche a besoin de JavaScript ; chaque compte rendu est listé "
-                    "sur la page des réunions.",
-        "choose_language": "Choisissez une langue",
-    },
-    "es": {
-        "site_title": "El espacio web de la red",
-        "home": "Reuniones",
-        "report": "Informe",
-        "actions": "Acciones abiertas",
-        "search": "Búsqueda",
-        "search_label": "Buscar en las actas",
-        "search_button": "Buscar",
-        "search_help": "Palabras en cualquier idioma; los acentos y las mayúsculas no "
-                       "cuentan. La búsqueda se hace en su navegador.",
-        "language": "Idioma",
-        "site_nav": "Sitio",
-        "languages_nav": "Idiomas",
-        "grid_caption": "Las reuniones de cada región y su estado",
-        "grid_intro": "Cada región se reúne varias veces. Una reunión celebrada lleva a su "
-                      "acta.",
-        "no_regions": "Todavía no hay ninguna región configurada.",
-        "pseudonymous": "Las personas se nombran con seudónimos (P-…), como en las "
-                        "exportaciones de investigación.",
-        "owners": "Responsables",
-        "meeting_of": "{region}, reunión {n}",
-        "text": "Acción",
-        "no_actions": "Ninguna acción abierta.",
-        "results_none": "Sin resultados.",
-        "results_count": "{count} páginas encontradas.",
-        "results_one": "1 página encontrada.",
-        "noscript": "La búsqueda necesita JavaScript; cada acta figura en la página de "
-                    "reuniones.",
-        "choose_language": "Elija un idioma",
-    },
+# The site's own words, marked for the translation catalogue (the report's and the
+# minutes' come from theirs).
+SITE_LABELS: dict[str, Msg] = {
+    "site_title": _("The network's web space"),
+    "home": _("Meetings"),
+    "report": _("Report"),
+    "actions": _("Open actions"),
+    "search": _("Search"),
+    "search_label": _("Search the minutes"),
+    "search_button": _("Find"),
+    "search_help": _(
+        "Words in any language; accents and capitals do not matter. The search "
+        "runs in your browser."
+    ),
+    "language": _("Language"),
+    "site_nav": _("Site"),
+    "languages_nav": _("Languages"),
+    "grid_caption": _("Meetings of each region and their status"),
+    "grid_intro": _("Each region meets several times. A held meeting links to its minutes."),
+    "no_regions": _("No region is configured yet."),
+    "pseudonymous": _("People are named by pseudonyms (P-…), as in the research exports."),
+    "owners": _("Owners"),
+    "meeting_of": _("{region}, meeting {n}"),
+    "text": _("Action"),
+    "no_actions": _("No open action."),
+    "results_none": _("Nothing found."),
+    "results_count": _("{count} pages found."),
+    "results_one": _("1 page found."),
+    "noscript": _(
+        "The search needs JavaScript; every minutes page is listed on the "
+        "meetings page."
+    ),
+    "choose_language": _("Choose a language"),
 }
+
+
+def _choice_words(language: str) -> dict[str, str]:
+    """What the page that chooses a language says, in ``language``."""
+    return {key: SITE_LABELS[key].render(language) for key in ("site_title", "choose_language")}
+
+
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "es": "Español"}
 
 _ENV = Environment(
@@ -246,12 +197,11 @@ class _Writer:
         self.written.append(path)
 
     def context(self, language: str, page: SitePage) -> dict[str, Any]:
-        words = SITE_LABELS[language]
         depth = page.href.count("/")
         up = "../" * (depth + 1)  # from the page to the site's root
 
         def w(key: str, **params: object) -> str:
-            return words[key].format(**params)
+            return SITE_LABELS[key].with_params(**params).render(language)
 
         def r(key: str, **params: object) -> str:
             return report_label(key, **params).render(language)
@@ -327,7 +277,7 @@ def build_site(
     writer.write("assets/search-index.js",
                  f"window.MEETBOT_SEARCH = {_script_safe(index)};\n")
     writer.write("index.html", _ENV.get_template("choose.html.j2").render(
-        languages=[(code, LANGUAGE_NAMES[code], SITE_LABELS[code]) for code in LANGUAGES]))
+        languages=[(code, LANGUAGE_NAMES[code], _choice_words(code)) for code in LANGUAGES]))
 
     for language in LANGUAGES:
         report = build_report(config, ended, prompts, now, language, pseudonyms=pseudonyms)

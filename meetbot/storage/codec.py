@@ -13,6 +13,7 @@ import functools
 import json
 import types
 import typing
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -52,22 +53,30 @@ _FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # a dataclass's field names, onc
 
 
 def _decode(cls: type, data: dict[str, Any]) -> Any:
-    kinds = _field_kinds(cls)
+    converters = _converters(cls)
     kwargs: dict[str, Any] = {}
     for name, value in data.items():
-        if name not in kinds:
+        if name not in converters:
             continue
-        kind = kinds[name]
-        if value is None:
-            pass
-        elif kind is datetime:
-            value = datetime.fromisoformat(value)
-        elif kind is tuple:
-            value = tuple(value)
-        elif isinstance(kind, type) and dataclasses.is_dataclass(kind):
-            value = _decode(kind, value)
-        kwargs[name] = value
+        convert = converters[name]
+        kwargs[name] = value if convert is None or value is None else convert(value)
     return cls(**kwargs)
+
+
+@functools.cache
+def _converters(cls: type) -> dict[str, Callable[[Any], Any] | None]:
+    """Each field's decoder, made once per class (a record replays thousands of events)."""
+    converters: dict[str, Callable[[Any], Any] | None] = {}
+    for name, kind in _field_kinds(cls).items():
+        if kind is datetime:
+            converters[name] = datetime.fromisoformat
+        elif kind is tuple:
+            converters[name] = tuple
+        elif isinstance(kind, type) and dataclasses.is_dataclass(kind):
+            converters[name] = functools.partial(_decode, kind)
+        else:
+            converters[name] = None
+    return converters
 
 
 @functools.cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -185,11 +186,28 @@ class ResearchStore:
         await self.conn.execute("UPDATE tasks SET payload = '{}' WHERE id = ?", (task_id,))
 
 
-def _quotes(value: Any, needles: set[str]) -> bool:
+def _quotes(value: Any, needles: set[str] | re.Pattern[str]) -> bool:
+    """Whether ``value`` quotes any of ``needles`` as a whole: "a" is quoted by "Idea #1: a"
+    and not by "agenda" (a text that starts or ends inside a word must stand alone there)."""
+    pattern = needles if isinstance(needles, re.Pattern) else _whole(needles)
     if isinstance(value, str):
-        return any(needle in value for needle in needles)
+        return pattern.search(value) is not None
     if isinstance(value, dict):
-        return any(_quotes(v, needles) for v in value.values())
+        return any(_quotes(v, pattern) for v in value.values())
     if isinstance(value, list):
-        return any(_quotes(v, needles) for v in value)
+        return any(_quotes(v, pattern) for v in value)
     return False
+
+
+def _whole(needles: set[str]) -> re.Pattern[str]:
+    """One pattern for every needle, longest first, bounded where it begins or ends with a
+    word character."""
+    parts = []
+    for needle in sorted(needles, key=len, reverse=True):
+        part = re.escape(needle)
+        if re.match(r"\w", needle):
+            part = r"(?<!\w)" + part
+        if re.search(r"\w$", needle):
+            part += r"(?!\w)"
+        parts.append(part)
+    return re.compile("|".join(parts))

@@ -128,6 +128,26 @@ async def test_hostile_text_is_stored_faithfully_and_rendered_escaped(make_parti
             assert "<i>Title</i>" not in text, name
 
 
+async def test_a_topic_too_long_to_quote_in_every_language_still_reaches_the_room(
+    make_participant, make_bot
+) -> None:
+    """30,000 characters are a valid message; quoted in English and French, with HTML, the
+    topic notice would weigh 120 KB and Synapse would refuse it. It arrives cut to fit, and
+    the answers after it are not held up; the record keeps the topic whole."""
+    alice, _bob, bot, room = await _room(make_participant, make_bot)
+    await alice.send(room, "!startmeeting")
+    await alice.wait_for_notice(room, "Prompt 1/3")
+    long = "budget " * 4_300
+    asked = await alice.send(room, f"!topic {long}")
+    cut = await alice.wait_for_notice(room, "✂", after=asked)
+    assert len(json.dumps(cut.source["content"], ensure_ascii=False).encode()) < 65_536
+    here = await alice.send(room, "!here")
+    await alice.wait_for_notice(room, "is present", after=here)
+    await _end(alice, bot, room)
+    data, _texts = _minutes(bot)
+    assert any(item["text"] == long.strip() for item in data["items"])
+
+
 async def test_who_may_do_what(make_participant, make_bot) -> None:
     alice, bob, bot, room = await _room(make_participant, make_bot)
     carol = await make_participant("carol", display_name="Carol")

@@ -426,6 +426,33 @@ def test_json_logs_are_one_object_a_line(tmp_path: Path, capsys) -> None:
     assert datetime.fromisoformat(entry["time"].replace("Z", "+00:00")).tzinfo is not None
 
 
+@pytest.mark.parametrize(("argv", "json_lines"), [([], True), (["--log-format", "text"], False)])
+def test_the_config_s_log_format_unless_the_command_line_says(
+    tmp_path: Path, capsys, argv: list[str], json_lines: bool
+) -> None:
+    path = write_config(tmp_path, log_format="json")
+    asyncio.run(_play(path, end=False))
+    capsys.readouterr()
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    try:
+        assert main(["report", "--config", str(path), *argv]) == EXIT_FAILED
+    finally:
+        root.setLevel(level)
+        root.handlers[:] = handlers
+    (line,) = capsys.readouterr().err.splitlines()
+    if json_lines:
+        assert json.loads(line)["message"].startswith("no meeting has ended yet")
+    else:
+        assert line.startswith("meetbot: no meeting has ended yet")
+
+
+def test_a_log_format_the_config_does_not_know(tmp_path: Path, capsys) -> None:
+    path = write_config(tmp_path, log_format="xml")
+    line = fails(capsys, ["check-config", "--config", str(path)], EXIT_CONFIG)
+    assert "log_format" in line and str(path) in line
+
+
 def test_json_logs_carry_the_exception() -> None:
     try:
         raise ValueError("boom")
