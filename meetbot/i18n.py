@@ -90,6 +90,8 @@ def md_escape(text: str) -> str:
     the Markdown reads as plain text (``Maya (facilitator)``, ``!startmeeting``,
     ``9e02cfbc-8ba3``) and renders the same.
     """
+    if "\n" not in text:  # one line, the usual case: what splitting and joining give
+        return _md_line(text)
     return "\n".join(_md_line(line) for line in text.split("\n"))
 
 

@@ -80,7 +80,8 @@ class BotHarness:
         while loop.time() < deadline:
             store = self.app.store
             pending = await store.pending_outbox(1)
-            kinds = ["minutes", "translate", "report", "withdraw", "consent", "rewrite"]
+            kinds = ["minutes", "translate", "report", "withdraw", "consent", "rewrite",
+                     "written-digest"]
             tasks = await store.pending_tasks(kinds, 1)
             if not pending and not tasks:
                 return

@@ -94,7 +94,6 @@ def _progress(items: Iterable[Any]) -> Iterable[Any]:
 @subcommand("export", "export what was said, pseudonymised, for qualitative analysis",
             _export_arguments)
 def cmd_export(args: argparse.Namespace) -> int:
-    from meetbot.research.dataset import held_meetings
     from meetbot.research.export import write_mapping
     from meetbot.research.outputs import write_exports
     from meetbot.research.pseudonyms import PseudonymKeyError, Pseudonyms
@@ -112,8 +111,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                 config.data_path / "exports", "the exports folder"
             )
             mapping = output_file(args.mapping, "--mapping") if args.mapping else None
-            meetings = await held_meetings(app, progress=_progress)
-            paths = await write_exports(app, args.format or ["csv"], out, meetings=meetings)
+            paths = await write_exports(app, args.format or ["csv"], out, progress=_progress)
             if mapping is not None:
                 for row in await app.store.meetings():
                     for user in await _speakers(app, row.meeting_id):

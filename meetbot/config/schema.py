@@ -62,6 +62,9 @@ class RegionConfig(_Strict):
     agenda: str = "default"
     meetings: list[ScheduledMeeting] = Field(default_factory=list)
     reminders: list[timedelta] | None = None
+    # Written answers: each scheduled meeting's prompts open this long before its start and
+    # stay open this long after its end (None: off).
+    async_window: timedelta | None = None
 
     @field_validator("languages")
     @classmethod
@@ -73,6 +76,11 @@ class RegionConfig(_Strict):
         return value
 
     _check_timezone = field_validator("timezone")(values.timezone)
+
+    @field_validator("async_window", mode="before")
+    @classmethod
+    def _async_window(cls, value: Any) -> Any:
+        return None if value is None else values.positive_duration(value)
 
     @field_validator("reminders", mode="before")
     @classmethod

@@ -19,6 +19,7 @@ from meetbot.minutes.document import (
     write_minutes,
 )
 from meetbot.minutes.series import research_keys
+from meetbot.minutes.written import written_part
 from meetbot.storage.store import NotReady, Task
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ async def minutes_data(app: MeetBotApp, meeting_id: str, language: str = "en") -
         homeserver_name=app.config.user_id.split(":", 1)[1],
     )
     data = build_minutes_data(context)
+    data["written"] = await written_part(app, meeting, context.agenda_prompts)
     await research_keys(app, meeting.id, data)
     return data
 

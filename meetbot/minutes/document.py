@@ -23,7 +23,7 @@ from meetbot.core.events import Attachment
 from meetbot.core.mentions import names_in
 from meetbot.core.model import Item, ItemKind
 from meetbot.minutes.proposals import consent_rounds
-from meetbot.minutes.render import UNASSIGNED, render_html, render_markdown
+from meetbot.minutes.render import UNASSIGNED, new_document, render_html, render_markdown
 from meetbot.minutes.summaries import coordinator_summary, room_summary
 from meetbot.minutes.text import as_utc, local_iso, media_url, safe_url, utc_iso
 from meetbot.minutes.view import MinutesContext, MinutesView
@@ -338,6 +338,7 @@ def _file_safe(part: str) -> str:
 def write_minutes(out_dir: Path, data: dict[str, Any], languages: Sequence[str]) -> list[Path]:
     """Write the JSON once and the Markdown and HTML in each language; returns the paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    new_document()
     base = minutes_basename(data)
     paths = [_write_atomic(out_dir / f"{base}.json", _to_json(data))]
     for lang in dict.fromkeys(languages):

@@ -6,7 +6,7 @@ Templates refer to them by key, so a template never holds an untranslatable stri
 from __future__ import annotations
 
 from meetbot.core.commands.items import KIND_LABELS
-from meetbot.i18n import Msg, _
+from meetbot.i18n import Msg, _, ngettext
 
 LABELS: dict[str, Msg] = {
     "minutes_of": _("Minutes: {title}"),
@@ -38,6 +38,12 @@ LABELS: dict[str, Msg] = {
     "translation": _("translation"),
     "view_in_matrix": _("open in Matrix"),
     "log_line": _("log"),
+    "written_answers": _("Written answers"),
+    "written_summary": ngettext("✍ {count} answer was written before or after the meeting.",
+                                "✍ {count} answers were written before or after the meeting.",
+                                0),
+    "written_intro": _("Answers written before or after the meeting, in the prompt's "
+                       "thread or by direct message."),
     "generated_by": _("Minutes written by meetbot from the meeting's record."),
     "prompt_place": _("Prompt {number}/{total}"),
     # A label before its value: French puts a space before the colon.

@@ -36,7 +36,19 @@ def _md_finalize(value: object) -> object:
         return value
     if isinstance(value, (int, float)):
         return value
-    return Markup(md_text(str(value)))
+    return Markup(_md_printed(str(value)))
+
+
+# Names, labels and times come back line after line, and every text again in each
+# language's minutes of the same document (see :func:`new_document`).
+_md_printed = functools.lru_cache(maxsize=8192)(md_text)
+
+
+def new_document() -> None:
+    """Forget what the last document's rendering kept: a document's minutes in several
+    languages share it, and nothing is kept from one document to the next."""
+    _md_printed.cache_clear()
+    _clock.cache_clear()
 
 
 def _md_inline(text: str) -> str:
@@ -48,7 +60,9 @@ def _md_inline(text: str) -> str:
 def _environment(markdown: bool) -> Environment:
     """The template environment (built when a first document is rendered: Jinja2 stays off
     the bot's start path)."""
-    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+    from jinja2 import PackageLoader, StrictUndefined, select_autoescape
+
+    from meetbot.minutes.fast_jinja import QuickEnvironment as Environment
 
     loader = PackageLoader("meetbot.minutes", "templates")
     if markdown:
@@ -81,9 +95,20 @@ class _Helpers:
         self.language = language
         self.markdown = markdown
         self.start_date = str(data["started_at"])[:10]
+        self._labels: dict[tuple[object, ...], str] = {}
 
     def t(self, key: str, **params: object) -> str:
         """A label in the reader's language, its parameters escaped for this format."""
+        cache_key = (key, *params.items())
+        try:
+            return self._labels[cache_key]
+        except KeyError:
+            text = self._labels[cache_key] = self._label(key, **params)
+        except TypeError:  # a parameter that cannot be a key
+            text = self._label(key, **params)
+        return text
+
+    def _label(self, key: str, **params: object) -> str:
         if self.markdown:
             return Markup(label(key, **params).render(self.language, _md_inline))
         # Plain text: the HTML autoescape escapes label and parameters together.
@@ -91,9 +116,7 @@ class _Helpers:
 
     def clock(self, iso: str) -> str:
         """Local time of a line; with its date once the meeting has run past midnight."""
-        at = datetime.fromisoformat(iso)
-        same_day = at.date().isoformat() == self.start_date
-        return Markup(at.strftime("%H:%M" if same_day else "%Y-%m-%d %H:%M"))
+        return _clock(iso, self.start_date)
 
     def href(self, url: str | None) -> str | None:
         # Checked again here: the document may have been loaded back from a file.
@@ -137,6 +160,13 @@ class _Helpers:
         if not translation or translation.strip() == text.strip():
             return None
         return str(translation)
+
+
+@functools.lru_cache(maxsize=8192)  # each line's time, again in every language's minutes
+def _clock(iso: str, start_date: str) -> Markup:
+    at = datetime.fromisoformat(iso)
+    same_day = at.date().isoformat() == start_date
+    return Markup(at.strftime("%H:%M" if same_day else "%Y-%m-%d %H:%M"))
 
 
 def duration_text(seconds: int | None) -> str:

@@ -82,6 +82,7 @@ def room_summary(data: Mapping[str, Any], language: str) -> str:
             people=counts.people(len(data["participants"])),
         )
     ]
+    lines += _written_lines(data)
     lines += _decision_lines(data, language)
     actions = [i for i in data["items"] if i["kind"] == "action"]
     if actions:
@@ -91,6 +92,14 @@ def room_summary(data: Mapping[str, Any], language: str) -> str:
             lines.append(label("action_line", n=action["n"], text=text, original=original,
                                owners=_owners(data, action)))
     return render_lines(lines, language, escape=True)
+
+
+def _written_lines(data: Mapping[str, Any]) -> list[Msg | str]:
+    """How many answers were written around the meeting (``regions[].async_window``)."""
+    written = sum(len(group["answers"]) for group in data.get("written") or [])
+    if not written:
+        return []
+    return ["", label("written_summary", count=written)]
 
 
 def coordinator_summary(data: Mapping[str, Any], language: str) -> str:
@@ -113,6 +122,7 @@ def coordinator_summary(data: Mapping[str, Any], language: str) -> str:
         label("coordinator_people", people=counts.people(len(data["participants"])), names=people),
     ]
     lines += _series_lines(data)
+    lines += _written_lines(data)
     lines += _decision_lines(data, language)
     lines += _voted_lines(data)
     lines += _actions_by_person_lines(data, language)

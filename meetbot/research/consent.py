@@ -13,11 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from meetbot.app import MeetBotApp
+from meetbot.config.windows import open_windows
 from meetbot.core.model import RoomState
 from meetbot.core.privacy_effects import ConsentChanged
 from meetbot.research.removal import Removal, remove_events, tombstone
+from meetbot.storage.calendar_store import CalendarStore
 from meetbot.storage.research_store import MeetingEvent, ResearchStore
 from meetbot.storage.store import Task
+from meetbot.storage.written_store import WrittenStore
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +87,13 @@ async def apply_consent(app: MeetBotApp, task: Task) -> None:
                     commands=app.engine.features.commands, sender=user_id,
                     created_items=await created_items(app, {str(meeting_id)}),
                 )
+            if payload["opted_out"]:
+                # Like the running meeting's messages: the answers written for the meetings
+                # open for written answers now go too.
+                at = datetime.fromisoformat(str(payload["at"]))
+                slots = {(r.id, m.number) for r, m in open_windows(app.config, at)}
+                if slots:
+                    await forget_written(app, research, user_id, slots)
             await research.audit("optout" if payload["opted_out"] else "optin",
                                  len(removal.meetings), removal.events)
             await app.store.finish_task(task.id)
@@ -126,6 +136,8 @@ async def withdraw(
             # Others named the person too (`!action @bea ...`, `!chair @bea`): the same
             # stand-in replaces the id there, so a chair stays a chair on replay.
             await research.replace_user_id(user_id, stand_in, allowed)
+            # Their written answers around meetings, and the meetings whose minutes showed them.
+            removal.meetings |= await forget_written(app, research, user_id)
             # What the bot kept about the person beyond their words goes too.
             await app.store.forget_user(user_id)
             await research.audit("withdrawal", len(removal.meetings), removal.events)
@@ -135,6 +147,21 @@ async def withdraw(
         await rebuild_running(app, removal.meetings)
     await research.checkpoint()
     return Withdrawal(removal.meetings, removal.events, len(too_old))
+
+
+async def forget_written(
+    app: MeetBotApp, research: ResearchStore, user_id: str,
+    slots: set[tuple[str, int]] | None = None,
+) -> set[str]:
+    """Remove the person's written answers (those of ``slots`` only, if given) with their
+    translations and any queued copy; returns the meetings held for those slots (call
+    inside a transaction)."""
+    gone = await WrittenStore(app.store.db).forget_person(user_id, slots)
+    if not gone.answers:
+        return set()
+    await research.forget_text_in_outbox_and_tasks(gone.texts)
+    rows = await CalendarStore(app.store.db).rows()
+    return {r.meeting_id for r in rows if r.meeting_id and (r.region_id, r.number) in gone.slots}
 
 
 async def _within_window(

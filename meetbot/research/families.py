@@ -15,7 +15,7 @@ gone from them, and a pseudonymous report passes pseudonymous documents.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,13 +70,31 @@ class Contribution:
 def contributions(meetings: Sequence[HeldMeeting]) -> dict[str, list[Contribution]]:
     """Per prompt id, its ideas, decisions and most-endorsed messages, region by region
     (a message both tagged and endorsed counts once, as its item)."""
+    return gathered(meeting_contributions(held) for held in meetings)
+
+
+MeetingContributions = tuple[tuple[str, int, str], list[tuple[str, Contribution]]]
+
+
+def meeting_contributions(held: HeldMeeting) -> MeetingContributions:
+    """What :func:`contributions` takes of one meeting (small beside its minutes document),
+    with the key that puts the meetings in order; a record read one meeting at a time keeps
+    only these and groups them with :func:`gathered`."""
+    kept: list[tuple[str, Contribution]] = []
+    seen: set[int] = set()
+    for prompt_id, contribution in _of_meeting(held):
+        if prompt_id and contribution.text.strip() and contribution.line not in seen:
+            seen.add(contribution.line)
+            kept.append((prompt_id, contribution))
+    return (held.row.region_id, held.number, held.doc["meeting_id"]), kept
+
+
+def gathered(parts: Iterable[MeetingContributions]) -> dict[str, list[Contribution]]:
+    """Per prompt id, the contributions of every meeting, region by region."""
     found: dict[str, list[Contribution]] = {}
-    for held in sorted(meetings, key=lambda m: (m.row.region_id, m.number, m.doc["meeting_id"])):
-        seen: set[int] = set()
-        for prompt_id, contribution in _of_meeting(held):
-            if prompt_id and contribution.text.strip() and contribution.line not in seen:
-                seen.add(contribution.line)
-                found.setdefault(prompt_id, []).append(contribution)
+    for _key, kept in sorted(parts, key=lambda part: part[0]):
+        for prompt_id, contribution in kept:
+            found.setdefault(prompt_id, []).append(contribution)
     return found
 
 
@@ -219,7 +237,14 @@ def idea_families(
     threshold: float = DISTANCE_THRESHOLD,
 ) -> list[dict[str, Any]]:
     """Per prompt (in the report's order), its families, each with a unique id."""
-    found = contributions(meetings)
+    return families_of(contributions(meetings), prompt_ids, language, threshold)
+
+
+def families_of(
+    found: dict[str, list[Contribution]], prompt_ids: Sequence[str], language: str,
+    threshold: float = DISTANCE_THRESHOLD,
+) -> list[dict[str, Any]]:
+    """:func:`idea_families` of contributions already gathered (:func:`gathered`)."""
     order = list(prompt_ids) + sorted(set(found) - set(prompt_ids))
     out = []
     for number, prompt_id in enumerate(order, 1):
@@ -232,4 +257,5 @@ def idea_families(
 
 
 __all__ = ["DISTANCE_THRESHOLD", "METHOD", "Contribution", "cluster", "contributions",
-           "group", "idea_families", "vectors"]
+           "families_of", "gathered", "group", "idea_families", "meeting_contributions",
+           "vectors"]

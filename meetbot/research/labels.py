@@ -23,6 +23,8 @@ REPORT_LABELS: dict[str, Msg] = {
     "matrix": _("Prompts across regions"),
     "no_contributions": _("Nothing recorded on this prompt."),
     "messages_count": ngettext("{count} message", "{count} messages", 0),
+    "written_count": ngettext("{count} written answer", "{count} written answers", 0),
+    "written": _("written"),
     "endorsed": _("Most endorsed"),
     "endorsements": ngettext("{count} endorsement", "{count} endorsements", 0),
     "decisions": _("Decisions, all regions"),

@@ -11,7 +11,7 @@ from meetbot.app import MeetBotApp
 from meetbot.minutes.delivery import write_meeting_minutes
 from meetbot.research.dataset import HeldMeeting, each_held_meeting, held_meetings
 from meetbot.research.export import FORMATS as EXPORT_FORMATS
-from meetbot.research.export import write_export
+from meetbot.research.export import Exports
 from meetbot.research.pseudonyms import Pseudonyms
 from meetbot.research.report import build_report, report_part
 from meetbot.research.report_render import FORMATS as REPORT_FORMATS
@@ -76,15 +76,18 @@ async def write_exports(
     app: MeetBotApp, formats: Iterable[str], out_dir: Path | None = None,
     progress: Progress | None = None, meetings: list[HeldMeeting] | None = None,
 ) -> list[Path]:
-    if meetings is None:
-        meetings = await held_meetings(app, progress=progress)
-    pseudonyms = Pseudonyms.load(app.config.data_path)
-    return [
-        write_export(out_dir or exports_dir(app), fmt, meetings, pseudonyms,
-                     with_ids=app.config.privacy.export_matrix_ids,
-                     language=coordinator_language(app))
-        for fmt in formats
-    ]
+    """The exports (each format once), the record read one meeting at a time (or from
+    ``meetings``): one minutes document in memory at a time."""
+    with Exports(out_dir or exports_dir(app), formats, Pseudonyms.load(app.config.data_path),
+                 with_ids=app.config.privacy.export_matrix_ids,
+                 language=coordinator_language(app)) as exports:
+        if meetings is not None:
+            for held in meetings:
+                exports.add(held)
+        else:
+            async for held in each_held_meeting(app, progress=progress):
+                exports.add(held)
+        return exports.finish()
 
 
 async def write_site(app: MeetBotApp, out: Path | None = None,

@@ -129,4 +129,10 @@ def pseudonymous_document(doc: Mapping[str, Any], pseudonyms: Pseudonyms) -> dic
     for key in ("proposals", "consent_rounds"):
         if isinstance(doc.get(key), list):
             out[key] = [proposal(p) for p in doc[key]]
+    if isinstance(doc.get("written"), list):
+        out["written"] = [
+            {**group, "answers": [person(said(a, "body"), "sender", "display_name")
+                                  for a in group["answers"]]}
+            for group in doc["written"]
+        ]
     return out

@@ -53,9 +53,16 @@ def _cell(doc: Mapping[str, Any], number: int, prompt_id: str | None) -> dict[st
                          "author_name": names.get(line["sender"], line["display_name"])})
     messages = sum(1 for line in doc.get("log", [])
                    if not line["is_command"] and lines.get(line["line"]) == prompt_id)
+    written = [
+        {**_text(answer, names, "body"),
+         "author_name": names.get(answer["sender"], answer["display_name"])}
+        for group in doc.get("written") or [] if group["prompt_id"] == prompt_id
+        for answer in group["answers"]
+    ]
     return {
         "number": number, "meeting_id": doc["meeting_id"], "date": str(doc["started_at"])[:10],
         "items": items, "endorsed": endorsed[:TOP_ENDORSED], "messages": messages,
+        "written": written,
         "proposals": [p for p in proposals_of(doc) if p["prompt_id"] in (None, prompt_id)],
     }
 

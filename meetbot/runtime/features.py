@@ -16,6 +16,7 @@ from typing import Any
 from meetbot.app import MeetBotApp
 from meetbot.config.agendas import AgendaLibrary
 from meetbot.config.schema import Config
+from meetbot.core import written as written_answers
 from meetbot.core.commands import (
     coordinator,
     help,
@@ -32,7 +33,7 @@ from meetbot.core.registry import Features
 from meetbot.matrix.content import enqueue_notice
 from meetbot.metrics import Metrics
 from meetbot.minutes.delivery import MinutesDelivery, MinutesRewrite, Uploader
-from meetbot.runtime import calendar, proposal_anchors, research_tasks
+from meetbot.runtime import calendar, proposal_anchors, research_tasks, written
 from meetbot.runtime.running import RunningBot
 from meetbot.runtime.tasks import TaskHandler
 from meetbot.storage.database import Database
@@ -51,6 +52,7 @@ CORE_FEATURES = (
     queue,
     proposals,
     scheduled,
+    written_answers,
     research_consent,
     coordinator,
 )
@@ -59,6 +61,7 @@ CORE_FEATURES = (
 STARTUP: tuple[Callable[[RunningBot], Awaitable[None]], ...] = (
     calendar.start_calendar,
     proposal_anchors.start_anchors,
+    written.start_written,
 )
 
 
@@ -115,6 +118,7 @@ async def open_bot(config: Config, metrics: Metrics | None = None) -> OpenedBot:
     translation = LiveTranslation(app, metrics=metrics)
     await translation.load()
     await research_tasks.attach(app)
+    written.attach(app)
     return OpenedBot(app, translation, metrics)
 
 
@@ -124,4 +128,5 @@ def task_handlers(app: MeetBotApp, client: Any, upload: Uploader) -> dict[str, T
         "minutes": MinutesDelivery(app, upload),
         "rewrite": MinutesRewrite(app),
         **research_tasks.task_handlers(app, client),
+        **written.attach(app).task_handlers(),
     }

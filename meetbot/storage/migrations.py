@@ -229,4 +229,44 @@ MIGRATIONS: list[Migration] = [
         );
         """,
     ),
+    Migration(
+        13,
+        "written answers around a scheduled meeting: the prompts posted, the answers, who "
+        "asked for them by direct message",
+        """
+        -- Each prompt posted for written answers: in the region's room (user_id NULL) or in
+        -- a direct chat with user_id. txn_id is the outbox row's, whose sent event is the
+        -- thread root (or the message a direct chat replies to).
+        CREATE TABLE written_prompts (
+            txn_id TEXT PRIMARY KEY,
+            region_id TEXT NOT NULL,
+            number INTEGER NOT NULL,
+            prompt_id TEXT NOT NULL,
+            room_id TEXT NOT NULL,
+            user_id TEXT
+        );
+        CREATE INDEX written_prompts_by_user ON written_prompts (user_id);
+        -- The answers, attributed to the planned meeting (region, number) and its prompt.
+        CREATE TABLE written_answers (
+            event_id TEXT PRIMARY KEY,
+            region_id TEXT NOT NULL,
+            number INTEGER NOT NULL,
+            prompt_id TEXT NOT NULL,
+            room_id TEXT NOT NULL,
+            sender TEXT NOT NULL,
+            display_name TEXT NOT NULL,
+            body TEXT NOT NULL,
+            language TEXT,
+            via TEXT NOT NULL,
+            at TEXT NOT NULL
+        );
+        CREATE INDEX written_answers_by_meeting ON written_answers (region_id, number, at);
+        CREATE INDEX written_answers_by_sender ON written_answers (sender);
+        -- People who asked for the prompts by direct message (!async on), and that chat.
+        CREATE TABLE written_optins (
+            user_id TEXT PRIMARY KEY,
+            room_id TEXT NOT NULL
+        );
+        """,
+    ),
 ]

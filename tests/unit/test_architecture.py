@@ -20,7 +20,7 @@ import pytest
 import meetbot
 from meetbot.app import UnhandledEffect
 from meetbot.config.schema import load_config
-from meetbot.core import effects, privacy_effects
+from meetbot.core import effects, privacy_effects, written_effects
 from meetbot.core.engine import Engine
 from meetbot.core.events import Message
 from meetbot.core.hooks import Hooks
@@ -82,7 +82,7 @@ def test_every_command_comes_from_a_feature_the_root_lists() -> None:
 
 def core_effect_types() -> list[type]:
     found = []
-    for module in (effects, privacy_effects):
+    for module in (effects, privacy_effects, written_effects):
         for _name, value in inspect.getmembers(module, inspect.isclass):
             if value.__module__ == module.__name__ and dataclasses.is_dataclass(value):
                 found.append(value)

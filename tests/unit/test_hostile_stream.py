@@ -145,6 +145,7 @@ ANSWERS: dict[str, frozenset[str]] = {
         "vote": {REPLY},
         "close": {REPLY, ANNOUNCE},
         "schedule": {REPLY},
+        "async": {REPLY},
         "optout": {REPLY, ANNOUNCE},  # announced, never answered: the notice names nobody
         "optin": {REPLY},
         "withdraw": {REPLY},

@@ -40,7 +40,7 @@ LANGUAGE_NAMES = {"en": _("English"), "fr": _("French"), "es": _("Spanish")}
 def target_languages(settings: RoomSettings, meeting: Meeting | None) -> tuple[str, ...]:
     """The room's languages, then any language a person present has chosen."""
     languages = list(settings.languages)
-    if meeting is not None and meeting.chosen_languages:  # else nobody chose one: no need
+    if meeting is not None and meeting.chosen_languages:  # most meetings: nobody chose one
         present = set(meeting.present())
         for user, lang in meeting.chosen_languages.items():
             if user in present and lang not in languages:
