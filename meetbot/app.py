@@ -363,7 +363,7 @@ class MeetBotApp:
         async with self._lock:
             after = self._after_commit = []
             try:
-                async with self.store.db.transaction():
+                async with self.store.db.transaction(pipelined=True):
                     known = await self.store.known_events([i.event_id for i in incoming])
                     for item in incoming:
                         used += 1
@@ -427,7 +427,7 @@ class MeetBotApp:
 
     def _count(self, event: Event) -> None:
         """Metrics: the event by type, and the command it carries (as the core parses it)."""
-        self.metrics.events.labels(type(event).__name__.lower()).inc()
+        self.metrics.event_handled(type(event).__name__.lower())
         if not isinstance(event, Message) or event.withdrawn or event.attachment is not None \
                 or event.msgtype not in COMMAND_MSGTYPES or event.sender == self.bot_user_id:
             return

@@ -11,6 +11,7 @@ A leaf module at the bottom of the layers: it knows nothing of the bot, only the
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE_LATEST  # re-exported
 from prometheus_client import (
@@ -92,8 +93,17 @@ class Metrics:
         )
         # The monotonic time of the last successful sync: what the health verdict reads.
         self.last_sync_at: float | None = None
+        self._events_by_type: dict[str, Any] = {}  # the labelled counters, once per type
 
     # -- what the shells call ------------------------------------------------------------
+    def event_handled(self, type_name: str) -> None:
+        """An event of this type was handled (runs for every event: the labelled counter is
+        looked up once per type, not each time)."""
+        counter = self._events_by_type.get(type_name)
+        if counter is None:
+            counter = self._events_by_type[type_name] = self.events.labels(type_name)
+        counter.inc()
+
     def synced(self) -> None:
         """A sync with the homeserver succeeded (and what it brought was handled)."""
         self.last_sync_at = time.monotonic()

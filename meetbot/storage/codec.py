@@ -21,32 +21,34 @@ from meetbot.core.events import EVENT_TYPES, Event
 
 
 def encode_event(event: Event) -> tuple[str, str]:
-    return type(event).__name__, json.dumps(_encode(event), ensure_ascii=False)
+    return type(event).__name__, _ENCODER.encode(_fields(event))
 
 
 def decode_event(type_name: str, payload: str) -> Event:
     return _decode(EVENT_TYPES[type_name], json.loads(payload))  # type: ignore[no-any-return]
 
 
-_PLAIN = frozenset({str, int, float, bool, type(None)})
-
-
-def _encode(value: Any) -> Any:
+def _fields(value: Any) -> dict[str, Any]:
+    """A dataclass's fields as a dict, as they are: the JSON encoder (in C) writes strings,
+    numbers, lists and tuples itself and asks :func:`_default` for the rest. This runs for
+    every event stored."""
     kind = type(value)
-    if kind in _PLAIN:  # most fields: the fast path (this runs for every event stored)
-        return value
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in dataclasses.fields(value))
+    return {name: getattr(value, name) for name in names}
+
+
+def _default(value: Any) -> Any:
+    """What JSON cannot write itself: times as ISO strings, a nested dataclass as an object."""
     if isinstance(value, datetime):
         return value.isoformat()
-    if isinstance(value, (tuple, list)):
-        return [_encode(item) for item in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        names = _FIELD_NAMES.get(kind)
-        if names is None:
-            names = _FIELD_NAMES[kind] = tuple(f.name for f in dataclasses.fields(value))
-        return {name: _encode(getattr(value, name)) for name in names}
-    return value
+        return _fields(value)
+    raise TypeError(f"cannot store a {type(value).__name__} in an event")
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=_default)
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # a dataclass's field names, once per class
 
 

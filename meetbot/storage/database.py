@@ -8,10 +8,12 @@ import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
 from meetbot.storage.migrations import MIGRATIONS, Migration
+from meetbot.storage.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -22,11 +24,20 @@ class DatabaseTooNew(RuntimeError):
 
 class Database:
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
-        self.conn = conn
+        self._conn = conn
         self.path = path
         # One connection serves the whole bot: writers take turns so that no write lands
         # inside another task's transaction.
         self._write_lock = asyncio.Lock()
+        self._pipeline: Pipeline | None = None  # inside a pipelined transaction
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        """The connection; in a pipelined transaction, the writes kept so far are handed to
+        SQLite's thread first, so whatever the caller does next comes after them."""
+        if self._pipeline is not None:
+            self._pipeline.flush()
+        return self._conn
 
     @classmethod
     async def open(cls, path: Path, migrations: list[Migration] | None = None) -> Database:
@@ -73,17 +84,37 @@ class Database:
                 )
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One atomic unit of work; every write goes through one of these."""
+    async def transaction(self, *, pipelined: bool = False) -> AsyncIterator[aiosqlite.Connection]:
+        """One atomic unit of work; every write goes through one of these. ``pipelined``:
+        :meth:`write` does not wait for SQLite (see :mod:`meetbot.storage.pipeline`); if a
+        write failed, the transaction is rolled back instead of committed and its error
+        raised."""
         async with self._write_lock:
             await self.conn.execute("BEGIN IMMEDIATE")
+            pipeline = self._pipeline = Pipeline(self.conn) if pipelined else None
             try:
                 yield self.conn
             except BaseException:
                 await self.conn.execute("ROLLBACK")
+                if pipeline is not None:  # a write failed first: that is the error to raise
+                    self._pipeline = None
+                    pipeline.raise_failure()
                 raise
             else:
-                await self.conn.execute("COMMIT")
+                if pipeline is None:
+                    await self.conn.execute("COMMIT")
+                elif (failed := await pipeline.commit()) is not None:
+                    raise failed
+            finally:
+                self._pipeline = None
+
+    async def write(self, sql: str, parameters: tuple[Any, ...] = ()) -> None:
+        """A statement whose result nobody reads (an insert, an update): in a pipelined
+        transaction queued without waiting, otherwise executed now."""
+        if self._pipeline is not None:
+            self._pipeline.write(sql, parameters)
+        else:
+            await self.conn.execute(sql, parameters)
 
     @asynccontextmanager
     async def between_writes(self) -> AsyncIterator[aiosqlite.Connection]:

@@ -41,7 +41,7 @@ class Store:
         return row[0] if row else None
 
     async def set_value(self, key: str, value: str) -> None:
-        await self.conn.execute(
+        await self.db.write(
             "INSERT INTO kv (key, value) VALUES (?, ?) "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, value),
@@ -63,7 +63,7 @@ class Store:
             return {r[0][len(prefix):] for r in await cur.fetchall()}
 
     async def delete_value(self, key: str) -> None:
-        await self.conn.execute("DELETE FROM kv WHERE key = ?", (key,))
+        await self.db.write("DELETE FROM kv WHERE key = ?", (key,))
 
     # -- the record -------------------------------------------------------------------
     async def has_event(self, event_id: str) -> bool:
@@ -84,7 +84,7 @@ class Store:
     async def add_event(self, event: Event, meeting_id: str | None) -> None:
         """Keep the whole event inside a meeting; outside one only that it was seen."""
         type_name, payload = encode_event(event)
-        await self.conn.execute(
+        await self.db.write(
             "INSERT INTO events (event_id, room_id, meeting_id, type, sender, at, payload) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
@@ -188,14 +188,14 @@ class Store:
     async def add_meeting(
         self, meeting_id: str, room_id: str, region_id: str, title: str, started_at: datetime
     ) -> None:
-        await self.conn.execute(
+        await self.db.write(
             "INSERT OR IGNORE INTO meetings (meeting_id, room_id, region_id, title, started_at) "
             "VALUES (?, ?, ?, ?, ?)",
             (meeting_id, room_id, region_id, title, started_at.isoformat()),
         )
 
     async def end_meeting(self, meeting_id: str, ended_at: datetime) -> None:
-        await self.conn.execute(
+        await self.db.write(
             "UPDATE meetings SET ended_at = ?, status = 'ended' WHERE meeting_id = ?",
             (ended_at.isoformat(), meeting_id),
         )
@@ -238,7 +238,7 @@ class Store:
         background: bool = False,
     ) -> None:
         """Queue a message; ``background`` (live translations): the room's answers go first."""
-        await self.conn.execute(
+        await self.db.write(
             "INSERT OR IGNORE INTO outbox (room_id, txn_id, event_type, content, created_at, "
             "background) VALUES (?, ?, ?, ?, ?, ?)",
             (room_id, txn_id, event_type, json.dumps(content, ensure_ascii=False), utcnow(),
@@ -338,7 +338,7 @@ class Store:
 
     # -- durable tasks ----------------------------------------------------------------
     async def add_task(self, kind: str, key: str, payload: dict[str, Any]) -> None:
-        await self.conn.execute(
+        await self.db.write(
             "INSERT OR IGNORE INTO tasks (kind, key, payload, created_at) VALUES (?, ?, ?, ?)",
             (kind, key, json.dumps(payload, ensure_ascii=False), utcnow()),
         )
@@ -408,14 +408,14 @@ class Store:
 
     # -- timers -----------------------------------------------------------------------
     async def set_timer(self, key: str, room_id: str, at: datetime) -> None:
-        await self.conn.execute(
+        await self.db.write(
             "INSERT INTO timers (key, room_id, at) VALUES (?, ?, ?) "
             "ON CONFLICT (key) DO UPDATE SET at = excluded.at, room_id = excluded.room_id",
             (key, room_id, at.isoformat()),
         )
 
     async def cancel_timer(self, key: str) -> None:
-        await self.conn.execute("DELETE FROM timers WHERE key = ?", (key,))
+        await self.db.write("DELETE FROM timers WHERE key = ?", (key,))
 
     async def timers(self) -> list[tuple[str, str, datetime]]:
         async with self.conn.execute("SELECT key, room_id, at FROM timers ORDER BY at") as cur:
@@ -461,7 +461,7 @@ class Store:
         return row[0] if row else None
 
     async def set_user_language(self, user_id: str, language: str | None) -> None:
-        await self.conn.execute(
+        await self.db.write(
             "INSERT INTO user_prefs (user_id, language) VALUES (?, ?) "
             "ON CONFLICT (user_id) DO UPDATE SET language = excluded.language",
             (user_id, language),

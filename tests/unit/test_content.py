@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import random
 import re
 
 from meetbot.i18n import Code, Pill, _
-from meetbot.matrix.content import edit_content, notice_content, txn_id_for
+from meetbot.matrix.content import (
+    _INERT,
+    _MARKDOWN,
+    edit_content,
+    markdown_to_html,
+    notice_content,
+    txn_id_for,
+)
 
 
 def test_user_text_is_escaped_and_the_plain_body_is_clean() -> None:
@@ -54,3 +62,22 @@ def test_edits_replace_and_transaction_ids_are_stable() -> None:
     assert edit["m.relates_to"] == {"rel_type": "m.replace", "event_id": "$orig"}
     assert str(edit["body"]).startswith("* ")
     assert txn_id_for("reply:$e:0") == txn_id_for("reply:$e:0") != txn_id_for("reply:$e:1")
+
+
+def test_a_plain_line_is_rendered_as_the_markdown_parser_renders_it() -> None:
+    """Answers that Markdown would only wrap in a paragraph skip the parser: for every line
+    (random, and the tricky ones), the result is the parser's, byte for byte."""
+    pieces = [*"abcXYZé019 .,;:!?'\"()/%+=#@$·—–-¿¡’_*`[]<>&\\", "  ", " 1. ", "- ", "# ",
+              "--", "==", "http://x.org", ":-)", "1)", "a.b", "**", "\n", "> ", "    "]
+    chance = random.Random(11)
+    lines = ["Idea #4 recorded.", "**EN** · Idea #4 recorded.", "**ES** · Idea n.º 4 registrada.",
+             "1. first", "a *b*", "a_b_", "# heading", "- item", "x  ", "**EN** · 2. second",
+             "a<b", "a&amp;b", "word\nword", "Tom & Jerry", "see [this](https://x.org)"]
+    for _round in range(4_000):
+        line = "".join(chance.choice(pieces) for _piece in range(chance.randint(1, 12)))
+        lines.append(("**EN** · " if chance.random() < 0.3 else "") + line)
+    fast = 0
+    for line in lines:
+        fast += bool(_INERT.fullmatch(line))
+        assert markdown_to_html(line) == _MARKDOWN.reset().convert(line), line
+    assert fast > 200  # the fast path was taken, and agreed
