@@ -348,6 +348,24 @@ class Participant:
             if isinstance(e, RoomMessageNotice) and (sender is None or e.sender == sender)
         ]
 
+    def replies_to(self, room_id: str, event_id: str) -> list[RoomMessageNotice]:
+        """The notices seen in ``room_id`` that reply to ``event_id``."""
+        return [
+            n for n in self.notices(room_id)
+            if n.source["content"].get("m.relates_to", {}).get("m.in_reply_to", {})
+            .get("event_id") == event_id
+        ]
+
+    async def direct_chat(self, known: set[str], timeout: float = 60) -> str:
+        """The room of the bot's direct message: an invite to a room not in ``known``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self._invites - known:
+            if loop.time() > deadline:
+                raise TimeoutError(f"{self.user_id}: no direct chat from the bot")
+            await asyncio.sleep(0.1)
+        return str(next(iter(self._invites - known)))
+
     def describe(self, room_id: str, last: int = 20) -> str:
         """Human-readable tail of the room's events, for assertion messages."""
         lines = [
@@ -473,3 +491,19 @@ class Participant:
             room_id, event_type, content, ignore_unverified_devices=True
         )
         return _expect(response, RoomSendResponse, f"send {event_type}").event_id
+
+
+def element_reply(room: str, original: str, original_sender: str, quoted: str,
+                  reply: str) -> dict[str, Any]:
+    """A reply as Element still sends it: the quote in the body and in <mx-reply>."""
+    return {
+        "msgtype": "m.text",
+        "body": f"> <{original_sender}> {quoted}\n\n{reply}",
+        "format": "org.matrix.custom.html",
+        "formatted_body": (
+            f'<mx-reply><blockquote><a href="https://matrix.to/#/{room}/{original}">In reply '
+            f'to</a> <a href="https://matrix.to/#/{original_sender}">{original_sender}</a>'
+            f"<br>{quoted}</blockquote></mx-reply>{reply}"
+        ),
+        "m.relates_to": {"m.in_reply_to": {"event_id": original}},
+    }

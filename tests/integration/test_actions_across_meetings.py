@@ -5,7 +5,6 @@ withdrawn owner gone from all of it."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -18,18 +17,6 @@ pytestmark = pytest.mark.integration
 def _local(delta: timedelta) -> str:
     """A start time ``delta`` from now, as the config writes it (UTC region, no offset)."""
     return (datetime.now(timezone.utc) + delta).replace(tzinfo=None, microsecond=0).isoformat()
-
-
-async def _direct_chat(person, known: set[str], timeout: float = 60) -> str:
-    """The room of the bot's direct message: an invite to a room the person did not know."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        fresh = person._invites - known
-        if fresh:
-            return next(iter(fresh))
-        await asyncio.sleep(0.1)
-    raise TimeoutError(f"{person.user_id}: no direct chat from the bot")
 
 
 def _minutes(bot) -> list[dict]:
@@ -82,12 +69,12 @@ async def test_actions_carry_over_close_remind_and_leave_with_a_withdrawn_owner(
 
     # Each owner gets a direct message listing their open actions.
     known = {room, coordination}
-    bob_dm = await _direct_chat(bob, known)
+    bob_dm = await bob.direct_chat(known)
     await bob.join(bob_dm)
     reminder = await bob.wait_for_notice(bob_dm, "Your open actions (1)", timeout=30)
     assert "Second" in reminder.body and "A1 Bob writes the plan" in reminder.body
     assert "A2" not in reminder.body
-    carol_dm = await _direct_chat(carol, known)
+    carol_dm = await carol.direct_chat(known)
     await carol.join(carol_dm)
     reminder = await carol.wait_for_notice(carol_dm, "Your open actions (1)", timeout=30)
     assert "A2 Carol asks the council" in reminder.body
@@ -150,7 +137,7 @@ async def test_actions_carry_over_close_remind_and_leave_with_a_withdrawn_owner(
     # Carol withdraws: she is nobody's owner any more, and her reason is gone.
     confirm = await carol.send(carol_dm, "!withdraw confirm")
     await carol.wait_for_notice(carol_dm, "withdrawal is under way", after=confirm)
-    done_dm = await _direct_chat(carol, known | {carol_dm})
+    done_dm = await carol.direct_chat(known | {carol_dm})
     await carol.join(done_dm)
     await carol.wait_for_notice(done_dm, "have been withdrawn", timeout=60)
     await bot.settled()

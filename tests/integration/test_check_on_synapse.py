@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from typing import Any
 
 import pytest
 from components import require_component
-from nio import RoomMessageNotice
+from matrix_helpers import element_reply
 
 from meetbot.storage.checks_store import ChecksStore
 
@@ -21,38 +20,6 @@ pytestmark = pytest.mark.integration
 IDIOMS = "It's raining cats and dogs, so let's table it and touch base offline."
 CLEAR = "I propose a workshop each month to learn together."
 SLANG = "Yo dawg, gonna hafta circle back on that ngl."
-
-
-def element_reply(room: str, original: str, original_sender: str, quoted: str,
-                  reply: str) -> dict[str, Any]:
-    """A reply as Element still sends it: the quote in the body and in <mx-reply>."""
-    return {
-        "msgtype": "m.text",
-        "body": f"> <{original_sender}> {quoted}\n\n{reply}",
-        "format": "org.matrix.custom.html",
-        "formatted_body": (
-            f'<mx-reply><blockquote><a href="https://matrix.to/#/{room}/{original}">In reply '
-            f'to</a> <a href="https://matrix.to/#/{original_sender}">{original_sender}</a>'
-            f"<br>{quoted}</blockquote></mx-reply>{reply}"
-        ),
-        "m.relates_to": {"m.in_reply_to": {"event_id": original}},
-    }
-
-
-def _replying_to(participant, room: str, event_id: str) -> list[RoomMessageNotice]:
-    return [n for n in participant.notices(room)
-            if n.source["content"].get("m.relates_to", {}).get("m.in_reply_to", {})
-            .get("event_id") == event_id]
-
-
-async def _direct_chat(person, known: set[str], timeout: float = 60) -> str:
-    """The room of the bot's direct message: an invite to a room the person did not know."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not person._invites - known:
-        assert loop.time() < deadline, f"{person.user_id}: no direct chat from the bot"
-        await asyncio.sleep(0.1)
-    return str(next(iter(person._invites - known)))
 
 
 async def _checked(bot, event_id: str, timeout: float = 60) -> None:
@@ -89,7 +56,7 @@ async def test_check_answers_the_author_in_a_direct_chat(make_participant, make_
     hers = await alice.send(room, "Propongo un taller cada mes para aprender juntos.")
     ask = await bea.send_event(room, "m.room.message",
                                element_reply(room, mine, bea.user_id, IDIOMS, "!check"))
-    dm = await _direct_chat(bea, known={room})
+    dm = await bea.direct_chat(known={room})
     await bea.join(dm)
     answer = await bea.wait_for_notice(dm, "How your message reads", sender=bot.user_id,
                                        timeout=60)
@@ -101,7 +68,7 @@ async def test_check_answers_the_author_in_a_direct_chat(make_participant, make_
     refusal = await bea.wait_for_notice(room, "only check your own messages", after=refused)
     assert refusal.sender == bot.user_id
     # The check itself was answered in the direct chat only.
-    assert _replying_to(bea, room, ask) == []
+    assert bea.replies_to(room, ask) == []
 
     auto = await bea.send(room, "!check auto")
     await bea.wait_for_notice(room, "checks every message you write", after=auto)
@@ -113,4 +80,4 @@ async def test_check_answers_the_author_in_a_direct_chat(make_participant, make_
     await bot.settled()
     bodies = [n.body for n in bea.notices(dm, sender=bot.user_id)]
     assert len(bodies) == 2 and not any("workshop" in b for b in bodies)
-    assert _replying_to(bea, room, ask) == []
+    assert bea.replies_to(room, ask) == []

@@ -9,10 +9,10 @@ import json
 import shutil
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import pytest
 from components import require_component
+from matrix_helpers import element_reply
 from nio import RoomMessageNotice, UploadResponse
 
 pytestmark = pytest.mark.integration
@@ -21,30 +21,6 @@ pytestmark = pytest.mark.integration
 # the translator, it would show in the translation.
 QUOTED = "Zorblax keeps the keys of the garden"
 NOTES = b"Agenda for next time: the shared notebook.\n"
-
-
-def element_reply(room: str, original: str, original_sender: str, quoted: str,
-                  reply: str) -> dict[str, Any]:
-    """A reply as Element still sends it: the quote in the body and in <mx-reply>."""
-    return {
-        "msgtype": "m.text",
-        "body": f"> <{original_sender}> {quoted}\n\n{reply}",
-        "format": "org.matrix.custom.html",
-        "formatted_body": (
-            f'<mx-reply><blockquote><a href="https://matrix.to/#/{room}/{original}">In reply '
-            f'to</a> <a href="https://matrix.to/#/{original_sender}">{original_sender}</a>'
-            f"<br>{quoted}</blockquote></mx-reply>{reply}"
-        ),
-        "m.relates_to": {"m.in_reply_to": {"event_id": original}},
-    }
-
-
-def _replies_to(participant, room: str, event_id: str) -> list[RoomMessageNotice]:
-    return [
-        n for n in participant.notices(room)
-        if n.source["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
-        == event_id
-    ]
 
 
 async def test_element_replies_and_files_reach_the_minutes_without_the_quote(
@@ -114,12 +90,12 @@ async def test_element_replies_and_files_reach_the_minutes_without_the_quote(
     listed = await alice.send(room, "!items")
     listing = await alice.wait_for_notice(room, "a shared notebook", after=listed)
     assert "bots talking to bots" not in listing.body
-    assert _replies_to(alice, room, from_bot) == []
+    assert alice.replies_to(room, from_bot) == []
 
     end = await alice.send(room, "!endmeeting")
     await alice.wait_for_notice(room, "Meeting ended", after=end)
     await bot.settled()
-    assert _replies_to(alice, room, from_bot) == []
+    assert alice.replies_to(room, from_bot) == []
 
     folder = Path(bot.settings["data_dir"]) / "minutes"
     data = json.loads(next(folder.glob("*.json")).read_text())

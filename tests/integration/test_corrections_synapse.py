@@ -21,11 +21,6 @@ def _relates(event: Any) -> dict[str, Any]:
     return event.source["content"].get("m.relates_to", {})
 
 
-def _replying_to(participant: Any, room: str, event_id: str) -> list[RoomMessageNotice]:
-    return [n for n in participant.notices(room)
-            if _relates(n).get("m.in_reply_to", {}).get("event_id") == event_id]
-
-
 def _edits_of(participant: Any, room: str, event_id: str) -> list[Any]:
     return [e for e in participant.events(room) if _is_edit_of(e, event_id)]
 
@@ -85,7 +80,7 @@ async def test_an_element_reply_fix_corrects_the_notice_in_place_once_across_a_r
                          timeout=40)
     await bot.settled()
 
-    assert len(_replying_to(claude, room, fix)) == 1, "answered once, before and after restart"
+    assert len(claude.replies_to(room, fix)) == 1, "answered once, before and after restart"
     assert len(_edits_of(alice, room, notice.event_id)) == 1
     texts = await bot.app.store.translations_for([spanish])
     assert texts[0][spanish]["en"] == "We share our notes every week."

@@ -3,7 +3,6 @@ exports without Matrix ids, opting out, withdrawal, and who may do what."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 import subprocess
@@ -63,18 +62,6 @@ async def _meeting(facilitator, room, lines, bot) -> None:
 
 def _answers(event, sent: str, bot) -> bool:
     return getattr(event, "sender", None) == bot.user_id and getattr(event, "event_id", "") != sent
-
-
-async def _direct_chat(person, known: set[str], timeout: float = 60) -> str:
-    """The room of the bot's direct message: an invite to a room the person did not know."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        fresh = person._invites - known
-        if fresh:
-            return next(iter(fresh))
-        await asyncio.sleep(0.1)
-    raise TimeoutError(f"{person.user_id}: no direct chat from the bot")
 
 
 def _cli(bot, *args: str) -> str:
@@ -213,7 +200,7 @@ async def test_opting_out_and_withdrawing_leave_no_trace(make_participant, make_
     await bob.wait_for_notice(latam, "!withdraw confirm", after=ask)
     confirm = await bob.send(latam, "!withdraw confirm")
     await bob.wait_for_notice(latam, "withdrawal is under way", after=confirm)
-    dm = await _direct_chat(bob, known={latam, coordination})
+    dm = await bob.direct_chat(known={latam, coordination})
     await bob.join(dm)
     confirmation = await bob.wait_for_notice(dm, "have been withdrawn", timeout=60)
     assert "in 2 meetings" in confirmation.body

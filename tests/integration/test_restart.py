@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from nio import RoomMessageNotice
 
 pytestmark = pytest.mark.integration
 
@@ -28,14 +27,6 @@ async def _setup(make_participant, make_bot, *, encrypted: bool = False):
                   "timezone": "Africa/Lagos"}],
     )
     return alice, bob, bot, room
-
-
-def _replies_to(participant, room: str, event_id: str) -> list[RoomMessageNotice]:
-    return [
-        n for n in participant.notices(room)
-        if n.source["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
-        == event_id
-    ]
 
 
 def _minutes(bot) -> dict:
@@ -75,7 +66,7 @@ async def _miss_forty_messages_and_a_command(make_participant, make_bot, **setti
     for text in said:
         assert bodies.count(text) == 1
     assert [n for n in alice.notices(room) if "Meeting started" in n.body].__len__() == 1
-    assert len(_replies_to(bob, room, first)) == 1
+    assert len(bob.replies_to(room, first)) == 1
     assert len([n for n in alice.notices(room) if "came in meanwhile" in n.body]) == 1
     return bob, room, missed_command, caught_up
 
@@ -84,7 +75,7 @@ async def test_a_command_missed_while_down_is_answered_once_on_return(make_parti
     bob, room, missed, caught_up = await _miss_forty_messages_and_a_command(
         make_participant, make_bot
     )
-    assert len(_replies_to(bob, room, missed)) == 1, "inside catch_up_window: answered, once"
+    assert len(bob.replies_to(room, missed)) == 1, "inside catch_up_window: answered, once"
     assert "older than" not in caught_up.body
 
 
@@ -94,7 +85,7 @@ async def test_what_is_older_than_the_catch_up_window_is_recorded_not_answered(
     bob, room, missed, caught_up = await _miss_forty_messages_and_a_command(
         make_participant, make_bot, catch_up_window="0s"
     )
-    assert _replies_to(bob, room, missed) == [], "older than the window: recorded, not answered"
+    assert bob.replies_to(room, missed) == [], "older than the window: recorded, not answered"
     assert "41 of them were older than" in caught_up.body
 
 
@@ -126,7 +117,7 @@ async def _until_answering(participant, room: str, timeout: float = 60) -> None:
     while loop.time() < deadline:
         probe = await participant.send(room, "!status")
         for _ in range(20):
-            if _replies_to(participant, room, probe):
+            if participant.replies_to(room, probe):
                 return
             await asyncio.sleep(0.1)
     raise TimeoutError("the bot never answered after its restart")
@@ -172,8 +163,8 @@ async def test_kill_9_mid_meeting_loses_nothing_and_answers_once(make_participan
         assert [i["text"] for i in data["items"] if i["kind"] == "decision"] == [
             "keep the record", "after the crash",
         ]
-        assert len(_replies_to(alice, room, decided)) == 1
-        assert len(_replies_to(alice, room, late)) == 1
+        assert len(alice.replies_to(room, decided)) == 1
+        assert len(alice.replies_to(room, late)) == 1
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

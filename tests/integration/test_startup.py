@@ -108,19 +108,11 @@ def _config(tmp_path: Path, homeserver: str) -> Path:
     return path
 
 
-def _replies_to(participant: Any, room: str, event_id: str) -> list[Any]:
-    return [
-        n for n in participant.notices(room)
-        if n.source["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
-        == event_id
-    ]
-
-
 async def _answers_status(participant: Any, room: str, timeout: float = 60) -> None:
     probe = await participant.send(room, "!status")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if _replies_to(participant, room, probe):
+        if participant.replies_to(room, probe):
             return
         await asyncio.sleep(0.1)
     raise AssertionError("the bot did not answer !status")
