@@ -87,3 +87,21 @@ class BotHarness:
                 return
             await asyncio.sleep(0.05)
         raise TimeoutError("the bot did not settle: messages or tasks still pending")
+
+
+async def settle_proposals(app: Any, translation: Any) -> None:
+    """The workers' passes without a homeserver: live translations, then the proposal
+    notices, until neither has work left."""
+    from meetbot.translation.proposals import KIND, ProposalTranslation
+
+    shell = ProposalTranslation.of(app)
+    assert shell is not None
+    while True:
+        live = await app.store.pending_tasks(["translate"], 32)
+        if live:
+            await translation.process(live)
+        tasks = await app.store.pending_tasks([KIND], 32)
+        for task in tasks:
+            await shell.handle(task)
+        if not live and not tasks:
+            return

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
+from bot_helpers import settle_proposals
 from components import require_component
 
 from meetbot.app import MeetBotApp
@@ -24,7 +25,6 @@ from meetbot.core.events import Message
 from meetbot.matrix.content import txn_id_for
 from meetbot.runtime.features import OpenedBot, open_bot
 from meetbot.translation.apertium import ApertiumTranslator
-from meetbot.translation.proposals import KIND, ProposalTranslation
 
 ROOM = "!latam:example.org"
 ANA, CARLOS = "@ana:example.org", "@carlos:example.org"
@@ -54,17 +54,7 @@ def apertium_room(tmp_path: Path) -> Path:
 
 
 async def settle(app: MeetBotApp, opened: OpenedBot) -> None:
-    shell = ProposalTranslation.of(app)
-    assert shell is not None
-    while True:
-        live = await app.store.pending_tasks(["translate"], 32)
-        if live:
-            await opened.translation.process(live)
-        tasks = await app.store.pending_tasks([KIND], 32)
-        for task in tasks:
-            await shell.handle(task)
-        if not live and not tasks:
-            return
+    await settle_proposals(app, opened.translation)
 
 
 async def edited(app: MeetBotApp, key: str) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bot_helpers import settle_proposals
 from shell_helpers import ANA, BEA, CARLOS, ROOM, Speaker, config_file, open_bound_bot, outbox
 
 import meetbot.translation.live as live_module
@@ -24,7 +25,6 @@ from meetbot.app import MeetBotApp
 from meetbot.matrix.content import txn_id_for
 from meetbot.runtime import research_tasks
 from meetbot.translation.base import Pair, Translator
-from meetbot.translation.proposals import KIND, ProposalTranslation
 
 LANGUAGES = ("es", "en", "fr")
 DINA = "@dina:example.org"
@@ -58,18 +58,7 @@ def phrasebook(monkeypatch: pytest.MonkeyPatch) -> Phrasebook:
 
 
 async def settle(app: MeetBotApp, opened: Any) -> None:
-    """The workers' passes: live translations, then the proposal notices."""
-    shell = ProposalTranslation.of(app)
-    assert shell is not None
-    while True:
-        live = await app.store.pending_tasks(["translate"], 32)
-        if live:
-            await opened.translation.process(live)
-        tasks = await app.store.pending_tasks([KIND], 32)
-        for task in tasks:
-            await shell.handle(task)
-        if not live and not tasks:
-            return
+    await settle_proposals(app, opened.translation)
 
 
 def edits_of(rows: list[Any], key: str) -> list[dict[str, Any]]:
