@@ -408,7 +408,8 @@ async def print_profile(step: Callable[[], Awaitable[Any]]) -> None:
     await step()
     profiler.disable()
     out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
+    order = os.environ.get("PROFILE_SORT", "cumulative")  # or tottime
+    pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(40)
     print(out.getvalue())
 
 

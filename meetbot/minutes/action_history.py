@@ -63,9 +63,9 @@ class FollowedAction:
 class MeetingCache:
     """Meetings rebuilt from the record, once each (the running ones as they run)."""
 
-    def __init__(self, app: MeetBotApp) -> None:
+    def __init__(self, app: MeetBotApp, *known: Meeting) -> None:
         self.app = app
-        self._meetings: dict[str, Meeting | None] = {}
+        self._meetings: dict[str, Meeting | None] = {m.id: m for m in known}
 
     async def get(self, meeting_id: str, room_id: str) -> Meeting | None:
         if meeting_id not in self._meetings:
@@ -86,11 +86,15 @@ class MeetingCache:
 
 async def followed_actions(
     app: MeetBotApp, *, region_id: str | None = None, number: int | None = None,
-    meeting_ids: list[str] | None = None, cache: MeetingCache | None = None,
+    meeting_ids: list[str] | None = None, numbers: set[int] | None = None,
+    cache: MeetingCache | None = None,
 ) -> list[FollowedAction]:
-    """The numbered actions still in the record (not struck, redacted or withdrawn)."""
+    """The numbered actions still in the record (not struck, redacted or withdrawn); only
+    ``numbers`` when given (only their meetings are rebuilt)."""
     store = ActionStore(app.store.db)
     rows = await store.actions(region_id=region_id, number=number, meeting_ids=meeting_ids)
+    if numbers is not None:
+        rows = [r for r in rows if r.number in numbers]
     steps = await store.steps([r.number for r in rows]) if rows else {}
     cache = cache or MeetingCache(app)
     found: list[FollowedAction] = []
@@ -103,8 +107,10 @@ async def followed_actions(
     return found
 
 
-async def actions_of_meeting(app: MeetBotApp, meeting_id: str) -> list[FollowedAction]:
-    """The actions a meeting opened, carried over or closed."""
+async def actions_of_meeting(
+    app: MeetBotApp, meeting_id: str, cache: MeetingCache | None = None
+) -> list[FollowedAction]:
+    """The actions a meeting opened, carried over or closed (only their meetings rebuilt)."""
     store = ActionStore(app.store.db)
     touched = {r.number for r in await store.actions(meeting_ids=[meeting_id])}
     for number, steps in (await store.steps()).items():
@@ -112,8 +118,7 @@ async def actions_of_meeting(app: MeetBotApp, meeting_id: str) -> list[FollowedA
             touched.add(number)
     if not touched:
         return []
-    cache = MeetingCache(app)
-    return [a for a in await followed_actions(app, cache=cache) if a.number in touched]
+    return await followed_actions(app, numbers=touched, cache=cache)
 
 
 def _meeting_label(app: MeetBotApp, meeting: Meeting) -> str:
@@ -123,12 +128,13 @@ def _meeting_label(app: MeetBotApp, meeting: Meeting) -> str:
 
 
 async def history_data(
-    app: MeetBotApp, actions: list[FollowedAction], name_of: Any = None
+    app: MeetBotApp, actions: list[FollowedAction], name_of: Any = None,
+    cache: MeetingCache | None = None,
 ) -> list[dict[str, Any]]:
     """The actions' history, JSON-ready (the minutes' and the report's ``action_history``).
     ``name_of(user_id, display_name)``: how people are named (a pseudonym in a pseudonymous
     report); by default as the meeting knew them."""
-    cache = MeetingCache(app)
+    cache = cache or MeetingCache(app)
     labels: dict[str, str] = {}
 
     def person(action: FollowedAction, user_id: str | None) -> str:

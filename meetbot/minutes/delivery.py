@@ -10,7 +10,7 @@ from typing import Any
 
 from meetbot.app import MeetBotApp
 from meetbot.matrix.content import markdown_content, txn_id_for
-from meetbot.minutes.action_history import actions_of_meeting, history_data
+from meetbot.minutes.action_history import MeetingCache, actions_of_meeting, history_data
 from meetbot.minutes.document import (
     MinutesContext,
     build_minutes_data,
@@ -68,7 +68,9 @@ async def minutes_data(app: MeetBotApp, meeting_id: str, language: str = "en") -
     )
     data = build_minutes_data(context)
     data["written"] = await written_part(app, meeting, context.agenda_prompts)
-    data["action_history"] = await history_data(app, await actions_of_meeting(app, meeting.id))
+    meetings = MeetingCache(app, meeting)  # rebuilt once, for the minutes and their actions
+    data["action_history"] = await history_data(
+        app, await actions_of_meeting(app, meeting.id, meetings), cache=meetings)
     await research_keys(app, meeting.id, data)
     return data
 

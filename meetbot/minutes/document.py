@@ -11,7 +11,6 @@ so are their translations.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tempfile
@@ -22,6 +21,7 @@ from typing import Any
 from meetbot.core.events import Attachment
 from meetbot.core.mentions import names_in
 from meetbot.core.model import Item, ItemKind
+from meetbot.minutes.json_text import indented_json
 from meetbot.minutes.proposals import consent_rounds, decision_translations
 from meetbot.minutes.render import UNASSIGNED, new_document, render_html, render_markdown
 from meetbot.minutes.summaries import coordinator_summary, room_summary
@@ -346,22 +346,12 @@ def write_minutes(out_dir: Path, data: dict[str, Any], languages: Sequence[str])
     out_dir.mkdir(parents=True, exist_ok=True)
     new_document()
     base = minutes_basename(data)
-    paths = [_write_atomic(out_dir / f"{base}.json", _to_json(data))]
+    paths = [_write_atomic(out_dir / f"{base}.json", indented_json(data))]
     for lang in dict.fromkeys(languages):
         suffix = _file_safe(lang)
         paths.append(_write_atomic(out_dir / f"{base}-{suffix}.md", render_markdown(data, lang)))
         paths.append(_write_atomic(out_dir / f"{base}-{suffix}.html", render_html(data, lang)))
     return paths
-
-
-def _to_json(data: Mapping[str, Any]) -> str:
-    try:
-        text = json.dumps(data, ensure_ascii=False, indent=2)
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        # A lone surrogate from a broken client cannot be UTF-8; \u escapes keep it exactly.
-        text = json.dumps(data, ensure_ascii=True, indent=2)
-    return text + "\n"
 
 
 def _write_atomic(path: Path, text: str) -> Path:

@@ -20,7 +20,8 @@ from meetbot.core.durations import format_duration
 from meetbot.core.mentions import with_names
 from meetbot.i18n import md_escape
 from meetbot.minutes.labels import LABELS, label
-from meetbot.minutes.text import file_size, md_text, media_url, moment_text, safe_url
+from meetbot.minutes.log_lines import HtmlLog, MarkdownLog
+from meetbot.minutes.text import md_text, media_url, moment_text, safe_url
 
 UNASSIGNED = "UNASSIGNED"  # the actions group for nobody; no Matrix user id looks like this
 
@@ -49,6 +50,7 @@ def new_document() -> None:
     languages share it, and nothing is kept from one document to the next."""
     _md_printed.cache_clear()
     _clock.cache_clear()
+    _link.cache_clear()
 
 
 def _md_inline(text: str) -> str:
@@ -87,7 +89,7 @@ def _environment(markdown: bool) -> Environment:
 # -- what the templates can call -------------------------------------------------------
 
 
-class _Helpers:
+class Helpers:
     """What a template may call while rendering one document for one reader."""
 
     def __init__(self, data: Mapping[str, Any], language: str, markdown: bool) -> None:
@@ -120,8 +122,7 @@ class _Helpers:
 
     def href(self, url: str | None) -> str | None:
         # Checked again here: the document may have been loaded back from a file.
-        checked = safe_url(url)
-        return Markup(checked) if checked else None
+        return _link(url) if url else None
 
     def media(self, url: str | None) -> str | None:
         """A shared file's ``mxc://`` address, checked again, ready to link."""
@@ -166,11 +167,20 @@ class _Helpers:
         return (entry.get("translation_sources") or {}).get(self.language) == "human"
 
 
+@functools.lru_cache(maxsize=8192)  # each reply's link, again in every language's minutes
+def _link(url: str) -> Markup | None:
+    checked = safe_url(url)
+    return Markup(checked) if checked else None
+
+
 @functools.lru_cache(maxsize=8192)  # each line's time, again in every language's minutes
 def _clock(iso: str, start_date: str) -> Markup:
-    at = datetime.fromisoformat(iso)
-    same_day = at.date().isoformat() == start_date
-    return Markup(at.strftime("%H:%M" if same_day else "%Y-%m-%d %H:%M"))
+    if len(iso) >= 16 and iso[10] == "T" and iso[13] == ":":  # as the document writes it
+        day, time = iso[:10], iso[11:16]
+    else:
+        at = datetime.fromisoformat(iso)
+        day, time = at.date().isoformat(), f"{at:%H:%M}"
+    return Markup(time if day == start_date else f"{day} {time}")
 
 
 def duration_text(seconds: int | None) -> str:
@@ -182,17 +192,6 @@ def _duration(seconds: int | None) -> Markup:
     return Markup(duration_text(seconds))
 
 
-def _size(size: int | None) -> Markup:
-    return Markup(file_size(size))
-
-
-# What a log line of these kinds starts with: no words, so no translation is needed.
-MSGTYPE_MARKS = {
-    "m.image": "🖼", "m.file": "📎", "m.audio": "🔊", "m.video": "🎞", "m.sticker": "🏷",
-    "m.poll": "📊", "m.location": "📍",
-}
-
-
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -202,16 +201,13 @@ def _dates_whole(text: str) -> Markup:
                             str(escape(text))))
 
 
-def _mark(msgtype: str | None) -> Markup:
-    return Markup(MSGTYPE_MARKS.get(msgtype or "", ""))
-
-
 def _context(data: Mapping[str, Any], language: str, markdown: bool) -> dict[str, Any]:
-    helpers = _Helpers(data, language, markdown)
+    helpers = Helpers(data, language, markdown)
+    items_by_n = {item["n"]: item for item in data["items"]}
     return {
         "data": data,
         "language": language,
-        "items_by_n": {item["n"]: item for item in data["items"]},
+        "items_by_n": items_by_n,
         "unassigned": UNASSIGNED,
         "t": helpers.t,
         "clock": helpers.clock,
@@ -225,9 +221,9 @@ def _context(data: Mapping[str, Any], language: str, markdown: bool) -> dict[str
         "when": moment_text,
         "duration": _duration,
         "media": helpers.media,
-        "size": _size,
-        "mark": _mark,
         "dates_whole": _dates_whole,
+        "log": MarkdownLog(helpers, items_by_n, _md_printed) if markdown
+        else HtmlLog(helpers, items_by_n),
     }
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from babel import Locale, UnknownLocaleError
 from markupsafe import Markup
 
 from meetbot.i18n import Code, md_escape
+from meetbot.minutes.json_text import indented_json
 from meetbot.minutes.render import render_template
 from meetbot.research import charts
 from meetbot.research.labels import report_label
@@ -175,7 +175,7 @@ def render_report_html(report: Mapping[str, Any]) -> str:
 
 
 def render_report_json(report: Mapping[str, Any]) -> str:
-    return json.dumps(report, ensure_ascii=False, indent=2) + "\n"
+    return indented_json(report)
 
 
 RENDERERS = {"html": render_report_html, "md": render_report_markdown, "json": render_report_json}

@@ -14,7 +14,7 @@ import markdown
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from meetbot.i18n import md_escape
+from meetbot.i18n import _md_escape_line, _md_line, md_escape
 
 PIECES = st.sampled_from([
     *"ab1 _*`[]()<>&#-+.!|~{}\\=:/;'\"", "http://x.y", "&copy;", "&#60;", "<b>", "\n", "1. ",
@@ -77,3 +77,15 @@ def test_hostile_text_injects_no_html_and_no_link() -> None:
                  "[x][1]\n[1]: https://evil.example", "<!-- hidden -->"):
         out = markdown.markdown(md_escape(text))
         assert "<a" not in out and "<img" not in out and "<!--" not in out, (text, out)
+
+
+QUIET_PIECES = st.one_of(PIECES, st.sampled_from(["\u00a0", "\u2003", "\t", "2026 ", "Sam"]),
+                         st.text(max_size=3))
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(QUIET_PIECES, max_size=8).map("".join))
+def test_a_quiet_line_is_told_apart_without_changing_what_escaping_gives(line: str) -> None:
+    """The quick path for a line with nothing to escape gives what the whole escaping gives."""
+    line = line.replace("\n", " ")
+    assert _md_line(line) == _md_escape_line(line)
