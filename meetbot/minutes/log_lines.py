@@ -19,14 +19,29 @@ template's own helpers and are already safe in their format.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from markupsafe import Markup, escape
 
-if TYPE_CHECKING:
-    from meetbot.minutes.render import Helpers
+from meetbot.minutes.text import file_size
 
 Entry = Mapping[str, Any]
+
+
+class Helpers(Protocol):
+    """What the log needs of the template's helpers (``render.Helpers``)."""
+
+    language: str
+
+    def t(self, key: str, **params: object) -> str: ...
+    def clock(self, iso: str) -> str: ...
+    def href(self, url: str | None) -> str | None: ...
+    def media(self, url: str | None) -> str | None: ...
+    def named(self, text: str) -> str: ...
+    def translated(self, entry: Entry, text: str) -> str | None: ...
+    def corrected(self, entry: Entry) -> bool: ...
+    def original(self, language: str | None) -> str: ...
+    def ref(self, item: Entry) -> str: ...
 
 # What a log line of these kinds starts with: no words, so no translation is needed.
 MSGTYPE_MARKS = {
@@ -206,7 +221,5 @@ class HtmlLog(_Log):
 
 def _facts(out: Callable[[object], str], a: Entry) -> str:
     """A shared file's type, size and lock, as they follow its name."""
-    from meetbot.minutes.text import file_size
-
     size = f", {file_size(a['size'])}" if a["size"] is not None else ""
     return f"{out(a['mimetype'] or a['kind'])}{size}{', 🔒' if a['encrypted'] else ''}"
