@@ -1,9 +1,11 @@
-"""The minutes' log, line after line, written in Python for both templates.
+"""The minutes' log, line after line, and a text beside its translation, written in Python
+for both templates.
 
 The log is most of a minutes file: a 2,000-message meeting has some 2,200 lines in each of
 four files (Markdown and HTML in two languages). As Jinja macros (a line, its reply, its
 shared file, its text beside its translation) each line cost five macro calls, and they were
 most of the time the minutes took. The templates now print the log in one piece, made here,
+and call :meth:`_Log.beside` (and in HTML :meth:`HtmlLog.user_text`) for their other texts,
 with the same output byte for byte (the golden minutes in ``tests/golden/demo`` and the
 hostile-input tests hold it) and the same escaping rules as the templates:
 
@@ -92,6 +94,14 @@ class _Log:
         line = self.line
         return Markup("".join([line(entry) for entry in log]))
 
+    def beside(self, entry: Entry, text: str) -> Markup:
+        """User text and, when the reader's language has one, its translation first with
+        the original after it (the templates' ``beside``)."""
+        return Markup(self._beside(entry, text))
+
+    def _beside(self, entry: Entry, text: str) -> str:
+        raise NotImplementedError
+
 
 class MarkdownLog(_Log):
     """The log of ``minutes.md.j2``: one list item per line."""
@@ -177,12 +187,16 @@ class HtmlLog(_Log):
     @staticmethod
     def _user_text(text: object, lang: object = None, cls: str = "text") -> str:
         attr = f' lang="{html(lang)}"' if lang else ""
-        return f'<span class="{cls}" dir="auto"{attr}>{html(text)}</span>'
+        return f'<span class="{html(cls)}" dir="auto"{attr}>{html(text)}</span>'
+
+    def user_text(self, text: object, lang: object = None, cls: str = "text") -> Markup:
+        """User text in a span of its own direction (``dir="auto"``), in its language."""
+        return Markup(self._user_text(text, lang, cls))
 
     def _beside(self, entry: Entry, text: str) -> str:
         h = self.h
         translated = h.translated(entry, text)
-        language = entry["language"]
+        language = entry.get("language")
         if not translated:
             return self._user_text(h.named(text), language)
         corrected = (f' <span class="corrected">({self.label("corrected_translation")})</span>'

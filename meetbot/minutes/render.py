@@ -204,6 +204,8 @@ def _dates_whole(text: str) -> Markup:
 def _context(data: Mapping[str, Any], language: str, markdown: bool) -> dict[str, Any]:
     helpers = Helpers(data, language, markdown)
     items_by_n = {item["n"]: item for item in data["items"]}
+    log = (MarkdownLog(helpers, items_by_n, _md_printed) if markdown
+           else HtmlLog(helpers, items_by_n))
     return {
         "data": data,
         "language": language,
@@ -222,8 +224,9 @@ def _context(data: Mapping[str, Any], language: str, markdown: bool) -> dict[str
         "duration": _duration,
         "media": helpers.media,
         "dates_whole": _dates_whole,
-        "log": MarkdownLog(helpers, items_by_n, _md_printed) if markdown
-        else HtmlLog(helpers, items_by_n),
+        "log": log,
+        "beside": log.beside,
+        **({} if markdown else {"user_text": log.user_text}),
     }
 
 
