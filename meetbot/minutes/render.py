@@ -204,8 +204,13 @@ def _dates_whole(text: str) -> Markup:
 def _context(data: Mapping[str, Any], language: str, markdown: bool) -> dict[str, Any]:
     helpers = Helpers(data, language, markdown)
     items_by_n = {item["n"]: item for item in data["items"]}
-    log = (MarkdownLog(helpers, items_by_n, _md_printed) if markdown
-           else HtmlLog(helpers, items_by_n))
+    log: MarkdownLog | HtmlLog
+    if markdown:
+        log = MarkdownLog(helpers, items_by_n, _md_printed)
+        made_in_python: dict[str, Any] = {"log": log, "beside": log.beside}
+    else:
+        log = HtmlLog(helpers, items_by_n)
+        made_in_python = {"log": log, "beside": log.beside, "user_text": log.user_text}
     return {
         "data": data,
         "language": language,
@@ -224,9 +229,7 @@ def _context(data: Mapping[str, Any], language: str, markdown: bool) -> dict[str
         "duration": _duration,
         "media": helpers.media,
         "dates_whole": _dates_whole,
-        "log": log,
-        "beside": log.beside,
-        **({} if markdown else {"user_text": log.user_text}),
+        **made_in_python,
     }
 
 
