@@ -15,13 +15,35 @@ import types
 import typing
 from collections.abc import Callable
 from datetime import datetime
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from meetbot.core.events import EVENT_TYPES, Event
 
 
 def encode_event(event: Event) -> tuple[str, str]:
-    return type(event).__name__, _ENCODER.encode(_fields(event))
+    type_name, payload, _at = encode_event_at(event)
+    return type_name, payload
+
+
+def encode_event_at(event: Event) -> tuple[str, str, str]:
+    """The event's type, its payload and its time as the payload writes it (an ISO string):
+    the event store keeps the time in a column of its own too. This runs for every event
+    stored, so the time is written once, before the encoder (in C) sees the fields, rather
+    than through :func:`_default`, and the fields are read from the instance's ``__dict__``
+    when it holds exactly the fields, in their order (always, unless someone set
+    attributes of their own); otherwise as :func:`_fields` reads them."""
+    kind = type(event)
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in dataclasses.fields(event))
+    values = getattr(event, "__dict__", None)
+    fields = values.copy() if values is not None and tuple(values) == names \
+        else _fields(event)
+    at = fields["at"]
+    if isinstance(at, datetime):
+        at = fields["at"] = at.isoformat()
+    return kind.__name__, _encode(fields), at
 
 
 def decode_event(type_name: str, payload: str) -> Event:
@@ -49,6 +71,18 @@ def _default(value: Any) -> Any:
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, default=_default)
+# The same encoder without the Python layer around it that ``JSONEncoder.encode`` adds on
+# every call (the C one it builds each time, made once): identical output. None without
+# CPython's accelerator.
+_C_ENCODER = None if c_make_encoder is None else c_make_encoder(
+    None, _default, encode_basestring, None, ": ", ", ", False, False, True
+)
+
+
+def _encode(fields: dict[str, Any]) -> str:
+    if _C_ENCODER is None:  # pragma: no cover
+        return _ENCODER.encode(fields)
+    return "".join(_C_ENCODER(fields, 0))
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # a dataclass's field names, once per class
 
 
