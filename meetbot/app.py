@@ -374,7 +374,7 @@ class MeetBotApp:
                         rooms.add(event.room_id)
                         outcome = await self._handle(event)
                         handled.append((event, outcome))
-                        if breaks and {type(e) for e in outcome.effects} & self.commits_after:
+                        if breaks and not self.commits_after.isdisjoint(map(type, outcome.effects)):
                             break
             except Exception:
                 log.exception("could not handle %s; rebuilding the room",
