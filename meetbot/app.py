@@ -261,7 +261,7 @@ class MeetBotApp:
         )
 
     def state_for(self, room_id: str) -> RoomState:
-        return self.states.setdefault(room_id, RoomState(room_id))
+        return self.states.get(room_id) or self.states.setdefault(room_id, RoomState(room_id))
 
     def meeting_in(self, room_id: str) -> Meeting | None:
         state = self.states.get(room_id)
