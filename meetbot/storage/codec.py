@@ -55,6 +55,15 @@ def encode_event_at(event: Event) -> tuple[str, str, str]:
     return kind.__name__, payload, at
 
 
+def compact_json(data: Any) -> str:
+    """``data`` as compact JSON, UTF-8 as typed, as event payloads are written (an outbox
+    row's content, a task's payload): orjson, or the json module for what orjson refuses."""
+    try:
+        return orjson.dumps(data).decode()
+    except TypeError:  # orjson.JSONEncodeError: an int beyond 64 bits, a lone surrogate
+        return json.dumps(data, ensure_ascii=False)
+
+
 def decode_event(type_name: str, payload: str) -> Event:
     return _decode(EVENT_TYPES[type_name], json.loads(payload))  # type: ignore[no-any-return]
 
