@@ -391,6 +391,7 @@ class MeetBotApp:
             callback()
         self.outbox_ready.set()
         self.wake_tasks()
+        self.metrics.events_handled(type(event).__name__.lower() for event, _ in handled)
         for event, outcome in handled:
             self._count(event)
             for effect in outcome.effects:
@@ -426,8 +427,7 @@ class MeetBotApp:
         return outcome
 
     def _count(self, event: Event) -> None:
-        """Metrics: the event by type, and the command it carries (as the core parses it)."""
-        self.metrics.event_handled(type(event).__name__.lower())
+        """Metrics: the command the event carries (as the core parses it)."""
         if not isinstance(event, Message) or event.withdrawn or event.attachment is not None \
                 or event.msgtype not in COMMAND_MSGTYPES or event.sender == self.bot_user_id:
             return
