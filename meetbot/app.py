@@ -261,7 +261,7 @@ class MeetBotApp:
         )
 
     def state_for(self, room_id: str) -> RoomState:
-        return self.states.setdefault(room_id, RoomState(room_id))
+        return self.states.get(room_id) or self.states.setdefault(room_id, RoomState(room_id))
 
     def meeting_in(self, room_id: str) -> Meeting | None:
         state = self.states.get(room_id)
@@ -374,7 +374,7 @@ class MeetBotApp:
                         rooms.add(event.room_id)
                         outcome = await self._handle(event)
                         handled.append((event, outcome))
-                        if breaks and {type(e) for e in outcome.effects} & self.commits_after:
+                        if breaks and not self.commits_after.isdisjoint(map(type, outcome.effects)):
                             break
             except Exception:
                 log.exception("could not handle %s; rebuilding the room",
@@ -391,6 +391,7 @@ class MeetBotApp:
             callback()
         self.outbox_ready.set()
         self.wake_tasks()
+        self.metrics.events_handled(type(event).__name__.lower() for event, _ in handled)
         for event, outcome in handled:
             self._count(event)
             for effect in outcome.effects:
@@ -426,8 +427,7 @@ class MeetBotApp:
         return outcome
 
     def _count(self, event: Event) -> None:
-        """Metrics: the event by type, and the command it carries (as the core parses it)."""
-        self.metrics.event_handled(type(event).__name__.lower())
+        """Metrics: the command the event carries (as the core parses it)."""
         if not isinstance(event, Message) or event.withdrawn or event.attachment is not None \
                 or event.msgtype not in COMMAND_MSGTYPES or event.sender == self.bot_user_id:
             return

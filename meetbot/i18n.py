@@ -150,6 +150,8 @@ def _choose(translations: gettext.NullTranslations, msg: Msg) -> str:
 
 
 def _render_param(value: object, lang: str, escape: Callable[[str], str] | None) -> str:
+    if type(value) is int and value >= 0:
+        return str(value)  # digits, which no escaping changes (an item's number, a count)
     if isinstance(value, Msg):
         return value.render(lang, escape)
     if isinstance(value, Verbatim):

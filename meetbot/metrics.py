@@ -11,6 +11,8 @@ A leaf module at the bottom of the layers: it knows nothing of the bot, only the
 from __future__ import annotations
 
 import time
+from collections import Counter as Tally
+from collections.abc import Iterable
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE_LATEST  # re-exported
@@ -96,13 +98,14 @@ class Metrics:
         self._events_by_type: dict[str, Any] = {}  # the labelled counters, once per type
 
     # -- what the shells call ------------------------------------------------------------
-    def event_handled(self, type_name: str) -> None:
-        """An event of this type was handled (runs for every event: the labelled counter is
-        looked up once per type, not each time)."""
-        counter = self._events_by_type.get(type_name)
-        if counter is None:
-            counter = self._events_by_type[type_name] = self.events.labels(type_name)
-        counter.inc()
+    def events_handled(self, type_names: Iterable[str]) -> None:
+        """Events of these types were handled (a batch of them: each type's counter goes up
+        once, by as many; the labelled counter is looked up once per type, not each time)."""
+        for type_name, count in Tally(type_names).items():
+            counter = self._events_by_type.get(type_name)
+            if counter is None:
+                counter = self._events_by_type[type_name] = self.events.labels(type_name)
+            counter.inc(count)
 
     def synced(self) -> None:
         """A sync with the homeserver succeeded (and what it brought was handled)."""

@@ -17,12 +17,12 @@ from meetbot.core.effects import Effect, Notice, Translate
 from meetbot.core.events import Edit, Event, Membership, Message, Reaction, Redaction, Tick
 from meetbot.core.model import Item, ItemKind, LogEntry, Meeting, RoomSettings, RoomState
 from meetbot.core.registry import (
+    ACTIVE_FEATURES,
     Call,
     Features,
     Role,
     Scope,
     UsageError,
-    features_in_force,
     is_facilitator,
     split_command,
 )
@@ -43,8 +43,11 @@ class Engine:
         self.features = features
 
     def handle(self, state: RoomState, settings: RoomSettings, event: Event) -> Outcome:
-        with features_in_force(self.features):
+        token = ACTIVE_FEATURES.set(self.features)  # (no context manager: every event)
+        try:
             return _handle(self.features, state, settings, event)
+        finally:
+            ACTIVE_FEATURES.reset(token)
 
 
 def _handle(features: Features, state: RoomState, settings: RoomSettings, event: Event) -> Outcome:

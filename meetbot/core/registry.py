@@ -11,7 +11,6 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -224,26 +223,17 @@ class Features:
         return cls(registry, hooks)
 
 
-# The features in force while the engine handles an event (set by ``Engine.handle``): the
-# commands and hooks a handler reaches, for ``!help``, ``!status`` or a timer acting as a
-# command. Outside ``handle`` there are none.
-_ACTIVE: ContextVar[Features] = ContextVar("meetbot_features")
+# The features in force while the engine handles an event (set by ``Engine.handle``, and
+# reset when it returns): the commands and hooks a handler reaches, for ``!help``,
+# ``!status`` or a timer acting as a command. Outside ``handle`` there are none.
+ACTIVE_FEATURES: ContextVar[Features] = ContextVar("meetbot_features")
 
 
 def active_features() -> Features:
     try:
-        return _ACTIVE.get()
+        return ACTIVE_FEATURES.get()
     except LookupError:
         raise RuntimeError("no features are in force: call this from Engine.handle") from None
-
-
-@contextmanager
-def features_in_force(features: Features) -> Iterator[None]:
-    token = _ACTIVE.set(features)
-    try:
-        yield
-    finally:
-        _ACTIVE.reset(token)
 
 
 # -- parsing a message into a command ----------------------------------------------------
@@ -258,8 +248,10 @@ def strip_reply_fallback(body: str) -> str:
 
 def split_command(body: str, prefix: str) -> tuple[str, str] | None:
     """``"!action do it"`` -> ``("action", "do it")``; ``None`` when it is not a command."""
+    if not prefix or prefix not in body:
+        return None  # most messages, at no regex's cost (this runs several times for each)
     text = strip_reply_fallback(body).lstrip()
-    if not prefix or not text.startswith(prefix):
+    if not text.startswith(prefix):
         return None
     rest = text[len(prefix) :]
     if not rest or rest[0].isspace():

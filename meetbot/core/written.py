@@ -74,18 +74,15 @@ def do_async(call: Call, on: bool) -> None:
 def on_message(state: RoomState, settings: RoomSettings, event: Event) -> list[Effect]:
     if not isinstance(event, Message) or event.sender == settings.bot_user_id:
         return []
+    if state.meeting is not None and not settings.direct:
+        return []  # the meeting runs: its threads are the live record
     if event.withdrawn or event.sender_opted_out or not event.body.strip():
         return []
     if event.attachment is not None or event.msgtype not in ("m.text", "m.emote"):
         return []
     if split_command(event.body, settings.command_prefix) is not None:
         return []
-    if settings.direct:
-        parent = event.reply_to
-    elif state.meeting is None:
-        parent = event.thread_root
-    else:
-        return []  # the meeting runs: its threads are the live record
+    parent = event.reply_to if settings.direct else event.thread_root
     if parent is None:
         return []
     return [effect(WrittenCandidate(

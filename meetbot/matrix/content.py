@@ -30,11 +30,19 @@ _INERT = re.compile(
 
 
 def markdown_to_html(text: str) -> str:
+    return _html_and_text(text, plain=False)[0]
+
+
+def _html_and_text(text: str, plain: bool = True) -> tuple[str, str]:
+    """The HTML of a block and (``plain``) its :func:`html_to_text`: an inert line's is the
+    line itself, without its language mark's stars (no tag, entity or line break to take
+    out)."""
     if _INERT.fullmatch(text):
         if text.startswith("**"):
-            return f"<p><strong>{text[2:4]}</strong>{text[6:]}</p>"
-        return f"<p>{text}</p>"
-    return _MARKDOWN.reset().convert(text)
+            return f"<p><strong>{text[2:4]}</strong>{text[6:]}</p>", text[2:4] + text[6:]
+        return f"<p>{text}</p>", text
+    rendered = _MARKDOWN.reset().convert(text)
+    return rendered, html_to_text(rendered) if plain else ""
 
 
 def txn_id_for(key: str) -> str:
@@ -59,8 +67,7 @@ def notice_content(
         marked = render_lines(lines, lang, escape=True)
         if many:
             marked = f"**{lang.upper()}** · {marked}"
-        rendered = markdown_to_html(marked)
-        plain = html_to_text(rendered)
+        rendered, plain = _html_and_text(marked)
         if many:
             plain = f"[{lang}]" + plain.removeprefix(lang.upper() + " ·")
         plain_blocks.append(plain)

@@ -62,6 +62,12 @@ class ChecksStore:
             row = await cur.fetchone()
         return str(row[0]) if row else "off"
 
+    async def users_with_mode(self, mode: str) -> set[str]:
+        async with self.conn.execute(
+            "SELECT user_id FROM check_prefs WHERE mode = ?", (mode,)
+        ) as cur:
+            return {str(row[0]) for row in await cur.fetchall()}
+
     # -- the checks -------------------------------------------------------------------
     async def save_checks(self, rows: Sequence[CheckRow], at: datetime) -> None:
         """Keep round trips (a check made again replaces the one before)."""

@@ -11,7 +11,7 @@ import aiosqlite
 
 from meetbot.core.events import Event
 from meetbot.core.scrubbing import Commands, redaction_removes_words, without_words
-from meetbot.storage.codec import decode_event, encode_event
+from meetbot.storage.codec import compact_json, decode_event, encode_event, encode_event_at
 from meetbot.storage.database import Database
 from meetbot.storage.rows import MeetingRow, NotReady, OutboxMessage, Task, meeting_row
 
@@ -83,7 +83,7 @@ class Store:
 
     async def add_event(self, event: Event, meeting_id: str | None) -> None:
         """Keep the whole event inside a meeting; outside one only that it was seen."""
-        type_name, payload = encode_event(event)
+        type_name, payload, at = encode_event_at(event)
         await self.db.write(
             "INSERT INTO events (event_id, room_id, meeting_id, type, sender, at, payload) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -93,7 +93,7 @@ class Store:
                 meeting_id,
                 type_name,
                 event.sender if meeting_id else None,
-                event.at.isoformat(),
+                at,
                 payload if meeting_id else None,
             ),
         )
@@ -241,7 +241,7 @@ class Store:
         await self.db.write(
             "INSERT OR IGNORE INTO outbox (room_id, txn_id, event_type, content, created_at, "
             "background) VALUES (?, ?, ?, ?, ?, ?)",
-            (room_id, txn_id, event_type, json.dumps(content, ensure_ascii=False), utcnow(),
+            (room_id, txn_id, event_type, compact_json(content), utcnow(),
              int(background)),
         )
 
@@ -340,7 +340,7 @@ class Store:
     async def add_task(self, kind: str, key: str, payload: dict[str, Any]) -> None:
         await self.db.write(
             "INSERT OR IGNORE INTO tasks (kind, key, payload, created_at) VALUES (?, ?, ?, ?)",
-            (kind, key, json.dumps(payload, ensure_ascii=False), utcnow()),
+            (kind, key, compact_json(payload), utcnow()),
         )
 
     async def pending_tasks(

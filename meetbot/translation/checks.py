@@ -49,6 +49,11 @@ class TranslationChecks:
         self.app = app
         self.translation = translation
         self.store = ChecksStore(app.store.db)
+        # Everyone who may have ``!check auto`` on: a superset of the record's (a choice is
+        # added here when it is kept, even if its transaction is then rolled back, and never
+        # removed), so a message by anyone else is not checked without asking the database.
+        # None until first needed; read inside the event's transaction.
+        self._maybe_auto: set[str] | None = None
         app.persisters[CheckMessage] = self._persist_check
         app.persisters[SetCheckMode] = self._persist_mode
         app.persisters[ForgetChecks] = self._persist_forget
@@ -60,8 +65,11 @@ class TranslationChecks:
     # -- inside the event's transaction ----------------------------------------------
     async def _persist_check(self, effect: CheckMessage, state: RoomState) -> None:
         if effect.asked_by is None:
-            if await self.store.mode(effect.author) != "auto" \
-                    or effect.room_id in self.translation.rooms_off:
+            if self._maybe_auto is None:
+                self._maybe_auto = await self.store.users_with_mode("auto")
+            if effect.author not in self._maybe_auto \
+                    or effect.room_id in self.translation.rooms_off \
+                    or await self.store.mode(effect.author) != "auto":
                 return
             key = f"check-auto:{effect.event_id}"
         else:
@@ -70,6 +78,8 @@ class TranslationChecks:
 
     async def _persist_mode(self, effect: SetCheckMode, state: RoomState) -> None:
         await self.store.set_mode(effect.user_id, effect.mode)
+        if effect.mode == "auto" and self._maybe_auto is not None:
+            self._maybe_auto.add(effect.user_id)
 
     async def _persist_forget(self, effect: ForgetChecks, state: RoomState) -> None:
         await self.store.forget_events([effect.event_id])

@@ -178,3 +178,19 @@ async def test_the_report_counts_what_apertium_translated_and_the_round_trips(
     text = render_report_markdown(report)
     assert "| Latin America | English → Spanish | 2 | 0 |" in text
     assert "| Latin America | Spanish → English | 1 | 0 | not checked | 0 |" in text
+
+
+async def test_check_auto_holds_from_the_next_message_of_a_batch_until_withdrawn(
+    bot: OpenedBot,
+) -> None:
+    """The shell remembers who may have ``!check auto`` on (the database decides for them):
+    a choice made in a batch counts for the messages after it in the same transaction, and
+    after a withdrawal (which takes the choice along) nothing is checked any more."""
+    app, say = bot.app, Speaker()
+    await app.ingest_many([say.say("!startmeeting"), say.say(CLEAR, sender=ANA),
+                           say.say("!check auto", sender=BEA), say.say(CLEAR, sender=BEA)])
+    [task] = await app.store.pending_tasks(["check"])
+    assert task.payload["author"] == BEA
+    await consent.withdraw(app, BEA, datetime.now(timezone.utc))
+    await app.ingest_many([say.say(IDIOMS, sender=BEA), say.say(IDIOMS, sender=ANA)])
+    assert await app.store.pending_tasks(["check"]) == []

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import fields
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from meetbot.core.events import Message, Reaction
+from meetbot.core.events import Attachment, Message, Reaction
 from meetbot.runtime.features import features
-from meetbot.storage.codec import decode_event, encode_event
+from meetbot.storage.codec import decode_event, encode_event, encode_event_at
 from meetbot.storage.database import Database, DatabaseTooNew
 from meetbot.storage.migrations import MIGRATIONS
 from meetbot.storage.store import Store
@@ -43,6 +44,30 @@ def test_events_round_trip_through_json() -> None:
     assert decode_event(*encode_event(message)) == message
     reaction = Reaction("$2", "!r", "@a:x", AT, target="$1", key="✅")
     assert decode_event(*encode_event(reaction)) == reaction
+
+
+def test_a_stored_payload_is_the_events_fields_as_compact_json() -> None:
+    """What the json module wrote before, without the spaces (both read the same), also for
+    an instance carrying an attribute of its own; what orjson cannot write, the json module
+    does (an int beyond 64 bits from a client's file size)."""
+    attachment = Attachment("m.image", "a \"b\".png", "mxc://x/y", "image/png", 12, True)
+    message = Message("$1", "!r", "@a:x", AT, body="héllo\n<b> \u2028 😀\x01\x7f",
+                      mentions=("@b:x",), reply_to="$0", sender_power=50,
+                      attachment=attachment, live=False)
+    plain = {f.name: getattr(message, f.name) for f in fields(message)}
+    plain["at"] = AT.isoformat()
+    plain["attachment"] = {f.name: getattr(attachment, f.name) for f in fields(attachment)}
+    compact = json.dumps(plain, ensure_ascii=False, separators=(",", ":"))
+    assert encode_event(message) == ("Message", compact)
+    assert encode_event_at(message) == ("Message", compact, AT.isoformat())
+    odd = Reaction("$2", "!r", "@a:x", AT, target="$1", key="✅")
+    object.__setattr__(odd, "extra", 1)
+    assert json.loads(encode_event(odd)[1]) == {
+        "event_id": "$2", "room_id": "!r", "sender": "@a:x", "at": AT.isoformat(),
+        "live": True, "target": "$1", "key": "✅"}
+    huge = Message("$3", "!r", "@a:x", AT, body="big", attachment=Attachment(
+        "m.file", "f", "mxc://x/z", size=10**30))
+    assert decode_event(*encode_event(huge)) == huge
 
 
 async def test_outside_meetings_only_the_event_id_is_kept(tmp_path: Path) -> None:
