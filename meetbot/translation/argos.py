@@ -151,8 +151,8 @@ def default_threads() -> int:
 
     The bot's event loop (and, often, its homeserver) needs a core while a batch runs: with
     every core, CTranslate2's OpenMP workers wait for each other by spinning, and on a busy
-    2-core machine one tiny-model batch cost ~10 times the CPU it costs on one thread, taken
-    from the loop that answers commands.
+    2-core machine a tiny-model batch cost 3 to 13 times the CPU it costs on one thread,
+    taken from the loop that answers commands (docs/translation.md, "Threads").
     """
     try:
         cores = len(os.sched_getaffinity(0))
