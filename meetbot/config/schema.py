@@ -132,6 +132,8 @@ class TranslationConfig(_Strict):
     # !check: a round trip scoring below this (chrF, 0-100) gets a hint; with !check auto,
     # only such messages are sent to their author.
     check_threshold: float = Field(default=70, ge=0, le=100)
+    # argos: CTranslate2 threads per batch (None: all cores but one, at least one).
+    argos_threads: int | None = Field(default=None, ge=1, le=256)
 
     @field_validator("libretranslate_url", mode="before")
     @classmethod

@@ -178,10 +178,16 @@ class MatrixBot:
 
         What a limited timeline left out is paged first and handled as history, then the
         timeline itself. :class:`StoreUnavailable` if the database refused an event.
+
+        Every room's events go in one :meth:`MeetBotApp.ingest_many` (a room's in order):
+        one transaction for the whole sync, not one per room, so a command in the last of
+        several busy rooms does not wait for the others' commits to be answered.
         """
         await self.membership.answer_invites(response.rooms.invite)
         self.membership.note_left(response.rooms.leave)
         last_sync = int(await self.store.get_value(LAST_SYNC_KEY) or 0)
+        pending: list[Pending | None] = []
+        seen: list[tuple[str, list[Any]]] = []  # each room's gap and timeline, for catch-up
         for room_id, info in response.rooms.join.items():
             room = self.client.rooms.get(room_id)
             if room is None:
@@ -190,12 +196,13 @@ class MatrixBot:
             gap: list[Any] = []
             if info.timeline.limited and info.timeline.prev_batch:
                 gap = await self.gaps.missed(room_id, info.timeline.prev_batch, last_sync)
-            # The room's events in order, recorded in batches (one transaction each).
-            pending = [await self._prepare(room, event, history=True) for event in gap]
+            pending += [await self._prepare(room, event, history=True) for event in gap]
             pending += [await self._prepare(room, event, history=catch_up) for event in events]
-            await self._ingest([p for p in pending if p is not None])
-            if catch_up:
-                await self.catch_up.tell_caught_up(room_id, [*gap, *events], since)
+            seen.append((room_id, [*gap, *events]))
+        await self._ingest([p for p in pending if p is not None])
+        if catch_up:
+            for room_id, room_events in seen:
+                await self.catch_up.tell_caught_up(room_id, room_events, since)
         await self.keys.retry(self._handle_event)
 
     async def _handle_event(self, room: MatrixRoom, event: NioEvent, history: bool = False) -> None:

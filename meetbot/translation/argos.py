@@ -145,6 +145,22 @@ def installed_package_dirs(models_dir: Path) -> list[Path]:
     return sorted(p for p in models_dir.iterdir() if (p / "metadata.json").is_file())
 
 
+def default_threads() -> int:
+    """CTranslate2 threads when none are configured: every core the process may use but one,
+    at least one.
+
+    The bot's event loop (and, often, its homeserver) needs a core while a batch runs: with
+    every core, CTranslate2's OpenMP workers wait for each other by spinning, and on a busy
+    2-core machine a tiny-model batch cost 3 to 13 times the CPU it costs on one thread,
+    taken from the loop that answers commands (docs/translation.md, "Threads").
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores - 1)
+
+
 @dataclass
 class _Loaded:
     tokenizer: Any  # .encode(str) -> list[str], .decode(list[str]) -> str
@@ -160,7 +176,8 @@ class ArgosTranslator(Translator):
         models_dir: folder of installed packages (each a folder with metadata.json).
         beam_size: 4 is Argos' default; 1 (greedy) halves the CPU time per message.
         max_decoding_length: upper bound on generated tokens per sentence.
-        intra_threads: CTranslate2 threads per batch (0: all cores).
+        intra_threads: CTranslate2 threads per batch; None: :func:`default_threads` (all
+            cores but one). 0 is CTranslate2's own choice, every core.
         compute_type: CTranslate2 compute type ("auto", "int8", ...).
         use_argostranslate: read packages with argostranslate (True), with meetbot's own
             reader (False), or with argostranslate when it is installed (None).
@@ -175,14 +192,14 @@ class ArgosTranslator(Translator):
         *,
         beam_size: int = 4,
         max_decoding_length: int = 256,
-        intra_threads: int = 0,
+        intra_threads: int | None = None,
         compute_type: str = "auto",
         use_argostranslate: bool | None = None,
     ) -> None:
         self.models_dir = Path(models_dir)
         self.beam_size = beam_size
         self.max_decoding_length = max_decoding_length
-        self.intra_threads = intra_threads
+        self.intra_threads = default_threads() if intra_threads is None else intra_threads
         self.compute_type = compute_type
         self.use_argostranslate = (
             argostranslate_installed() if use_argostranslate is None else use_argostranslate

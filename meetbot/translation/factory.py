@@ -16,10 +16,12 @@ def make_translator(
     models_dir: Path,
     libretranslate_url: str | Sequence[str],
     api_key: str | None,
+    argos_threads: int | None = None,
 ) -> Translator:
     """Build the configured back-end (nothing heavy is loaded before the first translation).
 
-    ``libretranslate_url`` is one server's URL or a pool's (a list).
+    ``libretranslate_url`` is one server's URL or a pool's (a list). ``argos_threads``:
+    CTranslate2 threads per batch (None: all cores but one).
 
     Raises:
         ValueError: unknown back-end name.
@@ -27,7 +29,7 @@ def make_translator(
     if backend == "argos":
         from meetbot.translation.argos import ArgosTranslator
 
-        return ArgosTranslator(models_dir)
+        return ArgosTranslator(models_dir, intra_threads=argos_threads)
     if backend == "apertium":
         from meetbot.translation.apertium import ApertiumTranslator
 

@@ -83,6 +83,7 @@ class LiveTranslation:
                 models_dir=self.app.config.models_path,
                 libretranslate_url=self.config.libretranslate_url,
                 api_key=self.config.api_key.get_secret_value() if self.config.api_key else None,
+                argos_threads=self.config.argos_threads,
             )
             # HTTP calls wait on the network, not the CPU: a few per server keeps a pool busy.
             servers = len(self.config.libretranslate_url)

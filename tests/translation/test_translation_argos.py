@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from meetbot.translation.argos import ArgosTranslator
+from meetbot.translation import argos as argos_module
+from meetbot.translation.argos import ArgosTranslator, default_threads
 from meetbot.translation.argos_package import ArgosPackage, PackageError, split_sentences
 from meetbot.translation.base import MissingPair, TranslationError
 from meetbot.translation.models import (
@@ -40,6 +41,41 @@ def test_translate_is_non_empty_and_deterministic(argos: ArgosTranslator, models
         assert other.translate_batch(TEXTS, "en", "es") == first
     finally:
         other.close()
+
+
+def test_ctranslate2_gets_the_threads_asked_for_and_translates_alike(
+    argos: ArgosTranslator, models_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ctranslate2
+
+    expected = argos.translate_batch(TEXTS, "en", "es")
+    made: list[int] = []
+    real = ctranslate2.Translator
+
+    def recording(*args: object, **kwargs: object) -> object:
+        made.append(kwargs["intra_threads"])  # type: ignore[arg-type]
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ctranslate2, "Translator", recording)
+    for threads in (1, 2):
+        other = ArgosTranslator(models_dir, beam_size=2, max_decoding_length=32,
+                                intra_threads=threads)
+        try:
+            assert other.translate_batch(TEXTS, "en", "es") == expected
+        finally:
+            other.close()
+    assert made == [1, 2]
+
+
+@pytest.mark.parametrize(("cores", "threads"), [(1, 1), (2, 1), (4, 3), (16, 15)])
+def test_by_default_ctranslate2_leaves_a_core_to_the_bot(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, cores: int, threads: int
+) -> None:
+    monkeypatch.setattr(argos_module.os, "sched_getaffinity", lambda _pid: set(range(cores)),
+                        raising=False)
+    assert default_threads() == threads
+    assert ArgosTranslator(tmp_path).intra_threads == threads
+    assert ArgosTranslator(tmp_path, intra_threads=0).intra_threads == 0  # CTranslate2's own
 
 
 def test_batch_keeps_alignment_blank_texts_and_lines(argos: ArgosTranslator) -> None:

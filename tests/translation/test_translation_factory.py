@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from meetbot.translation.apertium import ApertiumTranslator
-from meetbot.translation.argos import ArgosTranslator
+from meetbot.translation.argos import ArgosTranslator, default_threads
 from meetbot.translation.base import MissingPair
 from meetbot.translation.factory import make_translator
 from meetbot.translation.libretranslate import LibreTranslateTranslator
@@ -52,3 +52,10 @@ def test_libretranslate_takes_one_url_or_a_pool() -> None:
     )
     assert isinstance(pool, LibreTranslateTranslator)
     assert pool.urls == ["http://lt1:5000", "http://lt2:5000"] and len(pool.pool) == 2
+
+
+def test_argos_threads_reach_the_translator() -> None:
+    default = make_translator("argos", **OPTIONS)  # type: ignore[arg-type]
+    assert isinstance(default, ArgosTranslator) and default.intra_threads == default_threads()
+    three = make_translator("argos", **OPTIONS, argos_threads=3)  # type: ignore[arg-type]
+    assert isinstance(three, ArgosTranslator) and three.intra_threads == 3

@@ -144,6 +144,12 @@ regions:
     ]
 
 
+def test_argos_threads_default_to_the_back_end_s_choice(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, BASE)).translation.argos_threads is None
+    text = BASE + "translation: {argos_threads: 2}\n"
+    assert load_config(write(tmp_path, text)).translation.argos_threads == 2
+
+
 def test_startup_timeout_and_catch_up_window_have_defaults(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, BASE))
     assert config.startup_timeout == timedelta(minutes=2)
@@ -261,6 +267,10 @@ LATAM = "regions:\n  - id: latam\n    name: LA\n    room: '#la:example.org'\n   
          "'google' is not one of: argos, apertium, libretranslate or none"),
         (BASE + "translation: {bakend: none}\n", "translation.bakend",
          "unknown key; did you mean backend?"),
+        (BASE + "translation: {argos_threads: 0}\n", "translation.argos_threads",
+         "0 is too small: it must be at least 1"),
+        (BASE + "translation: {argos_threads: two}\n", "translation.argos_threads",
+         "expected a whole number, not 'two'"),
         (BASE + "facilitators: '@alice:example.org'\n", "facilitators",
          'expected a list such as ["@alice:example.org"]'),
         (BASE + "startup_timeout: .inf\n", "startup_timeout", "is not a usable duration"),

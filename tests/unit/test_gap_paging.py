@@ -409,3 +409,29 @@ async def test_an_error_mid_paging_still_handles_what_was_fetched_and_the_sync(
     # $e1-$e4, behind the error, are never handled; the sync goes on with what it has.
     assert handled == ["$e5 live", "$e6 live", "$e7 live", "$e8 live"]
     assert homeserver.requests == ["t6", "t4"]
+
+
+async def test_one_sync_of_several_rooms_is_recorded_in_one_ingest(app: MeetBotApp) -> None:
+    """A command in the last of several busy rooms waits for no other room's transaction."""
+    other = "!other:example.org"
+    homeserver = FakeHomeserver([])
+    homeserver.rooms[other] = MatrixRoom(other, BOT)
+    bot, handled = bot_over(app, homeserver)
+    calls: list[list[str]] = []
+    spy = app.ingest_many
+
+    async def counting(incoming: Any, *args: Any) -> Any:
+        calls.append([p.event_id for p in incoming])
+        return await spy(incoming, *args)
+
+    app.ingest_many = counting  # type: ignore[method-assign]
+    now = int(time.time() * 1000)
+    response = SyncResponse.from_dict({"next_batch": "s2", "rooms": {"join": {
+        ROOM: {"timeline": {"events": [said("$a1", "one", at_ms=now), said("$a2", "two",
+                                                                             at_ms=now + 1)]}},
+        other: {"timeline": {"events": [said("$b1", "!here", at_ms=now + 2, sender=ANA)]}},
+    }}})
+    assert isinstance(response, SyncResponse)
+    await bot.handle_sync(response, catch_up=False)
+    assert calls == [["$a1", "$a2", "$b1"]]
+    assert handled == ["$a1 live", "$a2 live", "$b1 live"]
