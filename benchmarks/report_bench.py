@@ -104,18 +104,18 @@ def bench_config(workdir: Path, regions: int) -> Config:
 
 def meeting_events(
     r: int, number: int, messages: int, languages: list[str]
-) -> tuple[list[Event], dict[str, str]]:
+) -> tuple[list[Event], dict[str, tuple[str, int]]]:
     """One meeting of ``messages`` messages (commands included) in region ``r``, and the
-    language of each ordinary message: eight people talk in the region's languages, the
-    facilitator walks the three prompts, every 25th message is tagged, every 15th replies,
-    every 50th is edited; one message in ten gets a 👍 from someone else."""
+    language and length in words of each ordinary message: eight people talk in the region's
+    languages, the facilitator walks the three prompts, every 25th message is tagged, every
+    15th replies, every 50th is edited; one message in ten gets a 👍 from someone else."""
     rng = random.Random(r * 1000 + number)
     room = f"!{region_id(r)}:localhost"
     people = [f"@p{r}_{i}:localhost" for i in range(8)]
     start = BASE + timedelta(weeks=number - 1, hours=r % 8)
     prefix = f"${region_id(r)}m{number}e"
     events: list[Event] = []
-    spoken: dict[str, str] = {}
+    spoken: dict[str, tuple[str, int]] = {}
     said: list[str] = []
     clock = iter(range(10**9))
     sent = [0]  # Message events so far
@@ -156,7 +156,7 @@ def meeting_events(
             reply = said[-1] if said and k % 15 == 0 else None
             event_id = say(sender, body.capitalize(), reply_to=reply)
             said.append(event_id)
-            spoken[event_id] = lang
+            spoken[event_id] = (lang, len(body.split()))
             if k % 10 == 3:
                 reactor = rng.choice([p for p in people if p != sender])
                 events.append(Reaction(f"{prefix}{len(events)}", room, reactor, at(),
@@ -183,11 +183,13 @@ async def build_record(
             for event in events:
                 await app.ingest(event)
             count += len(events)
-            # The live worker's work: each message translated into the room's other languages.
+            # The live worker's work: each message translated into the room's other languages
+            # (as long as the message, in the other language's words).
             async with app.store.db.transaction():
-                for event_id, lang in spoken.items():
-                    others = {t: f"[{t}] {event_id} translated from {lang}"
-                              for t in languages if t != lang}
+                for event_id, (lang, length) in spoken.items():
+                    words = random.Random(event_id)
+                    others = {t: " ".join(words.choice(WORDS[t]) for _ in range(length))
+                              .capitalize() for t in languages if t != lang}
                     if others:
                         await app.store.save_translations(event_id, lang, others, "bench")
     return app, count

@@ -11,7 +11,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from meetbot.core.model import Item, LogEntry, Meeting
-from meetbot.minutes.text import local_iso, quote_id, utc_iso, zone
+from meetbot.minutes.text import as_utc, quote_id, zone
 
 
 @dataclass
@@ -83,7 +83,11 @@ class MinutesView:
         return self.meeting.name_of(user_id)
 
     def time(self, at: datetime) -> dict[str, str]:
-        return {"at": local_iso(at, self.tz), "at_utc": utc_iso(at)}
+        """``text.local_iso`` and ``text.utc_iso`` of a line's time, made together (every
+        line has both)."""
+        utc = as_utc(at)
+        return {"at": utc.astimezone(self.tz).isoformat(timespec="seconds"),
+                "at_utc": utc.isoformat(timespec="seconds").replace("+00:00", "Z")}
 
     def translations(self, event_id: str) -> dict[str, str]:
         if event_id in self.redacted:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import re
 import types
 import typing
 from collections.abc import Callable
@@ -70,18 +69,17 @@ def decode_event(type_name: str, payload: str) -> Event:
 
 
 def read_json(payload: str) -> Any:
-    """A stored payload back, by orjson (a replay reads thousands). The json module reads
-    what orjson would not read the same: a lone surrogate's escape (refused) and a number of
-    19 digits or more (orjson makes a float of an int beyond 64 bits)."""
-    if _LONG_NUMBER.search(payload) is None:
+    """A stored payload back. One orjson wrote (compact: no ``": "`` outside a string) holds
+    nothing orjson reads otherwise than the json module, as orjson refuses to write it (a
+    lone surrogate, an int beyond 64 bits): orjson reads it back, sooner (a replay reads
+    thousands). Any other, the json module reads: payloads of older versions, what orjson
+    refused, a text with ``": "`` in it."""
+    if '": ' not in payload:
         try:
             return orjson.loads(payload)
         except orjson.JSONDecodeError:
             pass
     return json.loads(payload)
-
-
-_LONG_NUMBER = re.compile(r"\d{19}")
 
 
 def _fields(value: Any) -> dict[str, Any]:

@@ -71,13 +71,17 @@ def test_a_stored_payload_is_the_events_fields_as_compact_json() -> None:
 
 
 def test_payloads_read_back_as_the_json_module_reads_them() -> None:
-    """Payloads are read by orjson, except what it would read otherwise: a lone surrogate's
-    escape, an int beyond 64 bits (a float to orjson); spaced payloads of older versions too."""
+    """Compact payloads (orjson's) are read by orjson; what it would read otherwise (a lone
+    surrogate's escape, an int beyond 64 bits: a float to orjson) the encoder writes with the
+    json module, spaced, as older versions wrote every payload, and the json module reads."""
+    huge = Message("$3", "!r", "@a:x", AT, body="\ud800", attachment=Attachment(
+        "m.file", "f", "mxc://x/z", size=10**30))
     for payload in (
         '{"a": "\\ud800 x", "b": [1, 2]}',
         '{"size": 123456789012345678901234567890, "big": -18446744073709551616}',
-        '{"body": "call 1234567890123456789 now","n":1.5,"m":null}',
-        '{"event_id": "$1", "body": "h\\u00e9llo \\u2028"}',
+        '{"body":"call 1234567890123456789 now","n":1.5,"m":null}',
+        '{"event_id":"$1","body":"h\\u00e9llo \\u2028 \\": x"}',
+        encode_event(huge)[1],
     ):
         assert read_json(payload) == json.loads(payload)
         assert type(read_json(payload).get("size")) is type(json.loads(payload).get("size"))
