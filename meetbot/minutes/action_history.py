@@ -8,6 +8,7 @@ report shows every action's; the chat shells list the open ones.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -61,20 +62,45 @@ class FollowedAction:
 
 
 class MeetingCache:
-    """Meetings rebuilt from the record, once each (the running ones as they run)."""
+    """Meetings rebuilt from the record, once each (the running ones as they run); with
+    ``keep``, only that many, the least recently used let go (a report reads every meeting
+    of the network in turn: memory stays bounded however large the record)."""
 
-    def __init__(self, app: MeetBotApp, *known: Meeting) -> None:
+    def __init__(self, app: MeetBotApp, *known: Meeting, keep: int | None = None) -> None:
         self.app = app
-        self._meetings: dict[str, Meeting | None] = {m.id: m for m in known}
+        self.keep = keep
+        self._meetings: OrderedDict[str, Meeting | None] = OrderedDict((m.id, m) for m in known)
+        self._labels: dict[str, str] = {}  # a few words per meeting: every one is kept
 
     async def get(self, meeting_id: str, room_id: str) -> Meeting | None:
-        if meeting_id not in self._meetings:
-            running = self.app.meeting_in(room_id)
-            if running is not None and running.id == meeting_id:
-                self._meetings[meeting_id] = running
-            else:
-                self._meetings[meeting_id] = await self.app.rebuild_meeting(meeting_id)
-        return self._meetings[meeting_id]
+        if meeting_id in self._meetings:
+            self._meetings.move_to_end(meeting_id)
+            return self._meetings[meeting_id]
+        running = self.app.meeting_in(room_id)
+        if running is not None and running.id == meeting_id:
+            return self._kept(meeting_id, running)
+        return self._kept(meeting_id, await self.app.rebuild_meeting(meeting_id))
+
+    async def rebuilt(self, meeting_id: str) -> Meeting | None:
+        """The meeting as its stored events make it (what its minutes show)."""
+        if meeting_id in self._meetings:
+            self._meetings.move_to_end(meeting_id)
+            return self._meetings[meeting_id]
+        return self._kept(meeting_id, await self.app.rebuild_meeting(meeting_id))
+
+    async def label(self, meeting_id: str, room_id: str) -> str:
+        """How the history names a meeting ("Bogotá — Meeting 2")."""
+        if meeting_id not in self._labels:
+            meeting = await self.get(meeting_id, room_id)
+            self._labels[meeting_id] = (_meeting_label(self.app, meeting) if meeting
+                                        else meeting_id[:8])
+        return self._labels[meeting_id]
+
+    def _kept(self, meeting_id: str, meeting: Meeting | None) -> Meeting | None:
+        self._meetings[meeting_id] = meeting
+        if self.keep is not None and len(self._meetings) > self.keep:
+            self._meetings.popitem(last=False)
+        return meeting
 
     def name_of(self, user_id: str) -> str:
         """The name a person had in any meeting read so far (else their id)."""
@@ -135,7 +161,6 @@ async def history_data(
     ``name_of(user_id, display_name)``: how people are named (a pseudonym in a pseudonymous
     report); by default as the meeting knew them."""
     cache = cache or MeetingCache(app)
-    labels: dict[str, str] = {}
 
     def person(action: FollowedAction, user_id: str | None) -> str:
         if not user_id or is_withdrawn(user_id):
@@ -146,10 +171,7 @@ async def history_data(
     async def label_of(meeting_id: str | None, room_id: str | None) -> str | None:
         if not meeting_id or not room_id:
             return None
-        if meeting_id not in labels:
-            meeting = await cache.get(meeting_id, room_id)
-            labels[meeting_id] = _meeting_label(app, meeting) if meeting else meeting_id[:8]
-        return labels[meeting_id]
+        return await cache.label(meeting_id, room_id)
 
     for action in actions:
         for step in action.steps:

@@ -42,9 +42,15 @@ class MeetingNotFound(LookupError):
     pass
 
 
-async def minutes_data(app: MeetBotApp, meeting_id: str, language: str = "en") -> dict[str, Any]:
-    """The minutes document of a meeting, rebuilt from its stored events."""
-    meeting = await app.rebuild_meeting(meeting_id)
+async def minutes_data(
+    app: MeetBotApp, meeting_id: str, language: str = "en",
+    meetings: MeetingCache | None = None,
+) -> dict[str, Any]:
+    """The minutes document of a meeting, rebuilt from its stored events. ``meetings``: the
+    meetings already rebuilt, shared by the documents of a report (its actions' history
+    names other meetings)."""
+    meetings = meetings or MeetingCache(app)
+    meeting = await meetings.rebuilt(meeting_id)
     if meeting is None:
         raise MeetingNotFound(f"no meeting {meeting_id!r} in {app.store.db.path}")
     event_ids = [e.event_id for e in meeting.log]
@@ -68,7 +74,6 @@ async def minutes_data(app: MeetBotApp, meeting_id: str, language: str = "en") -
     )
     data = build_minutes_data(context)
     data["written"] = await written_part(app, meeting, context.agenda_prompts)
-    meetings = MeetingCache(app, meeting)  # rebuilt once, for the minutes and their actions
     data["action_history"] = await history_data(
         app, await actions_of_meeting(app, meeting.id, meetings), cache=meetings)
     await research_keys(app, meeting.id, data)

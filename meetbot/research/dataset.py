@@ -15,8 +15,13 @@ from zoneinfo import ZoneInfo
 
 from meetbot.app import MeetBotApp
 from meetbot.config.schema import RegionConfig
+from meetbot.minutes.action_history import MeetingCache
 from meetbot.minutes.delivery import minutes_data
 from meetbot.storage.store import MeetingRow
+
+# Meetings kept rebuilt while a report reads the record in order: the meetings of a
+# region's actions are read again by its next meetings' documents.
+KEEP_REBUILT = 32
 
 
 @dataclass
@@ -48,8 +53,11 @@ async def each_held_meeting(
     memory at once, however large the record."""
     rows = await app.store.meetings()
     chosen = [row for row in rows if row.ended_at is not None or include_running]
+    # A meeting's actions name the meetings that carried them over: each is rebuilt once
+    # while the meetings near it in time are read.
+    meetings = MeetingCache(app, keep=KEEP_REBUILT)
     for row in progress(chosen) if progress else chosen:
-        doc = await minutes_data(app, row.meeting_id)
+        doc = await minutes_data(app, row.meeting_id, meetings=meetings)
         yield HeldMeeting(row, doc["meeting_number"], doc["meetings_planned"], doc)
 
 
