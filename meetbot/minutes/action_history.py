@@ -73,13 +73,10 @@ class MeetingCache:
         self._labels: dict[str, str] = {}  # a few words per meeting: every one is kept
 
     async def get(self, meeting_id: str, room_id: str) -> Meeting | None:
-        if meeting_id in self._meetings:
-            self._meetings.move_to_end(meeting_id)
-            return self._meetings[meeting_id]
         running = self.app.meeting_in(room_id)
-        if running is not None and running.id == meeting_id:
+        if meeting_id not in self._meetings and running is not None and running.id == meeting_id:
             return self._kept(meeting_id, running)
-        return self._kept(meeting_id, await self.app.rebuild_meeting(meeting_id))
+        return await self.rebuilt(meeting_id)
 
     async def rebuilt(self, meeting_id: str) -> Meeting | None:
         """The meeting as its stored events make it (what its minutes show)."""

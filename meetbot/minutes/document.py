@@ -21,7 +21,7 @@ from typing import Any
 from meetbot.core.events import Attachment
 from meetbot.core.mentions import names_in
 from meetbot.core.model import Item, ItemKind
-from meetbot.minutes.json_text import indented_json
+from meetbot.json_text import indented_json
 from meetbot.minutes.proposals import consent_rounds, decision_translations
 from meetbot.minutes.render import UNASSIGNED, new_document, render_html, render_markdown
 from meetbot.minutes.summaries import coordinator_summary, room_summary

@@ -11,8 +11,8 @@ hostile-input tests hold it) and the same escaping rules as the templates:
 
 - HTML: every value escaped as autoescape would (``markupsafe.escape``), user text in
   ``dir="auto"`` spans;
-- Markdown: every value as the Markdown ``finalize`` hook prints it (user text escaped by
-  ``md_text``), so user text cannot become markup.
+- Markdown: every value as the Markdown ``finalize`` hook prints it
+  (:func:`markdown_printer`), so user text cannot become markup.
 
 Bot-made pieces (a label from ``t``, a time from ``clock``, a checked link) come from the
 template's own helpers and are already safe in their format.
@@ -107,20 +107,8 @@ class MarkdownLog(_Log):
     """The log of ``minutes.md.j2``: one list item per line."""
 
     def __init__(self, helpers: Helpers, items_by_n: Mapping[int, Entry],
-                 md_text: Callable[[str], str]) -> None:
-        def out(value: object) -> str:  # what the template's finalize hook prints
-            kind = type(value)
-            if kind is str:
-                return md_text(value)  # type: ignore[arg-type]
-            if kind is Markup:
-                return str.__str__(value)  # type: ignore[arg-type]
-            if value is None:
-                return ""
-            if kind is int or kind is float or kind is bool:
-                return str(value)
-            return str(value) if isinstance(value, Markup) else md_text(str(value))
-
-        super().__init__(helpers, items_by_n, out)
+                 printed: Callable[[object], str]) -> None:
+        super().__init__(helpers, items_by_n, printed)
 
     def line(self, line: Entry) -> str:
         out = self.out
@@ -231,6 +219,25 @@ class HtmlLog(_Log):
         return (f'<span class="attachment">{MSGTYPE_MARKS.get(a["kind"] or "", "")} {shown} '
                 f'<span class="muted">({_facts(html, a)})</span></span>'
                 f"{' ' if line['body'] else ''}")
+
+
+def markdown_printer(md_text: Callable[[str], str]) -> Callable[[object], str]:
+    """How a Markdown template prints a value (its ``finalize`` hook): user text through
+    ``md_text``, bot-made (``Markup``) text, numbers and ``None`` as they are."""
+
+    def printed(value: object) -> str:
+        kind = type(value)
+        if kind is str:
+            return md_text(value)  # type: ignore[arg-type]
+        if kind is Markup:
+            return str.__str__(value)  # type: ignore[arg-type]
+        if value is None:
+            return ""
+        if kind is int or kind is float or kind is bool:
+            return str(value)
+        return str(value) if isinstance(value, Markup) else md_text(str(value))
+
+    return printed
 
 
 def _facts(out: Callable[[object], str], a: Entry) -> str:

@@ -20,7 +20,7 @@ from meetbot.core.durations import format_duration
 from meetbot.core.mentions import with_names
 from meetbot.i18n import md_escape
 from meetbot.minutes.labels import LABELS, label
-from meetbot.minutes.log_lines import HtmlLog, MarkdownLog
+from meetbot.minutes.log_lines import HtmlLog, MarkdownLog, markdown_printer
 from meetbot.minutes.text import md_text, media_url, moment_text, safe_url
 
 UNASSIGNED = "UNASSIGNED"  # the actions group for nobody; no Matrix user id looks like this
@@ -29,20 +29,15 @@ if TYPE_CHECKING:
     from jinja2 import Environment
 
 
-def _md_finalize(value: object) -> object:
-    """Escape every value a Markdown template prints unless it was made safe on purpose."""
-    if value is None:
-        return ""
-    if isinstance(value, Markup):
-        return value
-    if isinstance(value, (int, float)):
-        return value
-    return Markup(_md_printed(str(value)))
-
-
 # Names, labels and times come back line after line, and every text again in each
 # language's minutes of the same document (see :func:`new_document`).
 _md_printed = functools.lru_cache(maxsize=8192)(md_text)
+_md_print = markdown_printer(_md_printed)
+
+
+def _md_finalize(value: object) -> object:
+    """Escape every value a Markdown template prints unless it was made safe on purpose."""
+    return Markup(_md_print(value))
 
 
 def new_document() -> None:
@@ -206,7 +201,7 @@ def _context(data: Mapping[str, Any], language: str, markdown: bool) -> dict[str
     items_by_n = {item["n"]: item for item in data["items"]}
     log: MarkdownLog | HtmlLog
     if markdown:
-        log = MarkdownLog(helpers, items_by_n, _md_printed)
+        log = MarkdownLog(helpers, items_by_n, _md_print)
         made_in_python: dict[str, Any] = {"log": log, "beside": log.beside}
     else:
         log = HtmlLog(helpers, items_by_n)

@@ -10,7 +10,7 @@ from babel import Locale, UnknownLocaleError
 from markupsafe import Markup
 
 from meetbot.i18n import Code, md_escape
-from meetbot.minutes.json_text import indented_json
+from meetbot.json_text import indented_json
 from meetbot.minutes.render import render_template
 from meetbot.research import charts
 from meetbot.research.labels import report_label

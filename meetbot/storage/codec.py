@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from meetbot.core.events import EVENT_TYPES, Event
+from meetbot.json_text import read_json
 
 
 def encode_event(event: Event) -> tuple[str, str]:
@@ -55,31 +56,8 @@ def encode_event_at(event: Event) -> tuple[str, str, str]:
     return kind.__name__, payload, at
 
 
-def compact_json(data: Any) -> str:
-    """``data`` as compact JSON, UTF-8 as typed, as event payloads are written (an outbox
-    row's content, a task's payload): orjson, or the json module for what orjson refuses."""
-    try:
-        return orjson.dumps(data).decode()
-    except TypeError:  # orjson.JSONEncodeError: an int beyond 64 bits, a lone surrogate
-        return json.dumps(data, ensure_ascii=False)
-
-
 def decode_event(type_name: str, payload: str) -> Event:
     return _decode(EVENT_TYPES[type_name], read_json(payload))  # type: ignore[no-any-return]
-
-
-def read_json(payload: str) -> Any:
-    """A stored payload back. One orjson wrote (compact: no ``": "`` outside a string) holds
-    nothing orjson reads otherwise than the json module, as orjson refuses to write it (a
-    lone surrogate, an int beyond 64 bits): orjson reads it back, sooner (a replay reads
-    thousands). Any other, the json module reads: payloads of older versions, what orjson
-    refused, a text with ``": "`` in it."""
-    if '": ' not in payload:
-        try:
-            return orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            pass
-    return json.loads(payload)
 
 
 def _fields(value: Any) -> dict[str, Any]:
