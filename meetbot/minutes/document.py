@@ -21,12 +21,12 @@ from typing import Any
 from meetbot.core.events import Attachment
 from meetbot.core.mentions import names_in
 from meetbot.core.model import Item, ItemKind
-from meetbot.json_text import indented_json
 from meetbot.minutes.proposals import consent_rounds, decision_translations
 from meetbot.minutes.render import UNASSIGNED, new_document, render_html, render_markdown
 from meetbot.minutes.summaries import coordinator_summary, room_summary
 from meetbot.minutes.text import as_utc, local_iso, media_url, safe_url, utc_iso
 from meetbot.minutes.view import MinutesContext, MinutesView
+from meetbot.storage.json_text import indented_json
 
 FORMAT = "meetbot-minutes/1"
 

@@ -10,10 +10,10 @@ from babel import Locale, UnknownLocaleError
 from markupsafe import Markup
 
 from meetbot.i18n import Code, md_escape
-from meetbot.json_text import indented_json
 from meetbot.minutes.render import render_template
 from meetbot.research import charts
 from meetbot.research.labels import report_label
+from meetbot.storage.json_text import indented_json
 
 FORMATS = ("html", "md", "json")
 

@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from meetbot.core.events import EVENT_TYPES, Event
-from meetbot.json_text import read_json
+from meetbot.storage.json_text import read_json
 
 
 def encode_event(event: Event) -> tuple[str, str]:

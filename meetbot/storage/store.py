@@ -11,9 +11,9 @@ import aiosqlite
 
 from meetbot.core.events import Event
 from meetbot.core.scrubbing import Commands, redaction_removes_words, without_words
-from meetbot.json_text import compact_json
 from meetbot.storage.codec import decode_event, encode_event, encode_event_at
 from meetbot.storage.database import Database
+from meetbot.storage.json_text import compact_json
 from meetbot.storage.rows import MeetingRow, NotReady, OutboxMessage, Task, meeting_row
 
 __all__ = ["MeetingRow", "NotReady", "OutboxMessage", "Store", "Task", "utcnow"]

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from meetbot.core.events import Attachment, Message, Reaction
-from meetbot.json_text import read_json
 from meetbot.runtime.features import features
 from meetbot.storage.codec import decode_event, encode_event, encode_event_at
 from meetbot.storage.database import Database, DatabaseTooNew
+from meetbot.storage.json_text import read_json
 from meetbot.storage.migrations import MIGRATIONS
 from meetbot.storage.store import Store
 
