@@ -9,12 +9,12 @@ report shows every action's; the chat shells list the open ones.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from meetbot.app import MeetBotApp
-from meetbot.core.model import Item, ItemKind, Meeting
+from meetbot.core.model import Item, ItemKind, Meeting, RoomState
 from meetbot.minutes.series import is_withdrawn
 from meetbot.storage.action_store import (
     CARRIED,
@@ -62,49 +62,87 @@ class FollowedAction:
 
 
 class MeetingCache:
-    """Meetings rebuilt from the record, once each (the running ones as they run); with
-    ``keep``, only that many, the least recently used let go (a report reads every meeting
-    of the network in turn: memory stays bounded however large the record)."""
+    """Meetings rebuilt from the record, once each (the running ones as they run).
+
+    With ``keep``, only that many whole meetings are kept, the least recently used let go
+    (a report reads every meeting of the network in turn: memory stays bounded however
+    large the record). What an action's history reads of a meeting (its items and names,
+    not its log) and how it is named are kept for every meeting read: a meeting's actions
+    are followed up by the region's later meetings, which never rebuild it again.
+    """
 
     def __init__(self, app: MeetBotApp, *known: Meeting, keep: int | None = None) -> None:
         self.app = app
         self.keep = keep
         self._meetings: OrderedDict[str, Meeting | None] = OrderedDict((m.id, m) for m in known)
-        self._labels: dict[str, str] = {}  # a few words per meeting: every one is kept
+        self._outlines: dict[str, Meeting | None] = {m.id: outline(m) for m in known}
+        self._labels: dict[str, str] = {}  # a few words per meeting
 
     async def get(self, meeting_id: str, room_id: str) -> Meeting | None:
+        """The meeting, or its outline (items and names, no log): what actions need."""
         running = self.app.meeting_in(room_id)
-        if meeting_id not in self._meetings and running is not None and running.id == meeting_id:
+        if running is not None and running.id == meeting_id and meeting_id not in self._meetings:
             return self._kept(meeting_id, running)
+        if meeting_id in self._meetings:
+            self._meetings.move_to_end(meeting_id)
+            return self._meetings[meeting_id]
+        if meeting_id in self._outlines:
+            return self._outlines[meeting_id]
         return await self.rebuilt(meeting_id)
 
     async def rebuilt(self, meeting_id: str) -> Meeting | None:
-        """The meeting as its stored events make it (what its minutes show)."""
+        """The whole meeting as its stored events make it (what its minutes show)."""
         if meeting_id in self._meetings:
             self._meetings.move_to_end(meeting_id)
             return self._meetings[meeting_id]
         return self._kept(meeting_id, await self.app.rebuild_meeting(meeting_id))
 
     async def label(self, meeting_id: str, room_id: str) -> str:
-        """How the history names a meeting ("Bogotá — Meeting 2")."""
+        """How the history names a meeting ("Bogotá — Meeting 2"). A meeting not read yet
+        (a later one that carried an action over) is named from its first event alone."""
         if meeting_id not in self._labels:
-            meeting = await self.get(meeting_id, room_id)
+            known = self._meetings.get(meeting_id) or self._outlines.get(meeting_id)
+            running = self.app.meeting_in(room_id)
+            if known is None and running is not None and running.id == meeting_id:
+                known = running
+            meeting = known or await self._opened(meeting_id)
             self._labels[meeting_id] = (_meeting_label(self.app, meeting) if meeting
                                         else meeting_id[:8])
         return self._labels[meeting_id]
 
+    async def _opened(self, meeting_id: str) -> Meeting | None:
+        """The meeting as its first stored event opened it: its title, region and start.
+        That is the title the whole record gives: only a redaction of that event changes
+        it, and a redacted event is stored without its words."""
+        row = await self.app.store.meeting(meeting_id)
+        if row is None:
+            return None
+        first = await self.app.store.meeting_events(meeting_id, limit=1)
+        state = self.app.replay(RoomState(row.room_id), first)
+        meeting = state.meeting or state.last_meeting
+        if meeting is None or meeting.id != meeting_id:  # not the meeting: the whole record
+            return await self.rebuilt(meeting_id)
+        return meeting
+
     def _kept(self, meeting_id: str, meeting: Meeting | None) -> Meeting | None:
         self._meetings[meeting_id] = meeting
+        self._outlines[meeting_id] = outline(meeting) if meeting is not None else None
         if self.keep is not None and len(self._meetings) > self.keep:
             self._meetings.popitem(last=False)
         return meeting
 
     def name_of(self, user_id: str) -> str:
         """The name a person had in any meeting read so far (else their id)."""
-        for meeting in self._meetings.values():
+        for meeting in self._outlines.values():
             if meeting is not None and meeting.names.get(user_id):
                 return meeting.names[user_id]
         return user_id
+
+
+def outline(meeting: Meeting) -> Meeting:
+    """What an action's history reads of a meeting: the meeting without its log (its items
+    and the names people went by stay; the log is nearly all of a meeting's size)."""
+    return replace(meeting, log=[], attendance={}, proposals=[], _log_index={}, _lines={})
 
 
 async def followed_actions(
@@ -115,9 +153,8 @@ async def followed_actions(
     """The numbered actions still in the record (not struck, redacted or withdrawn); only
     ``numbers`` when given (only their meetings are rebuilt)."""
     store = ActionStore(app.store.db)
-    rows = await store.actions(region_id=region_id, number=number, meeting_ids=meeting_ids)
-    if numbers is not None:
-        rows = [r for r in rows if r.number in numbers]
+    rows = await store.actions(region_id=region_id, number=number, meeting_ids=meeting_ids,
+                               numbers=numbers)
     steps = await store.steps([r.number for r in rows]) if rows else {}
     cache = cache or MeetingCache(app)
     found: list[FollowedAction] = []
@@ -134,11 +171,7 @@ async def actions_of_meeting(
     app: MeetBotApp, meeting_id: str, cache: MeetingCache | None = None
 ) -> list[FollowedAction]:
     """The actions a meeting opened, carried over or closed (only their meetings rebuilt)."""
-    store = ActionStore(app.store.db)
-    touched = {r.number for r in await store.actions(meeting_ids=[meeting_id])}
-    for number, steps in (await store.steps()).items():
-        if any(s.meeting_id == meeting_id for s in steps):
-            touched.add(number)
+    touched = await ActionStore(app.store.db).touched_in(meeting_id)
     if not touched:
         return []
     return await followed_actions(app, numbers=touched, cache=cache)
@@ -173,6 +206,7 @@ async def history_data(
     for action in actions:
         for step in action.steps:
             await label_of(step.meeting_id, step.room_id)
+        await _read_names(action, cache)
     texts, sources = await app.store.translations_for(a.item.event_id for a in actions)
     data: list[dict[str, Any]] = []
     for action in actions:
@@ -207,6 +241,21 @@ async def history_data(
             "steps": steps,
         })
     return data
+
+
+async def _read_names(action: FollowedAction, cache: MeetingCache) -> None:
+    """The meetings of an action's steps read until everyone its history names has a name
+    (someone assigned by their id may first have spoken in a later meeting)."""
+    people = {s.user_id for s in action.steps if s.user_id} | set(action.owners)
+    unknown = {u for u in people if not is_withdrawn(u) and not action.meeting.names.get(u)
+               and cache.name_of(u) == u}
+    for step in action.steps:
+        if not unknown:
+            return
+        if step.meeting_id and step.room_id:
+            meeting = await cache.get(step.meeting_id, step.room_id)
+            if meeting is not None:
+                unknown -= {u for u, name in meeting.names.items() if name}
 
 
 def name_of_text(action: FollowedAction, name_of: Any) -> str:

@@ -30,8 +30,8 @@ UNKNOWN_COLOUR = "#9E9E9E"  # messages whose language was not recorded
 BAR_COLOUR = PALETTE[0]
 FONT_SIZE = 9  # points: 12 CSS pixels at the chart's natural size
 
-# Panels of the per-meeting charts, in inches.
-PANEL_WIDTH, PANEL_HEIGHT, MAX_COLUMNS = 2.9, 1.9, 3
+# The plots of the per-meeting charts' panels, in inches (their words are around them).
+PLOT_WIDTH, PLOT_HEIGHT, MAX_COLUMNS = 2.45, 1.3, 3
 
 
 @dataclass(frozen=True)
@@ -57,9 +57,11 @@ def _pyplot() -> Any:
 _SIZE = re.compile(rb'<svg[^>]*?width="([\d.]+)pt"[^>]*?height="([\d.]+)pt"')
 
 
-def _chart(fig: Any) -> Chart:
+def _chart(fig: Any, *, tight: bool = True) -> Chart:
+    """The figure as SVG; ``tight``: trimmed to what is drawn (else laid out to its edges)."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    fig.savefig(buffer, format="svg", bbox_inches="tight" if tight else None,
+                metadata={"Date": None})
     _pyplot().close(fig)
     svg = buffer.getvalue()
     size = _SIZE.search(svg)
@@ -76,15 +78,30 @@ def per_meeting_panels(
     participation: Sequence[Mapping[str, Any]], regions: Sequence[Mapping[str, Any]],
     key: str, meeting_label: str, value_label: str, none_label: str,
 ) -> Chart:
-    """Small multiples: per region, a bar per meeting held (``key``: people or messages)."""
+    """Small multiples: per region, a bar per meeting held (``key``: people or messages).
+
+    The panels share their scales, so the ticks are worked out once, and the grid is laid
+    out from the words it holds (a layout engine measuring every panel's ticks and words
+    took most of a report's time at network scale).
+    """
     plt = _pyplot()
     numbers = sorted({int(p["number"]) for p in participation}) or [1]
     count = max(len(regions), 1)
     columns = min(MAX_COLUMNS, count)
     rows = math.ceil(count / columns)
+    titles = [_wrap(str(region["name"])) for region in regions]
+    highest = max([int(p[key]) for p in participation] or [1]) or 1
+    grid = _PanelGrid(columns, rows, max((t.count("\n") + 1 for t in titles), default=1),
+                      len(str(highest)), ragged=count % columns != 0)
     fig, axes = plt.subplots(rows, columns, squeeze=False, sharex=True, sharey=True,
-                             figsize=(PANEL_WIDTH * columns, PANEL_HEIGHT * rows + 0.3),
-                             layout="constrained")
+                             figsize=grid.size, gridspec_kw=grid.spacing())
+    y_ticks = [int(t) for t in plt.MaxNLocator(nbins=4, integer=True).tick_values(0, highest)
+               if 0 <= t <= highest]
+    first = axes.flat[0]
+    first.set_xlim(min(numbers) - 0.6, max(numbers) + 0.6)
+    first.set_ylim(0, highest * 1.06)
+    first.set_xticks(numbers if len(numbers) <= 8 else numbers[:: math.ceil(len(numbers) / 8)])
+    first.set_yticks(y_ticks)
     for index, ax in enumerate(axes.flat):
         if index >= len(regions):
             ax.set_visible(False)
@@ -96,10 +113,9 @@ def per_meeting_panels(
         if not held:
             ax.text(0.5, 0.5, none_label, transform=ax.transAxes, ha="center", va="center",
                     color="#555555")
-        ax.set_title(_wrap(str(region["name"])), fontsize=FONT_SIZE, loc="left")
-        ax.set_xlim(min(numbers) - 0.6, max(numbers) + 0.6)
-        ax.xaxis.set_major_locator(plt.MaxNLocator(nbins=8, integer=True))
-        ax.yaxis.set_major_locator(plt.MaxNLocator(nbins=4, integer=True))
+        # Where the title goes is known (no tick labels above): matplotlib need not work it
+        # out by measuring every panel of the row.
+        ax.set_title(titles[index], fontsize=FONT_SIZE, loc="left", y=1.0, pad=4)
         ax.spines[["top", "right"]].set_visible(False)
         ax.grid(axis="y", color="#dddddd", linewidth=0.6)
         ax.set_axisbelow(True)
@@ -108,7 +124,48 @@ def per_meeting_panels(
         if index // columns == rows - 1 or index + columns >= len(regions):
             ax.set_xlabel(meeting_label)
             ax.tick_params(labelbottom=True)
-    return _chart(fig)
+    return _chart(fig, tight=False)
+
+
+# Heights and widths of the words around a panel, in inches, at FONT_SIZE; the air between
+# panels side by side and after the last.
+_LINE, _DIGIT, _TICKS, _LABEL = FONT_SIZE * 1.25 / 72, FONT_SIZE * 0.62 / 72, 0.22, 0.2
+_BESIDE, _RIGHT = 0.3, 0.15
+
+
+@dataclass(frozen=True)
+class _PanelGrid:
+    """Where the panels go: each plot at its readable size, with room for the words above,
+    beside and below it (a region's name in up to ``title_lines`` lines, tick labels of up
+    to ``digits`` digits, the axis labels); ``ragged``: the last row is short, so the panels
+    above its gap show their meeting numbers too."""
+
+    columns: int
+    rows: int
+    title_lines: int
+    digits: int
+    ragged: bool
+
+    @property
+    def _margins(self) -> tuple[float, float, float, float]:
+        top = self.title_lines * _LINE + 0.12
+        left = _LABEL + self.digits * _DIGIT + 0.25
+        bottom = _TICKS + _LABEL + 0.15
+        between = top + (bottom if self.ragged else 0.12)  # a row's title and the one above
+        return top, left, bottom, between
+
+    @property
+    def size(self) -> tuple[float, float]:
+        top, left, bottom, between = self._margins
+        return (left + self.columns * PLOT_WIDTH + (self.columns - 1) * _BESIDE + _RIGHT,
+                top + self.rows * PLOT_HEIGHT + (self.rows - 1) * between + bottom)
+
+    def spacing(self) -> dict[str, float]:
+        top, left, bottom, between = self._margins
+        width, height = self.size
+        return {"left": left / width, "right": 1 - _RIGHT / width, "bottom": bottom / height,
+                "top": 1 - top / height, "wspace": _BESIDE / PLOT_WIDTH,
+                "hspace": between / PLOT_HEIGHT}
 
 
 def language_bars(

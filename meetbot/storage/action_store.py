@@ -58,25 +58,33 @@ class ActionStore:
 
     async def actions(
         self, *, region_id: str | None = None, number: int | None = None,
-        meeting_ids: Iterable[str] | None = None,
+        meeting_ids: Iterable[str] | None = None, numbers: Iterable[int] | None = None,
     ) -> list[ActionRow]:
         sql, args = "SELECT * FROM actions WHERE 1 = 1", list[object]()
+        for column, values in (("meeting_id", meeting_ids), ("number", numbers)):
+            if values is not None:
+                wanted = list(values)
+                sql += f" AND {column} IN ({', '.join('?' for _ in wanted)})"
+                args.extend(wanted)
         if region_id is not None:
             sql += " AND region_id = ?"
             args.append(region_id)
         if number is not None:
             sql += " AND number = ?"
             args.append(number)
-        if meeting_ids is not None:
-            ids = list(meeting_ids)
-            sql += f" AND meeting_id IN ({', '.join('?' for _ in ids)})"
-            args.extend(ids)
         rows = await self.db.conn.execute_fetchall(sql + " ORDER BY number", args)
         return [
             ActionRow(r["number"], r["meeting_id"], r["item_n"], r["region_id"], r["room_id"],
                       datetime.fromisoformat(r["opened_at"]))
             for r in rows
         ]
+
+    async def touched_in(self, meeting_id: str) -> set[int]:
+        """The actions a meeting opened, carried over or closed."""
+        rows = await self.db.conn.execute_fetchall(
+            "SELECT number FROM actions WHERE meeting_id = ? "
+            "UNION SELECT number FROM action_steps WHERE meeting_id = ?", (meeting_id, meeting_id))
+        return {r["number"] for r in rows}
 
     async def steps(self, numbers: Iterable[int] | None = None) -> dict[int, list[ActionStep]]:
         """Each action's steps, oldest first."""

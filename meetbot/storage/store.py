@@ -99,11 +99,11 @@ class Store:
             ),
         )
 
-    async def meeting_events(self, meeting_id: str) -> list[Event]:
+    async def meeting_events(self, meeting_id: str, limit: int = -1) -> list[Event]:
         async with self.conn.execute(
             "SELECT type, payload FROM events WHERE meeting_id = ? AND payload IS NOT NULL "
-            "ORDER BY seq",
-            (meeting_id,),
+            "ORDER BY seq LIMIT ?",
+            (meeting_id, limit),
         ) as cur:
             rows = await cur.fetchall()
         return [decode_event(row["type"], row["payload"]) for row in rows]

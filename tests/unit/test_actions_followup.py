@@ -4,6 +4,7 @@ through the production app over a real database (the outbox read back as what th
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from meetbot.core.followup_effects import (
     ActionsListed,
     ActionsNoted,
 )
-from meetbot.core.model import Agenda, Prompt, Region, RoomSettings, RoomState
+from meetbot.core.model import Agenda, Meeting, Prompt, Region, RoomSettings, RoomState
 from meetbot.core.records import SlotKey
 from meetbot.i18n import render_lines
 from meetbot.minutes.action_history import actions_of_meeting, followed_actions, history_data
@@ -209,5 +210,58 @@ async def test_a_withdrawn_owner_leaves_the_actions(tmp_path: Path) -> None:
         steps = (await ActionStore(app.store.db).steps())[1]
         assert [(s.step, s.reason) for s in steps] == [("dropped", None)]
         assert all(s.user_id != BEA for s in steps)
+    finally:
+        await app.store.db.close()
+
+
+@pytest.mark.asyncio
+async def test_a_report_reads_each_meeting_of_a_series_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first meeting's history names the later meetings that carried its action over:
+    they are named from their first event (a title taken back included), not rebuilt for
+    it; the later meetings' documents read the first meeting's action from what was kept
+    of it, even when no whole meeting is kept (a network of many regions). Every document
+    tells the action's history the same way."""
+    from meetbot.research import dataset
+
+    monkeypatch.setattr(dataset, "KEEP_REBUILT", 1)
+    app = await open_bound(config_file(tmp_path, coordinator=True))
+    rebuilt: Counter[str] = Counter()
+    rebuild = app.rebuild_meeting
+
+    async def counted(meeting_id: str) -> Meeting | None:
+        rebuilt[meeting_id] += 1
+        return await rebuild(meeting_id)
+
+    app.rebuild_meeting = counted  # type: ignore[method-assign]
+    try:
+        first = Speaker()
+        await app.ingest(first.say("!startmeeting First", display_name="Ana"))
+        await app.ingest(first.say(f"!action {CARLOS} asks the council"))
+        await app.ingest(first.say("!endmeeting"))
+        second = Speaker(start=datetime(2027, 2, 15, 23, 0, tzinfo=timezone.utc), prefix="$s")
+        opened = second.say("!startmeeting Second, at the hidden venue")
+        await app.ingest(opened)
+        await app.ingest(second.say("hola", sender=CARLOS, display_name="Carlos"))
+        await app.ingest(second.redact(opened.event_id, sender=ANA))
+        await app.ingest(second.say("!endmeeting"))
+        third = Speaker(start=datetime(2027, 3, 15, 23, 0, tzinfo=timezone.utc), prefix="$t")
+        await app.ingest(third.say("!startmeeting Third"))
+        await app.ingest(third.say("!done A1", sender=CARLOS))
+        await app.ingest(third.say("!endmeeting"))
+        rebuilt.clear()
+
+        held = await dataset.held_meetings(app)
+
+        assert sorted(rebuilt.values()) == [1, 1, 1]
+        told = [[(s["step"], s["meeting"], s["by"]) for s in h.doc["action_history"][0]["steps"]]
+                for h in held]
+        assert told[0] == told[1] == told[2]
+        assert [step for step, _meeting, _by in told[0]] == ["opened", "carried", "carried",
+                                                             "done"]
+        assert told[0][1][1] == held[1].doc["title"]  # the default: "Latin America — <date>"
+        assert "hidden venue" not in str(told) and "hidden venue" not in held[1].doc["title"]
+        assert told[0][3][2] == "Carlos"
     finally:
         await app.store.db.close()
