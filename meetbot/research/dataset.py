@@ -19,9 +19,10 @@ from meetbot.minutes.action_history import MeetingCache
 from meetbot.minutes.delivery import minutes_data
 from meetbot.storage.store import MeetingRow
 
-# Meetings kept rebuilt while a report reads the record in order: the meetings of a
-# region's actions are read again by its next meetings' documents.
-KEEP_REBUILT = 32
+# Whole meetings kept rebuilt while a report reads the record in order. Few are needed: the
+# next meetings' documents read a meeting's actions from its outline, which is always kept
+# (see MeetingCache); a whole meeting is 1-2 MB at 500 messages.
+KEEP_REBUILT = 4
 
 
 @dataclass
@@ -53,8 +54,8 @@ async def each_held_meeting(
     memory at once, however large the record."""
     rows = await app.store.meetings()
     chosen = [row for row in rows if row.ended_at is not None or include_running]
-    # A meeting's actions name the meetings that carried them over: each is rebuilt once
-    # while the meetings near it in time are read.
+    # A meeting's actions name the meetings that carried them over: each meeting is
+    # rebuilt once, for its own document.
     meetings = MeetingCache(app, keep=KEEP_REBUILT)
     for row in progress(chosen) if progress else chosen:
         doc = await minutes_data(app, row.meeting_id, meetings=meetings)
