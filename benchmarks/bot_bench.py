@@ -43,6 +43,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -452,11 +453,11 @@ async def bench_ingest(workdir: Path, count: int, report: Report, profile: bool)
     try:
         for k, start in enumerate(range(0, len(events), size)):
             steps: list[tuple[str, Callable[[], Awaitable[None] | None]]] = [
-                ("ingest", lambda s=start: subject(events[s : s + size])),
-                ("plain", lambda s=start: plain(rows[s : s + size])),
-                ("core", lambda s=start: core(events[s : s + size])),
-                ("batched", lambda s=start: subject_batched(events[s : s + size])),
-                ("plain_batched", lambda s=start: plain_batched(rows[s : s + size])),
+                ("ingest", partial(subject, events[start : start + size])),
+                ("plain", partial(plain, rows[start : start + size])),
+                ("core", partial(core, events[start : start + size])),
+                ("batched", partial(subject_batched, events[start : start + size])),
+                ("plain_batched", partial(plain_batched, rows[start : start + size])),
             ]
             if k % 2:
                 steps.reverse()
@@ -819,11 +820,11 @@ async def bench_memory(ctx: Context, report: Report) -> None:
     )
     for label, key in (("idle in the meeting", 0), (f"after {count} messages", 1)):
         source = idle if key == 0 else busy
-        bot, plain, e2e = source["bot"][0], source["nio"][0], source["nio_e2e"][0]
+        bot_mb, nio_mb, e2e_mb = source["bot"][0], source["nio"][0], source["nio_e2e"][0]
         report.add(
             f"RSS {label}: bot / nio+E2E / bare nio",
-            f"{bot:.0f} / {e2e:.0f} / {plain:.0f} MB",
-            f"ratio bot / nio+E2E {bot / e2e:.2f}, bot / bare nio {bot / plain:.2f}",
+            f"{bot_mb:.0f} / {e2e_mb:.0f} / {nio_mb:.0f} MB",
+            f"ratio bot / nio+E2E {bot_mb / e2e_mb:.2f}, bot / bare nio {bot_mb / nio_mb:.2f}",
         )
     growth = busy["bot"][0] - idle["bot"][0]
     base_growth = busy["nio_e2e"][0] - idle["nio_e2e"][0]
@@ -1456,6 +1457,11 @@ async def load_variant(
             at = loop.time() + n * period / LOAD_ROOMS
             flight = asyncio.Semaphore(LOAD_IN_FLIGHT)
             sending: set[asyncio.Task[None]] = set()
+
+            def sent(task: asyncio.Task[None]) -> None:
+                sending.discard(task)
+                flight.release()
+
             k = 0
             while not stop.is_set():
                 await asyncio.sleep(max(0.0, at - loop.time()))
@@ -1463,7 +1469,7 @@ async def load_variant(
                 await flight.acquire()
                 task = asyncio.create_task(send_one(speaker, f"{texts[k % len(texts)]} ({k})"))
                 sending.add(task)
-                task.add_done_callback(lambda t: (sending.discard(t), flight.release()))
+                task.add_done_callback(sent)
                 k += 1
                 at = max(at + period, loop.time())
             await asyncio.gather(*sending)

@@ -159,7 +159,8 @@ def main() -> None:
 
         run(False)  # warm-up: processes, models, caches
         run(True)
-        base, subject = [], []
+        base: list[float] = []
+        subject: list[float] = []
         for n in range(args.rounds):  # interleaved, the order alternating
             order = (False, True) if n % 2 == 0 else (True, False)
             for flag in order:

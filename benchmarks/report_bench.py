@@ -363,9 +363,10 @@ async def bench_scale(
                                          per_region, messages)
         built = time.perf_counter() - t0
         try:
-            last = (regions, per_region) == scales[-1]
+            largest = (regions, per_region) == scales[-1]
             t, memory, sizes = await measure_outputs(
-                app, workdir / f"out{regions}x{per_region}", n_rounds, profile if last else None)
+                app, workdir / f"out{regions}x{per_region}", n_rounds,
+                profile if largest else None)
         finally:
             await app.store.db.close()
         results.append((regions * per_region, regions, events, built, t, memory, sizes))

@@ -89,7 +89,7 @@ def main() -> None:
             )
 
         burst_texts = messages(args.burst, seed=1)
-        tokens = [model.package.tokenizer.encode(t) for t in burst_texts]
+        tokens = [model.tokenizer.encode(t) for t in burst_texts]
         raw(tokens[: args.batch])  # warm-up
 
         def raw_burst() -> tuple[float, list[float]]:
@@ -123,7 +123,7 @@ def main() -> None:
             await service.translate("warm up", "en", ["es"])
             raw_times, svc_times = [], []
             for text in messages(args.singles, seed=2):
-                tok = model.package.tokenizer.encode(text)
+                tok = model.tokenizer.encode(text)
                 t0 = time.perf_counter()
                 raw([tok])
                 raw_times.append(time.perf_counter() - t0)

@@ -158,9 +158,9 @@ def measure(args: argparse.Namespace, servers: list[LibreTranslateServer]) -> li
     singles: dict[str, list[float]] = {"apertium": [], "one": [], "pool": []}
     clients = {"apertium": apertium, "one": one, "pool": pool}
     for text in messages(args.singles, seed=7):
-        for name, client in clients.items():
+        for name, translator in clients.items():
             t0 = time.perf_counter()
-            client.translate_batch([text], "en", "es")
+            translator.translate_batch([text], "en", "es")
             singles[name].append(time.perf_counter() - t0)
 
     # One server stops: the pool keeps answering every request on the other.
