@@ -60,7 +60,7 @@ def main() -> None:
     parser.add_argument("--beam", type=int, default=4, help="beam size (Argos default 4)")
     parser.add_argument("--tokens", type=int, default=24, help="generated tokens per message")
     parser.add_argument("--singles", type=int, default=20, help="single-message samples")
-    parser.add_argument("--rounds", type=int, default=3, help="paired raw/service rounds")
+    parser.add_argument("--rounds", type=int, default=7, help="paired raw/service rounds")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
 
