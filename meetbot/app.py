@@ -297,7 +297,7 @@ class MeetBotApp:
     def replay(self, state: RoomState, events: list[Event]) -> RoomState:
         """Fold stored events into ``state`` exactly as they were handled live."""
         for event in events:
-            self.engine.handle(state, self.settings_for_event(state, event), event)
+            self.engine.replay(state, self.settings_for_event(state, event), event)
         return state
 
     async def restore(self) -> None:

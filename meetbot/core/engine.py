@@ -41,11 +41,22 @@ class Engine:
 
     def __init__(self, features: Features) -> None:
         self.features = features
+        self._replaying = Features(features.commands, features.hooks.replaying())
 
     def handle(self, state: RoomState, settings: RoomSettings, event: Event) -> Outcome:
         token = ACTIVE_FEATURES.set(self.features)  # (no context manager: every event)
         try:
             return _handle(self.features, state, settings, event)
+        finally:
+            ACTIVE_FEATURES.reset(token)
+
+    def replay(self, state: RoomState, settings: RoomSettings, event: Event) -> None:
+        """Fold a stored event into the record as :meth:`handle` did, without the hooks that
+        only work out effects (a rebuild drops them: a long meeting's translations and
+        checks need not be asked for again to be ignored)."""
+        token = ACTIVE_FEATURES.set(self.features)
+        try:
+            _handle(self._replaying, state, settings, event)
         finally:
             ACTIVE_FEATURES.reset(token)
 

@@ -32,6 +32,15 @@ class Hooks:
     status: tuple[Callable[..., list[Any]], ...] = ()
     # Called as (call, more) when a facilitator extends the meeting's end (``!extend``).
     extend_meeting: tuple[Callable[..., None], ...] = ()
+    # Hooks above that only say what to do outside the record (translate, check) and change
+    # nothing in it: a replay that rebuilds a meeting, whose effects are dropped, skips them.
+    effects_only: tuple[Hook, ...] = ()
+
+    def replaying(self) -> Hooks:
+        """These hooks as a replay of the record runs them: without the effects-only ones."""
+        skip = set(self.effects_only)
+        return Hooks(**{f.name: tuple(h for h in getattr(self, f.name) if h not in skip)
+                        for f in fields(self)})
 
     def __add__(self, other: Hooks) -> Hooks:
         return Hooks(

@@ -278,3 +278,35 @@ def test_the_coordinator_may_run_facilitator_commands_in_the_coordinator_room() 
                             coordinator_users=frozenset({"@kofi:example.org"}))
     answers = room.says("@kofi:example.org", "!startmeeting")
     assert "Meeting started" in answers[0]
+
+
+def test_a_replay_rebuilds_the_same_meeting_without_asking_for_translations() -> None:
+    """Rebuilding a meeting from its record skips the hooks that only say what to do outside
+    it (translate, check): what the meeting holds is the same, languages chosen included."""
+    from dataclasses import asdict
+
+    from meetbot.core.commands import check, translation
+
+    core = engine()
+    live, rebuilt = Meeting(), Meeting()
+    events = [
+        Message("$r1", ROOM, FACILITATOR, START, body="!startmeeting", sender_power=50),
+        Message("$r2", ROOM, PARTICIPANT, START + timedelta(minutes=1),
+                body="Podemos compartir notas", sender_language="es"),
+        Message("$r3", ROOM, PARTICIPANT, START + timedelta(minutes=2), body="!idea un cuaderno"),
+        Edit("$r4", ROOM, PARTICIPANT, START + timedelta(minutes=3), target="$r2",
+             body="Podemos compartir las notas"),
+        Redaction("$r5", ROOM, PARTICIPANT, START + timedelta(minutes=4), target="$r3"),
+    ]
+    asked = []
+    for event in events:
+        asked += core.handle(live.state, live.settings, event).effects
+        assert core.replay(rebuilt.state, rebuilt.settings, event) is None
+    assert any(isinstance(e, Translate) for e in asked)  # the live meeting asked for them
+    assert asdict(rebuilt.state) == asdict(live.state)
+    assert rebuilt.state.meeting is not None
+    assert rebuilt.state.meeting.chosen_languages == {PARTICIPANT: "es"}
+    skipped = core.features.hooks.replaying()
+    assert translation.on_message not in skipped.message
+    assert translation.remember_language in skipped.message
+    assert check.on_message not in skipped.message and skipped.effects_only == ()

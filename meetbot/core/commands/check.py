@@ -60,7 +60,8 @@ def on_redaction(state: RoomState, settings: RoomSettings, event: Redaction) -> 
     return [effect(ForgetChecks(event.target))]
 
 
-HOOKS = Hooks(message=(on_message,), redaction=(on_redaction,))
+HOOKS = Hooks(message=(on_message,), redaction=(on_redaction,),
+              effects_only=(on_message, on_redaction))
 
 
 @command(

@@ -57,10 +57,17 @@ def _translatable(event: Message) -> bool:
     )
 
 
-def on_message(state: RoomState, settings: RoomSettings, event: Message) -> list[Effect]:
+def remember_language(state: RoomState, settings: RoomSettings, event: Message) -> list[Effect]:
+    """A message says the language its author chose (with !lang, or their client): the
+    meeting reads their words in it from then on."""
     meeting = state.meeting
     if meeting is not None and event.sender_language:
         meeting.chosen_languages[event.sender] = event.sender_language
+    return []
+
+
+def on_message(state: RoomState, settings: RoomSettings, event: Message) -> list[Effect]:
+    meeting = state.meeting
     if not _translatable(event):
         return []
     if meeting is None:
@@ -133,7 +140,8 @@ def on_redaction(state: RoomState, settings: RoomSettings, event: Redaction) -> 
     return [RetractTranslation(event.room_id, event.target)]
 
 
-HOOKS = Hooks(message=(on_message,), edit=(on_edit,), redaction=(on_redaction,))
+HOOKS = Hooks(message=(remember_language, on_message), edit=(on_edit,),
+              redaction=(on_redaction,), effects_only=(on_message, on_edit, on_redaction))
 
 
 @command(
