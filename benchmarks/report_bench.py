@@ -17,8 +17,8 @@ and as the process's CPU time (threads included: steadier on a shared machine). 
 (0.2 s, 2 s, 5 s) are absolute and judged on both, beside the ratios; memory is the
 tracemalloc peak of each output, in a separate untimed run.
 
-Run: python benchmarks/report_bench.py [--quick] [--profile WHAT]
-(writes benchmarks/results/report.md)
+Run: python benchmarks/report_bench.py [--quick] [--only minutes|scale] [--profile WHAT]
+(writes benchmarks/results/report.md; with --only, the other part keeps its rows)
 """
 
 from __future__ import annotations
@@ -429,6 +429,27 @@ async def run(args: argparse.Namespace) -> list[str]:
     return table.markdown()
 
 
+def merged(
+    previous: str, lines: list[str], parts: list[str], command: str, run_line: str
+) -> tuple[list[str], list[str]]:
+    """The table with the rows of ``parts`` from this run and the others' from ``previous``
+    (part 1 is the minutes; the records, report and export rows are the scale part), and
+    the run lines: the previous full run's, and this partial run's."""
+    def by_part(table: list[str]) -> dict[str, list[str]]:
+        rows = [line for line in table if line.startswith("| ") and not line.startswith(
+            ("| Measure", "|---"))]
+        cut = next((i for i, row in enumerate(rows) if row.startswith("| **Records")),
+                   len(rows))
+        return {"minutes": rows[:cut], "scale": rows[cut:]}
+
+    old, new = by_part(previous.splitlines()), by_part(lines)
+    rows = [row for part in ("minutes", "scale")
+            for row in (new[part] if part in parts else old[part])]
+    runs = [line for line in previous.splitlines()
+            if line.startswith("- Run") and f"`{command}`" not in line]
+    return [*lines[:2], *rows], [*runs, f"- Run of {run_line}"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="6 and 24 meetings only, 3 rounds")
@@ -447,11 +468,19 @@ def main() -> None:
     lines = asyncio.run(run(args))
     elapsed = time.perf_counter() - started
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    command = "python benchmarks/report_bench.py" + (" --quick" if args.quick else "")
+    partial = set(args.only) != {"minutes", "scale"}
+    if partial:
+        command += "".join(f" --only {part}" for part in args.only)
+    run_line = (f"`{command}` in {elapsed:.0f} s on {os.cpu_count()} cores (1-min load average "
+                f"at the end: {os.getloadavg()[0]:.1f}); peak RSS of the whole run "
+                f"{peak_rss:.0f} MB.")
+    runs = [f"- Run: {run_line}"]
+    if partial and RESULTS.exists():  # the parts not run keep their rows and their run line
+        lines, runs = merged(RESULTS.read_text(encoding="utf-8"), lines, args.only, command,
+                             run_line)
     text = "\n".join([
-        "# Research outputs benchmark", "", *lines, "",
-        f"- Run: `python benchmarks/report_bench.py{' --quick' if args.quick else ''}` in "
-        f"{elapsed:.0f} s on {os.cpu_count()} cores (1-min load average at the end: "
-        f"{os.getloadavg()[0]:.1f}); peak RSS of the whole run {peak_rss:.0f} MB.",
+        "# Research outputs benchmark", "", *lines, "", *runs,
         "- Records built through the real app: `open_app`, `MeetBotApp.ingest` of every event "
         "(SQLite file, WAL), translations stored as the live worker stores them; 8 people per "
         "region, three prompts, every 25th message tagged, replies, edits, 👍 reactions.",
