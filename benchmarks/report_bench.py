@@ -447,6 +447,9 @@ def merged(
             for row in (new[part] if part in parts else old[part])]
     runs = [line for line in previous.splitlines()
             if line.startswith("- Run") and f"`{command}`" not in line]
+    kept = [part for part in ("minutes", "scale") if part not in parts]
+    if all(any(f"--only {part}`" in line for line in runs) for part in kept):
+        runs = [line for line in runs if not line.startswith("- Run:")]  # no row of it left
     return [*lines[:2], *rows], [*runs, f"- Run of {run_line}"]
 
 
