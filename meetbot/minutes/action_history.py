@@ -81,13 +81,11 @@ class MeetingCache:
     async def get(self, meeting_id: str, room_id: str) -> Meeting | None:
         """The meeting, or its outline (items and names, no log): what actions need."""
         running = self.app.meeting_in(room_id)
-        if running is not None and running.id == meeting_id and meeting_id not in self._meetings:
-            return self._kept(meeting_id, running)
-        if meeting_id in self._meetings:
-            self._meetings.move_to_end(meeting_id)
-            return self._meetings[meeting_id]
-        if meeting_id in self._outlines:
-            return self._outlines[meeting_id]
+        if meeting_id not in self._meetings:
+            if running is not None and running.id == meeting_id:
+                return self._kept(meeting_id, running)
+            if meeting_id in self._outlines:
+                return self._outlines[meeting_id]
         return await self.rebuilt(meeting_id)
 
     async def rebuilt(self, meeting_id: str) -> Meeting | None:
