@@ -44,19 +44,20 @@ class Engine:
         self._replaying = Features(features.commands, features.hooks.replaying())
 
     def handle(self, state: RoomState, settings: RoomSettings, event: Event) -> Outcome:
-        token = ACTIVE_FEATURES.set(self.features)  # (no context manager: every event)
-        try:
-            return _handle(self.features, state, settings, event)
-        finally:
-            ACTIVE_FEATURES.reset(token)
+        return self._run(self.features, state, settings, event)
 
     def replay(self, state: RoomState, settings: RoomSettings, event: Event) -> None:
         """Fold a stored event into the record as :meth:`handle` did, without the hooks that
         only work out effects (a rebuild drops them: a long meeting's translations and
         checks need not be asked for again to be ignored)."""
-        token = ACTIVE_FEATURES.set(self.features)
+        self._run(self._replaying, state, settings, event)
+
+    def _run(
+        self, features: Features, state: RoomState, settings: RoomSettings, event: Event
+    ) -> Outcome:
+        token = ACTIVE_FEATURES.set(self.features)  # (no context manager: every event)
         try:
-            _handle(self._replaying, state, settings, event)
+            return _handle(features, state, settings, event)
         finally:
             ACTIVE_FEATURES.reset(token)
 
