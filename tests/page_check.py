@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import itertools
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -162,8 +165,13 @@ class Page:
 
 @asynccontextmanager
 async def browser(chromium: str) -> AsyncIterator[Page]:
-    """Headless Chromium with one blank tab; stopped at the end."""
-    with tempfile.TemporaryDirectory(prefix="meetbot-chromium-") as profile:
+    """Headless Chromium with one blank tab; stopped at the end, all its processes.
+
+    Its helpers (renderer, crash handler) can outlive the main process for a moment and
+    still write in the profile: the whole process group is stopped, and a scratch profile
+    that cannot be removed at once never fails a test."""
+    with tempfile.TemporaryDirectory(prefix="meetbot-chromium-",
+                                     ignore_cleanup_errors=True) as profile:
         proc = _start(chromium, profile)
         try:
             url = await asyncio.to_thread(_devtools_url, proc)
@@ -178,12 +186,17 @@ async def browser(chromium: str) -> AsyncIterator[Page]:
                     await page.call("Page.enable")
                     yield page
         finally:
-            proc.terminate()
+            _signal_group(proc, signal.SIGTERM)
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                _signal_group(proc, signal.SIGKILL)
                 proc.wait()
+
+
+def _signal_group(proc: subprocess.Popen[str], sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, sig)
 
 
 def _start(chromium: str, profile: str) -> subprocess.Popen[str]:
@@ -193,6 +206,7 @@ def _start(chromium: str, profile: str) -> subprocess.Popen[str]:
          "--disable-sync", "--no-first-run", "--remote-debugging-port=0",
          f"--user-data-dir={profile}", "about:blank"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,  # its own process group: stopped whole
     )
 
 
