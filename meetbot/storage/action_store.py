@@ -63,9 +63,7 @@ class ActionStore:
         sql, args = "SELECT * FROM actions WHERE 1 = 1", list[object]()
         for column, values in (("meeting_id", meeting_ids), ("number", numbers)):
             if values is not None:
-                wanted = list(values)
-                sql += f" AND {column} IN ({', '.join('?' for _ in wanted)})"
-                args.extend(wanted)
+                sql += " AND " + _one_of(column, values, args)
         if region_id is not None:
             sql += " AND region_id = ?"
             args.append(region_id)
@@ -90,9 +88,7 @@ class ActionStore:
         """Each action's steps, oldest first."""
         sql, args = "SELECT * FROM action_steps", list[object]()
         if numbers is not None:
-            wanted = list(numbers)
-            sql += f" WHERE number IN ({', '.join('?' for _ in wanted)})"
-            args.extend(wanted)
+            sql += " WHERE " + _one_of("number", numbers, args)
         rows = await self.db.conn.execute_fetchall(sql + " ORDER BY id", args)
         found: dict[int, list[ActionStep]] = {}
         for r in rows:
@@ -136,3 +132,10 @@ class ActionStore:
             (stand_in, user_id),
         )
         return cur.rowcount or 0
+
+
+def _one_of(column: str, values: Iterable[object], args: list[object]) -> str:
+    """``column IN (?, ...)`` for ``values``, which are added to ``args``."""
+    wanted = list(values)
+    args.extend(wanted)
+    return f"{column} IN ({', '.join('?' for _ in wanted)})"
