@@ -23,7 +23,9 @@ from meetbot.core.registry import (
     Role,
     Scope,
     UsageError,
+    facilitators_only,
     is_facilitator,
+    no_meeting_here,
     split_command,
 )
 from meetbot.i18n import Code, Msg, _
@@ -209,20 +211,10 @@ def dispatch(
         call.reply(_("{command} works only in the coordinator room.", command=Code(prefix + name)))
         return call.effects
     elif command.scope is Scope.MEETING and state.meeting is None:
-        call.reply(
-            _(
-                "No meeting is running here. A facilitator can start one with {start}.",
-                start=f"{prefix}startmeeting",
-            )
-        )
+        call.reply(no_meeting_here(prefix))
         return call.effects
     if command.role is Role.FACILITATOR and not is_facilitator(settings, state.meeting, event):
-        call.reply(
-            _(
-                "Only a facilitator or chair can use {command}.",
-                command=Code(f"{prefix}{command.name}"),
-            )
-        )
+        call.reply(facilitators_only(prefix + command.name))
         return call.effects
     try:
         value = command.args(raw_args, event) if command.args else None

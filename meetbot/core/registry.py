@@ -22,7 +22,7 @@ from meetbot.core.effects import Effect, Notice
 from meetbot.core.events import Message
 from meetbot.core.hooks import Hooks
 from meetbot.core.model import Meeting, RoomSettings, RoomState
-from meetbot.i18n import Msg, _
+from meetbot.i18n import Code, Msg, _
 
 USER_ID = re.compile(r"@[^\s:]+:[^\s>)\]]+")
 
@@ -138,6 +138,17 @@ def is_facilitator(settings: RoomSettings, meeting: Meeting | None, event: Messa
             and event.sender in settings.coordinator_users
         )
     )
+
+
+def no_meeting_here(prefix: str) -> Msg:
+    """The answer to a command that needs a meeting, in a room where none is running."""
+    return _("No meeting is running here. A facilitator can start one with {start}.",
+             start=prefix + "startmeeting")
+
+
+def facilitators_only(command: str) -> Msg:
+    """The answer to a participant who used a facilitator's command (with its prefix)."""
+    return _("Only a facilitator or chair can use {command}.", command=Code(command))
 
 
 class CommandRegistry:

@@ -151,7 +151,7 @@ class WithdrawTask:
                 "{count} meetings ended before the withdrawal window and were left as they were.",
                 result.kept_meetings))
         lines.append(_("To keep future messages out of the record as well, type {optout} "
-                       "in your meeting room.", optout=f"`{app.config.command_prefix}optout`"))
+                       "in your meeting room.", optout="`" + app.config.command_prefix + "optout`"))
         dm_room = await self._direct_room(user_id)
         async with app.store.db.transaction():
             if dm_room is not None:

@@ -170,7 +170,7 @@ class TranslationChecks:
                 "",
                 f"**{row.lang.upper()}** · {md_escape(row.text)}",
                 _("↩ back: {text} — similarity {score}", text=row.back_text,
-                  score=f"{row.score:.0f}"),
+                  score=format(row.score, ".0f")),
             ]
         if low:
             lines += ["", _("Some of it may read poorly in {languages}: say it more simply, "

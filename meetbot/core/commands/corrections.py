@@ -17,6 +17,7 @@ from meetbot.core.registry import (
     Scope,
     UsageError,
     command,
+    facilitators_only,
     is_facilitator,
     optional_text,
     optional_word,
@@ -67,8 +68,7 @@ def _ask(call: Call, text: str, *, undo: bool) -> None:
 
 def _undo(call: Call, lang: str) -> None:
     if not is_facilitator(call.settings, call.state.meeting, call.event):
-        call.reply(_("Only a facilitator or chair can use {command}.",
-                     command=f"{call.prefix}unfix"))
+        call.reply(facilitators_only(call.prefix + "unfix"))
         return
     _ask(call, lang, undo=True)
 

@@ -151,9 +151,9 @@ def do_items(call: Call) -> None:
         call.reply(
             _(
                 "No items yet. Record one with {action}, {info} or {idea}.",
-                action=f"{call.prefix}action",
-                info=f"{call.prefix}info",
-                idea=f"{call.prefix}idea",
+                action=call.prefix + "action",
+                info=call.prefix + "info",
+                idea=call.prefix + "idea",
             )
         )
         return
@@ -181,7 +181,7 @@ def do_items(call: Call) -> None:
 def do_strike(call: Call, n: int) -> None:
     item = call.meeting.item(n)
     if item is None or item.struck:
-        raise UsageError(_("There is no item #{n}; see {items}.", n=n, items=f"{call.prefix}items"))
+        raise UsageError(_("There is no item #{n}; see {items}.", n=n, items=call.prefix + "items"))
     item.struck = True
     call.reply(_("Item #{n} removed.", n=n))
 

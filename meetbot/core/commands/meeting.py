@@ -16,7 +16,17 @@ from meetbot.core.effects import MeetingEnded, MeetingStarted
 from meetbot.core.events import Message
 from meetbot.core.mentions import with_names
 from meetbot.core.model import Item, ItemKind, Meeting, MeetingGlance, RoomSettings, meeting_id_for
-from meetbot.core.registry import Call, Role, Scope, UsageError, command, optional_text, text, word
+from meetbot.core.registry import (
+    Call,
+    Role,
+    Scope,
+    UsageError,
+    command,
+    no_meeting_here,
+    optional_text,
+    text,
+    word,
+)
 from meetbot.i18n import Code, Localized, Msg, _
 
 __all__ = ["KIND_LABELS", "end_meeting", "local_time", "post_prompt", "start_meeting"]
@@ -173,8 +183,8 @@ def do_next(call: Call) -> None:
             _(
                 "That was the last prompt of the agenda. Open a free topic with {topic} "
                 "or finish with {end}.",
-                topic=f"{call.prefix}topic",
-                end=f"{call.prefix}endmeeting",
+                topic=call.prefix + "topic",
+                end=call.prefix + "endmeeting",
             )
         )
         return
@@ -229,10 +239,7 @@ def do_status(call: Call) -> None:
     meeting = call.state.meeting
     if meeting is None:
         call.reply(
-            _(
-                "No meeting is running here. A facilitator can start one with {start}.",
-                start=f"{call.prefix}startmeeting",
-            ),
+            no_meeting_here(call.prefix),
             *unreachable,
         )
         return

@@ -26,6 +26,7 @@ from meetbot.core.registry import (
     Scope,
     UsageError,
     command,
+    facilitators_only,
     is_facilitator,
     optional_text,
     optional_word,
@@ -195,8 +196,7 @@ def do_translate(call: Call, text: str) -> None:
     word = text.lower()
     if word in ("on", "off"):
         if not is_facilitator(call.settings, call.state.meeting, call.event):
-            call.reply(_("Only a facilitator or chair can use {command}.",
-                         command=f"{call.prefix}translate {word}"))
+            call.reply(facilitators_only(f"{call.prefix}translate {word}"))
             return
         call.emit(SetRoomTranslation(call.event.room_id, word == "on"))
         if word == "on":

@@ -35,6 +35,7 @@ from meetbot.core.registry import (
     UsageError,
     command,
     is_facilitator,
+    no_meeting_here,
     optional_text,
     whole_number,
 )
@@ -115,8 +116,7 @@ def do_done(call: Call, raw: str) -> None:
         raise UsageError(_("Give an action number, such as A3 (see {actions}).",
                            actions="!actions"))
     elif call.state.meeting is None:
-        call.reply(_("No meeting is running here. A facilitator can start one with {start}.",
-                     start=f"{call.prefix}startmeeting"))
+        call.reply(no_meeting_here(call.prefix))
     else:
         end_turn(call)
 

@@ -114,7 +114,7 @@ def _pick(call: Call, number: int | None) -> Proposal:
     candidates = open_proposals(meeting)
     if not candidates:
         raise UsageError(_("No proposal is open. A facilitator opens one with {propose}.",
-                           propose=f"{call.prefix}propose"))
+                           propose=call.prefix + "propose"))
     return candidates[-1]
 
 
