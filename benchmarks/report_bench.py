@@ -217,6 +217,32 @@ async def peak_mb(step: Callable[[], Awaitable[Any]]) -> float:
     return (peak - base) / 2**20
 
 
+async def longest_pause(step: Callable[[], Awaitable[Any]]) -> float:
+    """The event loop's longest stop during one run of ``step``, in seconds: how long an
+    answer to someone in a meeting could have waited behind it. A task that wakes every
+    millisecond notes the gaps between its turns."""
+    gc.collect()
+    done = asyncio.Event()
+    longest = 0.0
+
+    async def tick() -> None:
+        nonlocal longest
+        last = time.perf_counter()
+        while not done.is_set():
+            await asyncio.sleep(0.001)
+            now = time.perf_counter()
+            longest, last = max(longest, now - last - 0.001), now
+
+    ticker = asyncio.create_task(tick())
+    await asyncio.sleep(0)
+    try:
+        await step()
+    finally:
+        done.set()
+        await ticker
+    return longest
+
+
 async def read_events(app: MeetBotApp) -> int:
     """The baseline: every event of every meeting held, read and decoded from the store."""
     total = 0
@@ -297,6 +323,7 @@ async def bench_minutes(workdir: Path, messages: int, n_rounds: int, table: Tabl
         t = await rounds({"minutes": subject, "read": read, "dump": dump, "rebuild": rebuild},
                          n_rounds)
         memory = await peak_mb(subject)
+        pause = await longest_pause(subject)
         if profile:
             await print_profile(subject)
         _data, paths = await subject()
@@ -318,6 +345,10 @@ async def bench_minutes(workdir: Path, messages: int, n_rounds: int, table: Tabl
               f"CPU; minutes / json.dumps: {t['minutes'].cpu / t['dump'].cpu:.1f}")
     table.add("tracemalloc peak, minutes", f"{memory:.1f} MB",
               f"its minutes document as JSON: {len(json.dumps(doc)) / 2**20:.1f} MB")
+    table.add("The event loop's longest pause, minutes", f"{pause * 1000:,.0f} ms",
+              f"{pause / t['minutes'].wall:.0%} of their wall time: the rebuild runs in the loop, "
+              "the rendering and writing in the rendering thread (`off_the_loop`); reported "
+              "only, from a separate run")
 
 
 async def measure_outputs(
@@ -342,7 +373,9 @@ async def measure_outputs(
     t = await rounds({"report": report_step, "qdpx": qdpx_step, "read": read, "dump": dump},
                      n_rounds)
     memory = {"report": await peak_mb(report_step), "qdpx": await peak_mb(qdpx_step),
-              "read": await peak_mb(read)}
+              "read": await peak_mb(read),
+              "report pause": await longest_pause(report_step),
+              "qdpx pause": await longest_pause(qdpx_step)}
     if profile in ("report", "qdpx"):
         await print_profile(report_step if profile == "report" else qdpx_step)
     sizes = {
@@ -393,6 +426,11 @@ async def bench_scale(
                       f"output {size:.1f} MB{goal}")
             table.add(f"{meetings} meetings: tracemalloc peak", f"{memory[kind]:.1f} MB",
                       f"{memory[kind] / meetings:.2f} MB per meeting")
+            pause = memory[f"{kind} pause"]
+            table.add(f"{meetings} meetings: the event loop's longest pause",
+                      f"{pause * 1000:,.0f} ms",
+                      f"{pause / t[kind].wall:.0%} of the wall time: one meeting read in the "
+                      "loop, or a garbage collection; the rest runs in the rendering thread")
         first, last = results[0], results[-1]
         per_meeting = [(r[4][kind].cpu - r[4]["read"].cpu) / r[0] for r in (first, last)]
         growth = (last[4][kind].cpu / last[0]) / (first[4][kind].cpu / first[0])

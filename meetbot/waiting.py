@@ -1,9 +1,36 @@
-"""Waiting without blocking: an asyncio.Event or a timeout, whichever comes first."""
+"""Waiting without blocking: an asyncio.Event or a timeout, whichever comes first; work
+that would hold the event loop up, done in a thread while the loop goes on."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+import contextvars
+import functools
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import ParamSpec, TypeVar
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# One thread, made on first use: the long renderings (minutes, reports, exports, the site)
+# run one after another, never two at once, and the event loop answers people meanwhile.
+_RENDERING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="meetbot-rendering")
+
+
+async def off_the_loop(work: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    """``work(*args, **kwargs)`` in the rendering thread, with the caller's context
+    variables; the loop runs other tasks until it is done.
+
+    For CPU-bound work of a second or more (a network's report with its charts, an export's
+    clustering): in the loop it would hold up every answer. The GIL still shares one core,
+    but in slices of milliseconds (``sys.getswitchinterval``) instead of one long stop.
+    ``work`` must own what it touches: the loop does not wait for it to give its data back.
+    A cancelled caller stops waiting, not the work: it finishes, as a file write should.
+    """
+    loop = asyncio.get_running_loop()
+    call = functools.partial(contextvars.copy_context().run, work, *args, **kwargs)
+    return await loop.run_in_executor(_RENDERING, call)
 
 
 async def wait_or_timeout(event: asyncio.Event, timeout: float) -> bool:

@@ -23,6 +23,7 @@ from meetbot.minutes.series import research_keys
 from meetbot.minutes.written import written_part
 from meetbot.storage.corrections_store import CorrectionsStore
 from meetbot.storage.store import NotReady, Task
+from meetbot.waiting import off_the_loop
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,8 @@ async def write_meeting_minutes(
     app: MeetBotApp, meeting_id: str, out_dir: Path | None = None
 ) -> tuple[dict[str, Any], list[Path]]:
     data = await minutes_data(app, meeting_id)
-    paths = write_minutes(out_dir or app.config.minutes_path, data, minutes_languages(app, data))
+    paths = await off_the_loop(write_minutes, out_dir or app.config.minutes_path, data,
+                               minutes_languages(app, data))
     return data, paths
 
 
@@ -121,9 +123,11 @@ class MinutesDelivery:
         file_content: dict[str, Any] | None = None
         if coordinator and self.upload is not None:
             lang = app.config.coordinator.language if app.config.coordinator else "en"
-            html_page = render_html(data, lang).encode("utf-8")
-            name = next((p.name for p in paths if p.suffix == ".html" and f"-{lang}." in p.name),
-                        f"minutes-{meeting_id[:8]}.html")
+            # The page just written in the coordinator's language, not rendered again.
+            page = next((p for p in paths if p.suffix == ".html" and f"-{lang}." in p.name), None)
+            html_page = (page.read_bytes() if page is not None else
+                         (await off_the_loop(render_html, data, lang)).encode("utf-8", "replace"))
+            name = page.name if page is not None else f"minutes-{meeting_id[:8]}.html"
             uploaded = await self.upload(html_page, name, "text/html", coordinator)
             if uploaded is not None:
                 file_content = {"msgtype": "m.file", "body": name,

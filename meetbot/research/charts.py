@@ -42,16 +42,24 @@ class Chart:
 
 
 @cache
-def _pyplot() -> Any:
-    """matplotlib, loaded on the first chart (it costs ~40 MB and half a second at start)."""
+def _matplotlib() -> Any:
+    """matplotlib, loaded on the first chart (it costs ~40 MB and half a second at start).
+
+    Only its object API: each chart is a :class:`~matplotlib.figure.Figure` of its own,
+    never pyplot's global figures, so charts can be drawn outside the main thread.
+    """
     import matplotlib
 
-    matplotlib.use("Agg")
     matplotlib.rcParams["svg.hashsalt"] = "meetbot"  # the same report gives the same bytes
     matplotlib.rcParams["font.size"] = FONT_SIZE
-    import matplotlib.pyplot as plt
+    import matplotlib.figure
+    import matplotlib.ticker
 
-    return plt
+    return matplotlib
+
+
+def _figure(**options: Any) -> Any:
+    return _matplotlib().figure.Figure(**options)
 
 
 _SIZE = re.compile(rb'<svg[^>]*?width="([\d.]+)pt"[^>]*?height="([\d.]+)pt"')
@@ -62,7 +70,6 @@ def _chart(fig: Any, *, tight: bool = True) -> Chart:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="svg", bbox_inches="tight" if tight else None,
                 metadata={"Date": None})
-    _pyplot().close(fig)
     svg = buffer.getvalue()
     size = _SIZE.search(svg)
     width, height = (float(size.group(1)), float(size.group(2))) if size else (576.0, 230.0)
@@ -84,7 +91,6 @@ def per_meeting_panels(
     out from the words it holds (a layout engine measuring every panel's ticks and words
     took most of a report's time at network scale).
     """
-    plt = _pyplot()
     numbers = sorted({int(p["number"]) for p in participation}) or [1]
     count = max(len(regions), 1)
     columns = min(MAX_COLUMNS, count)
@@ -93,10 +99,11 @@ def per_meeting_panels(
     highest = max([int(p[key]) for p in participation] or [1]) or 1
     grid = _PanelGrid(columns, rows, max((t.count("\n") + 1 for t in titles), default=1),
                       len(str(highest)), ragged=count % columns != 0)
-    fig, axes = plt.subplots(rows, columns, squeeze=False, sharex=True, sharey=True,
-                             figsize=grid.size, gridspec_kw=grid.spacing())
-    y_ticks = [int(t) for t in plt.MaxNLocator(nbins=4, integer=True).tick_values(0, highest)
-               if 0 <= t <= highest]
+    fig = _figure(figsize=grid.size)
+    axes = fig.subplots(rows, columns, squeeze=False, sharex=True, sharey=True,
+                        gridspec_kw=grid.spacing())
+    locator = _matplotlib().ticker.MaxNLocator(nbins=4, integer=True)
+    y_ticks = [int(t) for t in locator.tick_values(0, highest) if 0 <= t <= highest]
     first = axes.flat[0]
     first.set_xlim(min(numbers) - 0.6, max(numbers) + 0.6)
     first.set_ylim(0, highest * 1.06)
@@ -177,12 +184,11 @@ def language_bars(
     ``language_names`` gives each language code its name for the legend, in order; the
     code ``?`` (language not recorded) is drawn last, in grey.
     """
-    plt = _pyplot()
     languages = sorted({lang for p in participation for lang in p["languages"]},
                        key=lambda code: (code == "?", code))
     names = [_wrap(str(r["name"]), 24) for r in regions]
-    fig, ax = plt.subplots(figsize=(7.2, 0.45 * max(len(regions), 2) + 1.2),
-                           layout="constrained")
+    fig = _figure(figsize=(7.2, 0.45 * max(len(regions), 2) + 1.2), layout="constrained")
+    ax = fig.subplots()
     ys = list(range(len(regions)))
     lefts = [0] * len(regions)
     for index, lang in enumerate(languages):

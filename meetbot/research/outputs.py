@@ -19,6 +19,7 @@ from meetbot.research.report_render import FORMATS as REPORT_FORMATS
 from meetbot.research.report_render import write_report
 from meetbot.storage.calendar_store import MISSED, CalendarStore
 from meetbot.storage.checks_store import ChecksStore
+from meetbot.waiting import off_the_loop
 
 Progress = Callable[[Iterable[Any]], Iterable[Any]]
 
@@ -61,9 +62,11 @@ async def build_full_report(
         meetings = [report_part(held) async for held in each_held_meeting(app)]
     pseudonyms = Pseudonyms.load(app.config.data_path) if pseudonymous else None
     pairs = await ChecksStore(app.store.db).pair_stats(m.row.meeting_id for m in meetings)
-    return build_report(app.config, meetings, agenda_prompts(app),
-                        now or datetime.now(timezone.utc), language or coordinator_language(app),
-                        pseudonyms=pseudonyms, translation=[asdict(p) for p in pairs])
+    # The network's tables and the idea families' clustering: off the loop, as the pages.
+    return await off_the_loop(
+        build_report, app.config, meetings, agenda_prompts(app),
+        now or datetime.now(timezone.utc), language or coordinator_language(app),
+        pseudonyms=pseudonyms, translation=[asdict(p) for p in pairs])
 
 
 async def write_full_report(
@@ -72,7 +75,8 @@ async def write_full_report(
 ) -> tuple[dict[str, Any], list[Path]]:
     report = await build_full_report(app, pseudonymous=pseudonymous)
     default = pseudonymous_reports_dir(app) if pseudonymous else reports_dir(app)
-    return report, write_report(out_dir or default, report, formats)
+    # Its charts and pages take a second or more at network scale: off the loop.
+    return report, await off_the_loop(write_report, out_dir or default, report, formats)
 
 
 async def write_exports(
@@ -90,7 +94,7 @@ async def write_exports(
         else:
             async for held in each_held_meeting(app, progress=progress):
                 exports.add(held)
-        return exports.finish()
+        return await off_the_loop(exports.finish)  # the idea families' clustering
 
 
 async def write_site(app: MeetBotApp, out: Path | None = None,
@@ -105,8 +109,8 @@ async def write_site(app: MeetBotApp, out: Path | None = None,
     meetings = await held_meetings(app, include_running=True)
     missed = {(row.region_id, row.number) for row in await CalendarStore(app.store.db).rows()
               if row.status == MISSED}
-    return build_site(folder, app.config, meetings, agenda_prompts(app),
-                      Pseudonyms.load(app.config.data_path), now, missed)
+    return await off_the_loop(build_site, folder, app.config, meetings, agenda_prompts(app),
+                              Pseudonyms.load(app.config.data_path), now, missed)
 
 
 async def rewrite_meeting_minutes(app: MeetBotApp, meeting_id: str) -> list[Path]:

@@ -29,6 +29,7 @@ from meetbot.research.outputs import (
 from meetbot.research.report_render import render_report_html
 from meetbot.storage.research_store import ResearchStore
 from meetbot.storage.store import Task
+from meetbot.waiting import off_the_loop
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +94,11 @@ class ReportTask:
     async def __call__(self, task: Task) -> None:
         app = self.app
         room_id = str(task.payload.get("room_id") or app.coordinator_room or "")
-        report, _paths = await write_full_report(app)
-        html = render_report_html(report).encode("utf-8")
+        report, paths = await write_full_report(app)
+        # The page just written, not rendered (charts and all) a second time.
+        page = next((path for path in paths if path.suffix == ".html"), None)
+        html = (page.read_bytes() if page is not None else
+                (await off_the_loop(render_report_html, report)).encode("utf-8"))
         name = f"report-{report['generated_at'][:10]}.html"
         uploaded = await upload(self.client, html, name, "text/html", room_id) if room_id else None
         summary = render_lines([report_label(
