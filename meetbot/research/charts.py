@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from meetbot.waiting import freeze_long_lived
+
 # Okabe & Ito's colour-blind-safe palette, dark enough on white for bars (the yellow last).
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000",
            "#F0E442")
@@ -55,6 +57,7 @@ def _matplotlib() -> Any:
     import matplotlib.figure
     import matplotlib.ticker
 
+    freeze_long_lived()  # ~50,000 objects of matplotlib's, there for good
     return matplotlib
 
 

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from meetbot.minutes.by_prompt import TOP_ENDORSED, prompt_of_lines
 from meetbot.research.dataset import HeldMeeting
+from meetbot.waiting import freeze_long_lived
 
 KINDS = ("idea", "decision")
 # Cosine distance (1 − cosine similarity) at which clustering stops merging groups: two
@@ -128,8 +130,21 @@ def _of_meeting(held: HeldMeeting) -> list[tuple[str | None, Contribution]]:
     return out
 
 
+@cache
+def _load_libraries() -> None:
+    """scikit-learn and SciPy, loaded on the first clustering: ~55,000 objects there for
+    good, taken out of the collector's full passes."""
+    import scipy.sparse  # noqa: F401
+    import sklearn.cluster
+    import sklearn.feature_extraction.text
+    import sklearn.preprocessing  # noqa: F401
+
+    freeze_long_lived()
+
+
 def vectors(texts: Sequence[str]) -> Any:
     """Rows of unit length: TF-IDF of words and of character n-grams, side by side."""
+    _load_libraries()
     from scipy.sparse import hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.preprocessing import normalize

@@ -24,6 +24,7 @@ from meetbot.runtime.sdnotify import keep_watchdog, notify, watchdog_interval
 from meetbot.runtime.tasks import TaskRunner
 from meetbot.runtime.timers import TimerScheduler
 from meetbot.translation.live import LiveTranslation
+from meetbot.waiting import freeze_long_lived
 
 log = logging.getLogger(__name__)
 
@@ -269,6 +270,7 @@ async def serve(config: Config) -> int:
             return 0
         starting.result()  # StartupFailed
         log.info("started: syncing with %s as %s", config.homeserver, config.user_id)
+        freeze_long_lived()  # what starting made (modules, config, client) is there for good
         watchdog = _tell_systemd(service, stop)
         assert service._main is not None
         await asyncio.wait({service._main, stopper}, return_when=asyncio.FIRST_COMPLETED)
