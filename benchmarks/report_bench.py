@@ -354,8 +354,9 @@ async def bench_minutes(workdir: Path, messages: int, n_rounds: int, table: Tabl
 
 async def measure_outputs(
     app: MeetBotApp, out: Path, n_rounds: int, profile: str | None
-) -> tuple[dict[str, Timing], dict[str, float], dict[str, int]]:
-    """Timings, tracemalloc peaks and output sizes of the report and the export."""
+) -> tuple[dict[str, Timing], dict[str, float], dict[str, int], dict[str, float]]:
+    """Timings, tracemalloc peaks, output sizes and the event loop's longest pauses of the
+    report and the export."""
     report = await build_full_report(app)
 
     async def report_step() -> Any:
@@ -374,16 +375,15 @@ async def measure_outputs(
     t = await rounds({"report": report_step, "qdpx": qdpx_step, "read": read, "dump": dump},
                      n_rounds)
     memory = {"report": await peak_mb(report_step), "qdpx": await peak_mb(qdpx_step),
-              "read": await peak_mb(read),
-              "report pause": await longest_pause(report_step),
-              "qdpx pause": await longest_pause(qdpx_step)}
+              "read": await peak_mb(read)}
+    pauses = {"report": await longest_pause(report_step), "qdpx": await longest_pause(qdpx_step)}
     if profile in ("report", "qdpx"):
         await print_profile(report_step if profile == "report" else qdpx_step)
     sizes = {
         "report": sum(p.stat().st_size for p in (out / "reports").iterdir()),
         "qdpx": (out / "exports" / "meetbot-export.qdpx").stat().st_size,
     }
-    return t, memory, sizes
+    return t, memory, sizes, pauses
 
 
 async def bench_scale(
@@ -398,17 +398,17 @@ async def bench_scale(
         built = time.perf_counter() - t0
         try:
             largest = (regions, per_region) == scales[-1]
-            t, memory, sizes = await measure_outputs(
+            t, memory, sizes, pauses = await measure_outputs(
                 app, workdir / f"out{regions}x{per_region}", n_rounds,
                 profile if largest else None)
         finally:
             await app.store.db.close()
-        results.append((regions * per_region, regions, events, built, t, memory, sizes))
+        results.append((regions * per_region, regions, events, built, t, memory, sizes, pauses))
         print(f"{regions * per_region} meetings: "
               + ", ".join(f"{k} {v.s()}" for k, v in t.items()), flush=True)
 
     table.section(f"Records (meetings of {messages} messages, 8 people each, 3 prompts)")
-    for meetings, regions, events, built, t, _memory, _sizes in results:
+    for meetings, regions, events, built, t, _memory, _sizes, _pauses in results:
         table.add(f"{meetings} meetings in {regions} regions", f"{events:,} events",
                   f"ingested through the app in {built:.0f} s; baseline, reading and decoding "
                   f"them all: {t['read'].ms()} (wall / CPU), tracemalloc peak "
@@ -417,7 +417,7 @@ async def bench_scale(
               "qdpx": "3. REFI-QDA export (.qdpx)"}
     for kind, title in titles.items():
         table.section(f"{title}; times are wall / CPU")
-        for meetings, _regions, _events, _built, t, memory, sizes in results:
+        for meetings, _regions, _events, _built, t, memory, sizes, pauses in results:
             size = sizes[kind] / 2**20
             goal = f"; {verdict(t[kind], GOALS[kind])}" if meetings == 24 else ""
             extra = f", json.dumps of the report data {t['dump'].ms()}" if kind == "report" else ""
@@ -427,7 +427,7 @@ async def bench_scale(
                       f"output {size:.1f} MB{goal}")
             table.add(f"{meetings} meetings: tracemalloc peak", f"{memory[kind]:.1f} MB",
                       f"{memory[kind] / meetings:.2f} MB per meeting")
-            pause = memory[f"{kind} pause"]
+            pause = pauses[kind]
             table.add(f"{meetings} meetings: the event loop's longest pause",
                       f"{pause * 1000:,.0f} ms",
                       f"{pause / t[kind].wall:.0%} of the wall time: one meeting read in the "

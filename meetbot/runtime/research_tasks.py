@@ -26,10 +26,8 @@ from meetbot.research.outputs import (
     write_full_report,
     write_site,
 )
-from meetbot.research.report_render import render_report_html
 from meetbot.storage.research_store import ResearchStore
 from meetbot.storage.store import Task
-from meetbot.waiting import off_the_loop
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +93,8 @@ class ReportTask:
         app = self.app
         room_id = str(task.payload.get("room_id") or app.coordinator_room or "")
         report, paths = await write_full_report(app)
-        # The page just written, not rendered (charts and all) a second time.
-        page = next((path for path in paths if path.suffix == ".html"), None)
-        html = (page.read_bytes() if page is not None else
-                (await off_the_loop(render_report_html, report)).encode("utf-8"))
+        # The page just written (every format is), not rendered, charts and all, again.
+        html = next(path for path in paths if path.suffix == ".html").read_bytes()
         name = f"report-{report['generated_at'][:10]}.html"
         uploaded = await upload(self.client, html, name, "text/html", room_id) if room_id else None
         summary = render_lines([report_label(

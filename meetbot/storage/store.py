@@ -1,39 +1,27 @@
-"""The bot's queries, named for what they mean. All SQL lives here."""
+"""The bot's queries, named for what they mean. All SQL lives in this package."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
-
-import aiosqlite
 
 from meetbot.core.events import Event
 from meetbot.core.scrubbing import Commands, redaction_removes_words, without_words
 from meetbot.storage.codec import decode_event, encode_event, encode_event_at
-from meetbot.storage.database import Database
-from meetbot.storage.json_text import compact_json
+from meetbot.storage.outbox_store import OutboxRecords
+from meetbot.storage.records import utcnow
 from meetbot.storage.rows import MeetingRow, NotReady, OutboxMessage, Task, meeting_row
+from meetbot.storage.task_store import MAX_TASK_ATTEMPTS, TaskRecords
 
-__all__ = ["MeetingRow", "NotReady", "OutboxMessage", "Store", "Task", "utcnow"]
-
-
-# A task that fails this many times is given up (with its back-off, after about 1.5 hours).
-MAX_TASK_ATTEMPTS = 20
+__all__ = ["MAX_TASK_ATTEMPTS", "MeetingRow", "NotReady", "OutboxMessage", "Store", "Task",
+           "utcnow"]
 
 
-def utcnow() -> str:
-    return datetime.now(timezone.utc).isoformat()
-
-
-class Store:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    @property
-    def conn(self) -> aiosqlite.Connection:
-        return self.db.conn
+class Store(OutboxRecords, TaskRecords):
+    """The record's core queries (settings, events, meetings, translations, people), with
+    the outbox's and the durable tasks' in modules of their own."""
 
     # -- small settings ---------------------------------------------------------------
     async def get_value(self, key: str) -> str | None:
@@ -227,200 +215,6 @@ class Store:
             args = (region_id,)
         async with self.conn.execute(sql + " ORDER BY started_at", args) as cur:
             return [meeting_row(r) for r in await cur.fetchall()]
-
-    # -- outbox -----------------------------------------------------------------------
-    async def enqueue(
-        self,
-        room_id: str,
-        txn_id: str,
-        content: dict[str, Any],
-        event_type: str = "m.room.message",
-        *,
-        background: bool = False,
-    ) -> None:
-        """Queue a message; ``background`` (live translations): the room's answers go first."""
-        await self.db.write(
-            "INSERT OR IGNORE INTO outbox (room_id, txn_id, event_type, content, created_at, "
-            "background) VALUES (?, ?, ?, ?, ?, ?)",
-            (room_id, txn_id, event_type, compact_json(content), utcnow(),
-             int(background)),
-        )
-
-    async def pending_outbox(
-        self, limit: int = 50, per_room: int | None = None
-    ) -> list[OutboxMessage]:
-        """Rows still to send, oldest first; ``per_room``: at most that many of each room's
-        answers and of its background rows (one room's long queue never hides another's)."""
-        async with self.db.between_writes() as conn:
-            if per_room is None:
-                rows = await conn.execute_fetchall(
-                    "SELECT * FROM outbox WHERE sent_at IS NULL AND failed = 0 "
-                    "ORDER BY id LIMIT ?",
-                    (limit,),
-                )
-            else:
-                rows = await conn.execute_fetchall(
-                    "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY room_id, "
-                    "background ORDER BY id) AS place FROM outbox WHERE sent_at IS NULL AND "
-                    "failed = 0) WHERE place <= ? ORDER BY id LIMIT ?",
-                    (per_room, limit),
-                )
-        return [
-            OutboxMessage(r["id"], r["room_id"], r["txn_id"], r["event_type"],
-                          json.loads(r["content"]), r["attempts"], bool(r["background"]))
-            for r in rows
-        ]
-
-    async def mark_sent(self, outbox_id: int, event_id: str) -> None:
-        # Once sent, only the event id is needed (edits and redactions point at it); the
-        # content goes, so no copy of what people said lingers here.
-        await self.conn.execute(
-            "UPDATE outbox SET sent_at = ?, sent_event_id = ?, content = '{}' WHERE id = ?",
-            (utcnow(), event_id, outbox_id),
-        )
-
-    async def failed_outbox(self, room_id: str | None = None) -> list[tuple[str, str, str]]:
-        """Rows given up for good: (room id, txn id, last error), oldest first."""
-        sql = "SELECT room_id, txn_id, last_error FROM outbox WHERE failed = 1"
-        args: tuple[Any, ...] = ()
-        if room_id is not None:
-            sql += " AND room_id = ?"
-            args = (room_id,)
-        async with self.conn.execute(sql + " ORDER BY id", args) as cur:
-            return [(r[0], r[1], r[2] or "") for r in await cur.fetchall()]
-
-    async def mark_attempt(self, outbox_id: int, error: str, give_up: bool) -> None:
-        await self.conn.execute(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, failed = ? WHERE id = ?",
-            (error, 1 if give_up else 0, outbox_id),
-        )
-
-    async def sent_event_id(self, txn_id: str) -> str | None:
-        async with self.conn.execute(
-            "SELECT sent_event_id FROM outbox WHERE txn_id = ?", (txn_id,)
-        ) as cur:
-            row = await cur.fetchone()
-        return row[0] if row else None
-
-    async def outbox_state(self, txn_id: str) -> tuple[str, str | None] | None:
-        """("sent", event_id), ("pending", None), ("failed", None), or None if unknown."""
-        async with self.conn.execute(
-            "SELECT sent_event_id, failed FROM outbox WHERE txn_id = ?", (txn_id,)
-        ) as cur:
-            row = await cur.fetchone()
-        if row is None:
-            return None
-        if row[0]:
-            return ("sent", row[0])
-        return ("failed", None) if row[1] else ("pending", None)
-
-    async def outbox_depth(self) -> int:
-        """Messages waiting to be sent (not given up)."""
-        async with self.db.between_writes() as conn:
-            rows = list(await conn.execute_fetchall(
-                "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND failed = 0"
-            ))
-        return int(rows[0][0]) if rows else 0
-
-    async def translation_queue(self) -> int:
-        """Translations still to do (not given up)."""
-        async with self.db.between_writes() as conn:
-            rows = list(await conn.execute_fetchall(
-                "SELECT COUNT(*) FROM tasks WHERE kind = 'translate' AND done_at IS NULL "
-                "AND attempts < ?", (MAX_TASK_ATTEMPTS,)
-            ))
-        return int(rows[0][0]) if rows else 0
-
-    async def is_own_event(self, event_id: str) -> bool:
-        async with self.conn.execute(
-            "SELECT 1 FROM outbox WHERE sent_event_id = ?", (event_id,)
-        ) as cur:
-            return await cur.fetchone() is not None
-
-    # -- durable tasks ----------------------------------------------------------------
-    async def add_task(self, kind: str, key: str, payload: dict[str, Any]) -> None:
-        await self.db.write(
-            "INSERT OR IGNORE INTO tasks (kind, key, payload, created_at) VALUES (?, ?, ?, ?)",
-            (kind, key, compact_json(payload), utcnow()),
-        )
-
-    async def pending_tasks(
-        self, kinds: Sequence[str], limit: int = 50, max_attempts: int = MAX_TASK_ATTEMPTS
-    ) -> list[Task]:
-        """Tasks of these kinds that are due: not done, not given up, not waiting to retry."""
-        marks = ",".join("?" for _ in kinds)
-        async with self.db.between_writes() as conn:
-            rows = await conn.execute_fetchall(
-                f"SELECT * FROM tasks WHERE done_at IS NULL AND kind IN ({marks}) "
-                "AND attempts < ? AND (retry_at IS NULL OR retry_at <= ?) ORDER BY id LIMIT ?",
-                (*kinds, max_attempts, utcnow(), limit),
-            )
-        return [
-            Task(
-                r["id"],
-                r["kind"],
-                r["key"],
-                json.loads(r["payload"]),
-                r["attempts"],
-                r["created_at"],
-            )
-            for r in rows
-        ]
-
-    async def pending_translations(self, meeting_id: str) -> int:
-        async with self.conn.execute(
-            "SELECT COUNT(*) FROM tasks WHERE kind = 'translate' AND done_at IS NULL "
-            "AND attempts < 10 AND json_extract(payload, '$.meeting_id') = ?",
-            (meeting_id,),
-        ) as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
-
-    async def cancel_translations(self, event_id: str) -> None:
-        """The message's text is gone: its translations must not be made any more."""
-        await self.conn.execute(
-            "UPDATE tasks SET done_at = ?, payload = '{}' WHERE done_at IS NULL "
-            "AND kind = 'translate' AND json_extract(payload, '$.event_id') = ?",
-            (utcnow(), event_id),
-        )
-
-    async def task_pending(self, task_id: int) -> bool:
-        rows = await self.conn.execute_fetchall(
-            "SELECT 1 FROM tasks WHERE id = ? AND done_at IS NULL", (task_id,)
-        )
-        return bool(list(rows))
-
-    async def finish_task(self, task_id: int) -> None:
-        # Done work keeps its key (so it never runs twice) but not its payload: payloads can
-        # hold people's words and ids, which the record must not keep longer than needed.
-        await self.conn.execute(
-            "UPDATE tasks SET done_at = ?, payload = '{}' WHERE id = ?", (utcnow(), task_id)
-        )
-
-    async def fail_task(
-        self, task_id: int, error: str, retry_at: datetime | None = None
-    ) -> None:
-        """Count a failed attempt; the task is due again at ``retry_at`` (None: at once)."""
-        await self.conn.execute(
-            "UPDATE tasks SET attempts = attempts + 1, last_error = ?, retry_at = ? "
-            "WHERE id = ?",
-            (error[:2000], retry_at.isoformat() if retry_at else None, task_id),
-        )
-
-    # -- timers -----------------------------------------------------------------------
-    async def set_timer(self, key: str, room_id: str, at: datetime) -> None:
-        await self.db.write(
-            "INSERT INTO timers (key, room_id, at) VALUES (?, ?, ?) "
-            "ON CONFLICT (key) DO UPDATE SET at = excluded.at, room_id = excluded.room_id",
-            (key, room_id, at.isoformat()),
-        )
-
-    async def cancel_timer(self, key: str) -> None:
-        await self.db.write("DELETE FROM timers WHERE key = ?", (key,))
-
-    async def timers(self) -> list[tuple[str, str, datetime]]:
-        async with self.conn.execute("SELECT key, room_id, at FROM timers ORDER BY at") as cur:
-            return [(r[0], r[1], datetime.fromisoformat(r[2])) for r in await cur.fetchall()]
 
     # -- translations and preferences -------------------------------------------------
     async def save_translations(
