@@ -121,8 +121,17 @@ async def test_summary_report_and_exports_across_two_regions(make_participant, m
     refused = await bob.send(coordination, "!report")
     await bob.wait_for_notice(coordination, "Only a facilitator", after=refused)
     asked = await alice.send(coordination, "!report")
+    # The report is drawn in the rendering thread: people in the regions are answered meanwhile.
+    status = await bob.send(latam, "!status")
+    await bob.wait_for_notice(latam, "No meeting is running here", after=status)
     await alice.wait_for_notice(coordination, "Building the report", after=asked)
+    uploaded = await alice.wait_for(
+        coordination, lambda e: getattr(e, "source", {}).get("content", {})
+        .get("msgtype") == "m.file", after=asked)
     await bot.settled()
+    # What is posted is the page the bot wrote, not a second rendering of it.
+    written = Path(bot.settings["data_dir"]) / "reports" / "report.html"
+    assert uploaded.source["content"]["info"]["size"] == written.stat().st_size
 
     out = Path(bot.settings["data_dir"]) / "cli-report"
     _cli(bot, "report", "--format", "json", "--format", "html", "--out", str(out))
